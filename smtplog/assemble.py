@@ -1,0 +1,311 @@
+"""From per-line facts to SMTP events, the same way for every dialect.
+
+A dialect only says what each line is: a server reply line, a client line, a
+line of unknown direction (telnet), or a ready-made event (a connect notice, a
+TLS summary...). The assembler adds the SMTP meaning that needs context: it
+joins multi-line replies, tells commands from AUTH responses and message
+content, masks credentials and cuts the message body at the lone ".".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from smtplog.auth import AuthExchange, mask_initial_response, mask_response
+from smtplog.events import (
+    AuthResponse,
+    Command,
+    DataBody,
+    DataEnd,
+    Event,
+    Reply,
+    Span,
+    Unparsed,
+)
+from smtplog.smtp import KNOWN_VERBS, decode_auth_prompt, enhanced_code, prompt_role, split_command
+
+BODY_LINES_KEPT = 400  # bounded memory for huge messages; the count is kept in full
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLine:
+    """One physical reply line: ``code`` + ``sep`` ("-", " " or "") + ``text``."""
+
+    code: int
+    sep: str
+    text: str
+    span: Span
+    time: float | None = None
+    stream: str | None = None
+    latency: float | None = None  # seconds the server took, when the tool says
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLine:
+    """One line the client sent. ``body`` is set when the dialect knows it is content."""
+
+    text: str
+    span: Span
+    time: float | None = None
+    stream: str | None = None
+    body: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnmarkedLine:
+    """A line whose direction the transcript does not say (telnet, nc, openssl).
+
+    ``reply`` is set when the line is shaped like a reply line.
+    """
+
+    text: str
+    span: Span
+    reply: ServerLine | None = None
+    time: float | None = None
+    stream: str | None = None
+
+
+Record = ServerLine | ClientLine | UnmarkedLine | Event
+
+
+@dataclass(slots=True)
+class _Stream:
+    """Assembly state of one connection."""
+
+    pending: list[ServerLine] = field(default_factory=list)
+    mode: str = "command"  # command | auth | data
+    data_requested: bool = False
+    auth: AuthExchange | None = None
+    last_prompt_role: str | None = None
+    body: list[str] = field(default_factory=list)
+    body_numbers: list[int] = field(default_factory=list)
+    body_count: int = 0
+    body_span: Span | None = None
+    body_time: float | None = None
+    seen_client: bool = False
+    seen_server: bool = False
+
+
+def _looks_like_command(text: str) -> bool:
+    """Is an unmarked, non-reply line something a person typed at the server?
+
+    Prose around a pasted session ("The following example shows ...") is not.
+    """
+    verb, argument = split_command(text)
+    if not verb:
+        return False
+    if verb in KNOWN_VERBS:
+        return True
+    first = text.split(None, 1)[0]
+    # A mistyped verb ("EHLP", "mail" typed as "mial") is short and alone or
+    # followed by an argument; prose has many words.
+    return first.isalpha() and len(first) <= 10 and len(argument.split()) <= 2
+
+
+class Assembler:
+    """Turns a stream of records into events; one instance per input."""
+
+    def __init__(self) -> None:
+        self._streams: dict[str | None, _Stream] = {}
+
+    def _stream(self, key: str | None) -> _Stream:
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream()
+        return stream
+
+    def feed(self, records: Iterable[Record]) -> Iterator[Event]:
+        for record in records:
+            if isinstance(record, ServerLine):
+                yield from self._server_line(record)
+            elif isinstance(record, ClientLine):
+                yield from self._client_line(record)
+            elif isinstance(record, UnmarkedLine):
+                yield from self._unmarked_line(record)
+            else:
+                state = self._stream(record.stream)
+                # An event between reply lines ends a dangling multi-line reply.
+                if state.pending and not isinstance(record, Unparsed):
+                    yield self._flush_reply(state)
+                yield record
+        yield from self.finish()
+
+    def finish(self) -> Iterator[Event]:
+        for key, state in self._streams.items():
+            if state.pending:
+                yield self._flush_reply(state)
+            if state.body_span is not None:
+                yield self._flush_body(state, key)
+
+    # -- server side -------------------------------------------------------
+
+    def _server_line(self, line: ServerLine) -> Iterator[Event]:
+        state = self._stream(line.stream)
+        state.seen_server = True
+        if state.mode == "data" and not state.pending:
+            # A reply while content was being sent: the tool did not print
+            # the final "." (curl, sendmail -v), so the content ended here.
+            if state.body_span is not None:
+                yield self._flush_body(state, line.stream)
+            yield DataEnd(span=None, time=line.time, stream=line.stream)
+            state.mode = "command"
+        if state.pending and state.pending[0].code != line.code:
+            yield self._flush_reply(state)
+        state.pending.append(line)
+        if line.sep != "-":
+            yield self._flush_reply(state)
+
+    def _flush_reply(self, state: _Stream) -> Reply:
+        lines, state.pending = state.pending, []
+        first, last = lines[0], lines[-1]
+        texts = tuple(line.text for line in lines)
+        reply = Reply(
+            code=first.code,
+            enhanced=enhanced_code(texts[0]) if texts else None,
+            lines=texts,
+            span=Span(first.span.first, last.span.last),
+            time=first.time,
+            stream=first.stream,
+            latency=first.latency,
+            line_numbers=tuple(line.span.first for line in lines),
+        )
+        self._after_reply(state, reply)
+        return reply
+
+    def _after_reply(self, state: _Stream, reply: Reply) -> None:
+        if reply.code == 354:
+            state.mode = "data"
+        elif reply.code == 334:
+            state.mode = "auth"
+            if state.auth is None:  # a one-sided log: the AUTH command is missing
+                state.auth = AuthExchange(mechanism="")
+            state.last_prompt_role = prompt_role(decode_auth_prompt(reply.text))
+        else:
+            state.mode = "command"
+            if state.auth is not None and reply.code != 334:
+                state.auth = None
+        state.data_requested = False
+
+    # -- client side -------------------------------------------------------
+
+    def _client_line(self, line: ClientLine) -> Iterator[Event]:
+        state = self._stream(line.stream)
+        if state.pending:
+            yield self._flush_reply(state)
+        state.seen_client = True
+        if line.body or state.mode == "data":
+            yield from self._body_line(state, line)
+            return
+        if state.data_requested and not state.seen_server:
+            # Client-only log: no 354 will ever be shown; content follows DATA.
+            state.mode = "data"
+            state.data_requested = False
+            yield from self._body_line(state, line)
+            return
+        if state.mode == "auth" or (
+            state.auth is not None
+            and not state.seen_server
+            and split_command(line.text)[0] not in KNOWN_VERBS
+        ):
+            yield self._auth_response(state, line)
+            return
+        yield self._command(state, line)
+
+    def _body_line(self, state: _Stream, line: ClientLine) -> Iterator[Event]:
+        if line.text == ".":
+            if state.body_span is not None:
+                yield self._flush_body(state, line.stream)
+            state.mode = "command"
+            yield DataEnd(span=line.span, time=line.time, stream=line.stream)
+            return
+        if state.body_span is None:
+            state.body_span, state.body_time = line.span, line.time
+        else:
+            state.body_span = Span(state.body_span.first, line.span.last)
+        state.body_count += 1
+        if len(state.body) < BODY_LINES_KEPT:
+            state.body.append(line.text)
+            state.body_numbers.append(line.span.first)
+
+    def _flush_body(self, state: _Stream, key: str | None) -> DataBody:
+        body = DataBody(
+            lines=tuple(state.body),
+            line_numbers=tuple(state.body_numbers),
+            line_count=state.body_count,
+            span=state.body_span,
+            time=state.body_time,
+            stream=key,
+        )
+        state.body, state.body_numbers, state.body_count = [], [], 0
+        state.body_span, state.body_time = None, None
+        return body
+
+    def _auth_response(self, state: _Stream, line: ClientLine) -> AuthResponse:
+        masked = mask_response(line.text, state.auth, state.last_prompt_role)
+        if state.auth is not None:
+            state.auth.responses += 1
+        state.mode = "command"  # the next server reply decides what follows
+        return AuthResponse(
+            text=masked.text,
+            role=masked.role,  # type: ignore[arg-type]
+            decoded=masked.decoded,
+            secret=masked.secret,
+            valid_base64=masked.valid_base64,
+            span=line.span,
+            time=line.time,
+            stream=line.stream,
+        )
+
+    def _command(self, state: _Stream, line: ClientLine) -> Command:
+        verb, argument = split_command(line.text)
+        text, secret = line.text, False
+        if verb == "AUTH":
+            mechanism, _, initial = argument.partition(" ")
+            state.auth = AuthExchange(mechanism=mechanism.upper())
+            if initial.strip():
+                masked, _user = mask_initial_response(mechanism, initial)
+                secret = masked != initial.strip()
+                text = f"{line.text.split(None, 1)[0]} {mechanism} {masked}"
+                argument = f"{mechanism} {masked}"
+                state.auth.responses += 1
+        elif verb == "DATA":
+            state.data_requested = True
+        return Command(
+            verb=verb,
+            argument=argument,
+            text=text,
+            secret=secret,
+            span=line.span,
+            time=line.time,
+            stream=line.stream,
+        )
+
+    # -- lines of unknown direction ---------------------------------------
+
+    def _unmarked_line(self, line: UnmarkedLine) -> Iterator[Event]:
+        state = self._stream(line.stream)
+        text = line.text
+        if state.mode == "data" and state.seen_client:
+            # Two-sided capture: everything up to "." is content, even a
+            # body line that happens to look like "250 ok".
+            yield from self._client_line(
+                ClientLine(text, line.span, line.time, line.stream, body=True)
+            )
+            return
+        if line.reply is not None:
+            yield from self._server_line(line.reply)
+            return
+        if not text.strip():
+            return  # blank lines between replies carry nothing
+        client = ClientLine(text, line.span, line.time, line.stream)
+        if state.mode in ("auth", "data") or _looks_like_command(text):
+            yield from self._client_line(client)
+            return
+        if state.pending:
+            yield self._flush_reply(state)
+        yield Unparsed(text=text, span=line.span, time=line.time, stream=line.stream)
+
+
+def assemble(records: Iterable[Record]) -> list[Event]:
+    return list(Assembler().feed(records))

@@ -1,0 +1,93 @@
+"""The command line: a click group whose commands are imported on first use.
+
+This is the only package that imports every stage. ``main()`` is the single
+place where errors become one line on stderr and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+from typing import Any
+
+import click
+
+from smtplog import __version__
+from smtplog.errors import ExitCode, SmtplogError
+
+# command name -> "module:function"; importing is deferred so `smtplog --help`
+# and shell completion stay fast.
+COMMANDS: dict[str, str] = {
+    "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "rules": "smtplog.cli.rules_cmd:rules",
+}
+
+EPILOG = """\b
+Exit codes:
+  0  every session delivered, or nothing wrong found
+  1  a failure was diagnosed
+  2  usage error or unreadable input
+  3  the input is not a recognisable SMTP transcript
+"""
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS:
+            module_name, _, attribute = COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(import_module(module_name), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="smtplog")
+def cli() -> None:
+    """Record SMTP sessions and explain captured SMTP transcripts.
+
+    \b
+    smtplog analyze session.txt        explain a telnet/swaks/... transcript
+    cat session.txt | smtplog analyze  the same, from a pipe
+    smtplog rules                      list every diagnosis
+    """
+
+
+def fail(message: str, code: ExitCode) -> None:
+    click.echo(f"smtplog: {message}", err=True)
+    sys.exit(int(code))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="smtplog", standalone_mode=False)
+    except SmtplogError as exc:
+        fail(str(exc), exc.exit_code)
+    except click.exceptions.Abort:
+        fail("aborted", ExitCode.USAGE)
+    except click.ClickException as exc:
+        message = exc.format_message()
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            message += f" (see '{exc.ctx.command_path} --help')"
+        fail(message, ExitCode.USAGE)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`smtplog analyze x | head`); that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except KeyboardInterrupt:
+        fail("interrupted", ExitCode.USAGE)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+        if os.environ.get("SMTPLOG_DEBUG"):
+            raise
+        fail(
+            f"internal error: {type(exc).__name__}: {exc} (please report it; "
+            "set SMTPLOG_DEBUG=1 to see the traceback)",
+            ExitCode.INTERNAL,
+        )
+    return None

@@ -1,0 +1,142 @@
+"""The canonical smtplog transcript, read back with full fidelity (see transcript.py)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from smtplog.assemble import ClientLine, Record, ServerLine
+from smtplog.dialects.base import LineDialect, LineTransformer, count_matching
+from smtplog.events import (
+    ClientError,
+    Closed,
+    ConnectFailed,
+    Connected,
+    DataBody,
+    Note,
+    Timeout,
+    TlsFailed,
+    TlsStarted,
+    Unparsed,
+)
+from smtplog.source import Line
+
+_HEADER = re.compile(r"^# smtplog transcript \d+")
+_ENTRY = re.compile(r"^(\+?\d+(\.\d+)? )?(S:|C:|\*\* )")
+_CONNECT = re.compile(r"^(?P<target>\S+)(?: \((?P<address>[^)]*)\))?")
+_CLOSED = re.compile(r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$")
+_FAILURES = {"timeout", "refused", "unreachable", "dns", "reset", "other"}
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\r", "\r").replace("\\n", "\n")
+
+
+class CanonicalTransformer(LineTransformer):
+    time: float | None = None
+
+    def start(self, items: list[Any]) -> Any:
+        self.time = None
+        if len(items) == 2:  # TIME entry
+            self.time = float(str(items[0]).strip().lstrip("+"))
+            return _timed(items[1], self.time)
+        return items[0]
+
+    def header(self, items: list[Any]) -> Note:
+        return Note(text=str(items[0]), span=self.span)
+
+    def comment(self, items: list[Any]) -> Note:
+        return Note(text=str(items[0]), span=self.span)
+
+    def server(self, items: list[Any]) -> Record:
+        if items and isinstance(items[0], ServerLine):
+            return items[0]
+        return Unparsed(text=self.line.text, span=self.span)
+
+    def reply_line(self, items: list[Any]) -> ServerLine:
+        return self.server_line(items)
+
+    def client(self, items: list[Any]) -> ClientLine:
+        return ClientLine(str(items[0]) if items else "", self.span)
+
+    def meta(self, items: list[Any]) -> Record:
+        verb = str(items[0])
+        text = str(items[1]) if len(items) > 1 else ""
+        span = self.span
+        if verb in ("connect", "connected"):
+            match = _CONNECT.match(text)
+            target = match.group("target") if match else text
+            address = match.group("address") if match else None
+            return Connected(target=target, address=address, span=span)
+        if verb == "connect-failed":
+            reason, _, detail = text.partition(" ")
+            if reason not in _FAILURES:
+                reason, detail = "other", text
+            return ConnectFailed(reason=reason, detail=_unescape(detail), span=span)  # type: ignore[arg-type]
+        if verb == "tls":
+            return _tls(text, span)
+        if verb == "tls-failed":
+            return TlsFailed(reason=_unescape(text), span=span)
+        if verb == "timeout":
+            waiting_for, _, detail = text.partition(" ")
+            return Timeout(waiting_for=waiting_for or "reply", detail=_unescape(detail), span=span)
+        if verb == "closed":
+            match = _CLOSED.match(text)
+            if match:
+                return Closed(
+                    by=match.group("by"),  # type: ignore[arg-type]
+                    unexpected=bool(match.group("unexpected")),
+                    detail=_unescape(match.group("detail") or ""),
+                    span=span,
+                )
+            return Closed(detail=text, span=span)
+        if verb == "error":
+            return ClientError(text=_unescape(text), span=span)
+        if verb == "data-summary":
+            return DataBody(summary=_unescape(text), span=span)
+        return Note(text=_unescape(text), span=span)
+
+
+def _tls(text: str, span: Any) -> TlsStarted:
+    try:
+        parts = shlex.split(text)
+    except ValueError:
+        return TlsStarted(detail=text, span=span)
+    positional = [part for part in parts if "=" not in part]
+    fields = dict(part.split("=", 1) for part in parts if "=" in part)
+    verified = fields.get("verified")
+    return TlsStarted(
+        version=positional[0] if positional and positional[0] != "unknown" else None,
+        cipher=positional[1] if len(positional) > 1 and positional[1] != "unknown" else None,
+        subject=fields.get("subject"),
+        issuer=fields.get("issuer"),
+        not_after=fields.get("not-after"),
+        verified=None if verified is None else verified == "yes",
+        detail=_unescape(fields.get("detail", "")),
+        span=span,
+    )
+
+
+def _timed(record: Any, time: float) -> Any:
+    from dataclasses import replace
+
+    return replace(record, time=time)
+
+
+class CanonicalDialect(LineDialect):
+    name = "smtplog"
+    title = "smtplog's own transcript (written by probe, record and proxy)"
+    example = "+0.031 S: 220 mx.example.com ESMTP"
+    grammar = "smtplog"
+    transformer_class = CanonicalTransformer
+
+    def sniff(self, lines: Sequence[Line]) -> float:
+        if lines and _HEADER.match(lines[0].text):
+            return 1.0
+        head = [line for line in lines[:400] if line.text.strip()]
+        entries = count_matching(_ENTRY, lines)
+        if entries >= 2 and entries >= 0.8 * len(head):
+            return 0.9
+        return 0.0

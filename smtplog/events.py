@@ -1,0 +1,228 @@
+"""The event model: what happened in an SMTP session, as plain values.
+
+Every event is a frozen, slotted, keyword-only dataclass that carries the span
+of input lines it came from (``None`` for events the analyzer inferred) and an
+optional timestamp in seconds on the transcript's own clock. Events never hold
+a secret: AUTH passwords are masked before an event is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+ConnectFailure = Literal["timeout", "refused", "unreachable", "dns", "reset", "other"]
+Closer = Literal["server", "client", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Inclusive range of 1-based input line numbers."""
+
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, number: int) -> Span:
+        return cls(number, number)
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and self.first <= number <= self.last
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base class.
+
+    Attributes:
+        span: the input lines this event came from; None when inferred.
+        time: seconds on the transcript's clock (absolute or relative), if known.
+        stream: the connection this event belongs to when a log interleaves
+            several (Exchange session id, Nodemailer connection id...).
+    """
+
+    kind: ClassVar[str] = "event"
+    span: Span | None = None
+    time: float | None = None
+    stream: str | None = None
+
+    @property
+    def inferred(self) -> bool:
+        return self.span is None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connecting(Event):
+    kind: ClassVar[str] = "connecting"
+    target: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connected(Event):
+    kind: ClassVar[str] = "connected"
+    target: str = ""
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectFailed(Event):
+    kind: ClassVar[str] = "connect-failed"
+    reason: ConnectFailure = "other"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reply(Event):
+    """A complete server reply (all lines of a multi-line reply).
+
+    ``lines`` hold the text after "NNN-" / "NNN " of each line, enhanced
+    status code included, exactly as the server wrote it.
+    """
+
+    kind: ClassVar[str] = "reply"
+    code: int
+    enhanced: str | None = None
+    lines: tuple[str, ...] = ()
+    latency: float | None = None  # seconds the server took, when the transcript says
+    line_numbers: tuple[int, ...] = ()  # input line of each reply line (replies may skip lines)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
+    def reply_class(self) -> int:
+        return self.code // 100
+
+    @property
+    def is_error(self) -> bool:
+        return self.code >= 400
+
+    def wire_lines(self) -> list[str]:
+        """The reply as it appeared on the wire: ``250-first``, ..., ``250 last``."""
+        if not self.lines:
+            return [str(self.code)]
+        last = len(self.lines) - 1
+        return [
+            f"{self.code}{' ' if i == last else '-'}{line}".rstrip()
+            for i, line in enumerate(self.lines)
+        ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command(Event):
+    """A client command. ``text`` is what the client wrote (masked if secret)."""
+
+    kind: ClassVar[str] = "command"
+    verb: str
+    argument: str = ""
+    text: str = ""
+    secret: bool = False
+
+    @property
+    def display(self) -> str:
+        return self.text or f"{self.verb} {self.argument}".rstrip()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthResponse(Event):
+    """A client line inside an AUTH exchange.
+
+    ``text`` is safe to show: for a secret it is a mask such as
+    "[password redacted, 11 characters]". ``decoded`` holds the decoded value
+    only when it is not secret (a user name).
+    """
+
+    kind: ClassVar[str] = "auth"
+    text: str
+    role: Literal["username", "password", "credentials", "token", "response", "cancel"] = (
+        "response"
+    )
+    decoded: str | None = None
+    secret: bool = False
+    valid_base64: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataBody(Event):
+    """The message content sent after 354 (the lines as the transcript shows them)."""
+
+    kind: ClassVar[str] = "data"
+    lines: tuple[str, ...] = ()
+    line_numbers: tuple[int, ...] = ()  # input line of each kept line
+    line_count: int = 0  # all body lines, including those not kept in ``lines``
+    summary: str | None = None  # e.g. "97 bytes" when the tool did not show the body
+    bare_lf: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataEnd(Event):
+    """The lone "." that ends the message."""
+
+    kind: ClassVar[str] = "data-end"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsStarted(Event):
+    kind: ClassVar[str] = "tls-started"
+    version: str | None = None
+    cipher: str | None = None
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: str | None = None
+    verified: bool | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsFailed(Event):
+    kind: ClassVar[str] = "tls-failed"
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeout(Event):
+    kind: ClassVar[str] = "timeout"
+    waiting_for: str = "reply"
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Closed(Event):
+    kind: ClassVar[str] = "closed"
+    by: Closer = "unknown"
+    detail: str = ""
+    unexpected: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientError(Event):
+    """What the client tool itself reported, e.g. "SMTP Error: Could not authenticate."."""
+
+    kind: ClassVar[str] = "client-error"
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Note(Event):
+    """Informational text from the tool (swaks "===" lines, curl "*" lines)."""
+
+    kind: ClassVar[str] = "note"
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unparsed(Event):
+    """A line no rule of the dialect understood; shown dimmed, never fatal."""
+
+    kind: ClassVar[str] = "unparsed"
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEvents:
+    """The ordered events of one connection, before protocol analysis."""
+
+    events: tuple[Event, ...]
+    label: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)

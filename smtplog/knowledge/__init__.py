@@ -1,0 +1,128 @@
+"""Knowledge shipped as data: code tables, diagnoses, patterns, providers.
+
+The TSV tables are copies of ``knowledge/*.tsv`` (IANA registry and RFC text);
+nothing here is hard-coded in Python. Everything is loaded on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+DATA_DIR = Path(__file__).resolve().parent
+
+
+def read_tsv(name: str) -> list[dict[str, str]]:
+    with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
+        return [row for row in rows if any(value for value in row.values())]
+
+
+def read_toml(name: str) -> dict[str, Any]:
+    with (DATA_DIR / name).open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMeaning:
+    code: str
+    title: str
+    meaning: str
+    source: str
+
+
+@cache
+def reply_codes() -> dict[int, CodeMeaning]:
+    return {
+        int(row["code"]): CodeMeaning(row["code"], "", row["meaning"], row["source"])
+        for row in read_tsv("reply-codes.tsv")
+    }
+
+
+@cache
+def enhanced_codes() -> dict[str, CodeMeaning]:
+    """Keyed by the subject.detail part: "X.1.1" -> meaning."""
+    return {
+        row["code"]: CodeMeaning(row["code"], row["title"], row["meaning"], row["source"])
+        for row in read_tsv("enhanced-status-codes.tsv")
+    }
+
+
+@cache
+def enhanced_classes() -> dict[str, CodeMeaning]:
+    return {
+        row["class"]: CodeMeaning(row["class"], row["title"], row["meaning"], row["source"])
+        for row in read_tsv("enhanced-classes.tsv")
+    }
+
+
+def reply_meaning(code: int) -> CodeMeaning | None:
+    """What a basic reply code means (RFC 5321 §4.2 and extensions)."""
+    table = reply_codes()
+    if code in table:
+        return table[code]
+    generic = {2: 250, 3: 354, 4: 451, 5: 554}.get(code // 100)
+    if generic is None:
+        return None
+    base = table[generic]
+    return CodeMeaning(str(code), "", f"not a standard code; read it as its class: {base.meaning}", base.source)
+
+
+def enhanced_meaning(code: str) -> CodeMeaning | None:
+    """What an enhanced status code means (RFC 3463, IANA registry).
+
+    An unregistered detail falls back to the subject's "other" code (X.s.0),
+    as RFC 3463 §2 asks receivers to do.
+    """
+    parts = code.split(".")
+    if len(parts) != 3:
+        return None
+    cls, subject, detail = parts
+    table = enhanced_codes()
+    key = f"X.{subject}.{detail}"
+    if key in table:
+        return table[key]
+    fallback = table.get(f"X.{subject}.0")
+    if fallback is None:
+        return None
+    return CodeMeaning(
+        code,
+        f"{fallback.title} (detail {detail} is not registered)",
+        fallback.meaning,
+        fallback.source,
+    )
+
+
+def enhanced_class(code: str) -> CodeMeaning | None:
+    return enhanced_classes().get(code.split(".", 1)[0])
+
+
+@cache
+def enhanced_subjects() -> dict[str, str]:
+    return {row["subject"]: row["title"] for row in read_tsv("enhanced-subjects.tsv")}
+
+
+def enhanced_title(code: str) -> str | None:
+    """A short title for an enhanced code, right for successes too.
+
+    The registry's "other or undefined" titles read like errors; for a 2.x.0
+    success the subject says more ("2.6.0: success, message content").
+    """
+    parts = code.split(".")
+    if len(parts) != 3:
+        return None
+    cls, subject, detail = parts
+    if cls == "2" and detail == "0":
+        name = enhanced_subjects().get(subject)
+        return f"success ({name})" if name else "success"
+    meaning = enhanced_meaning(code)
+    return meaning.title if meaning else None

@@ -1,0 +1,556 @@
+"""The SMTP session state machine, reply pairing, inference and the verdict.
+
+A sans-I/O machine in the style of h11: a table says, for every command, in
+which states a client may send it and which state each class of reply leads
+to, with the RFC section that says so. Walking a session's events through it
+pairs every reply with the command it answers (PIPELINING included: replies
+come back in order, RFC 2920 §3.1), records protocol violations as data, and
+infers the commands of a one-sided log from the replies (334 VXNlcm5hbWU6
+answers AUTH LOGIN, 354 answers DATA...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+from smtplog.events import (
+    AuthResponse,
+    ClientError,
+    Closed,
+    Command,
+    ConnectFailed,
+    Connected,
+    Connecting,
+    DataBody,
+    DataEnd,
+    Event,
+    Reply,
+    Span,
+    Timeout,
+    TlsFailed,
+    TlsStarted,
+)
+from smtplog.smtp import command_address, decode_auth_prompt, prompt_role
+
+
+class State(str, Enum):
+    DISCONNECTED = "disconnected"  # no connection yet
+    CONNECTED = "connected"  # TCP is up, the 220 greeting has not come
+    GREETED = "greeted"  # greeting received; EHLO/HELO expected
+    READY = "ready"  # EHLO accepted, no mail transaction open
+    TLS = "tls"  # 220 to STARTTLS received; the handshake follows
+    AUTH = "auth"  # inside an AUTH exchange (334 challenges)
+    MAIL = "mail"  # MAIL accepted: a transaction is open, RCPT expected
+    RCPT = "rcpt"  # a recipient accepted: RCPT or DATA
+    DATA = "data"  # 354 received: message content is being sent
+    CLOSED = "closed"
+
+
+S = State
+_OPEN = frozenset({S.GREETED, S.READY, S.MAIL, S.RCPT})
+_ANY = frozenset({S.CONNECTED, *_OPEN})
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of the table: where a command may be sent and where replies lead.
+
+    ``None`` as a next state means "unchanged".
+    """
+
+    allowed: frozenset[State]
+    success: State | None  # after 2yz
+    intermediate: State | None  # after 3yz
+    failure: State | None  # after 4yz / 5yz
+    phase: str | None  # the verdict's failed_at when this command fails
+    rfc: str
+
+
+TABLE: dict[str, Transition] = {
+    "EHLO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 5321 §4.1.1.1; resets a transaction, §4.1.4"),
+    "HELO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 5321 §4.1.1.1"),
+    "LHLO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 2033 §4.1"),
+    "STARTTLS": Transition(frozenset({S.READY}), S.TLS, None, None, "starttls", "RFC 3207 §4; not inside a transaction"),
+    "AUTH": Transition(frozenset({S.READY}), S.READY, S.AUTH, S.READY, "auth", "RFC 4954 §4: after EHLO, not during a transaction"),
+    "AUTH-RESPONSE": Transition(frozenset({S.AUTH}), S.READY, S.AUTH, S.READY, "auth", "RFC 4954 §4"),
+    "MAIL": Transition(frozenset({S.READY}), S.MAIL, None, None, "mail", "RFC 5321 §3.3: MAIL starts a transaction after EHLO"),
+    "RCPT": Transition(frozenset({S.MAIL, S.RCPT}), S.RCPT, None, None, "rcpt", "RFC 5321 §3.3: RCPT only after MAIL"),
+    "DATA": Transition(frozenset({S.RCPT}), None, S.DATA, None, "data", "RFC 5321 §3.3: DATA needs an accepted RCPT"),
+    "BDAT": Transition(frozenset({S.RCPT}), S.RCPT, None, S.READY, "message", "RFC 3030 §2"),
+    ".": Transition(frozenset({S.DATA}), S.READY, None, S.READY, "message", "RFC 5321 §4.1.1.4: the transaction ends either way"),
+    "RSET": Transition(_OPEN, S.READY, None, None, None, "RFC 5321 §4.1.1.5"),
+    "NOOP": Transition(_ANY, None, None, None, None, "RFC 5321 §4.1.1.9"),
+    "HELP": Transition(_ANY, None, None, None, None, "RFC 5321 §4.1.1.8"),
+    "VRFY": Transition(_OPEN, None, None, None, None, "RFC 5321 §3.5"),
+    "EXPN": Transition(_OPEN, None, None, None, None, "RFC 5321 §3.5"),
+    "QUIT": Transition(_ANY | {S.DISCONNECTED}, S.CLOSED, None, S.CLOSED, "quit", "RFC 5321 §4.1.1.10"),
+}  # fmt: skip
+
+# Commands RFC 4954 §6 / RFC 3207 §4 still allow after a 530 reply.
+_AFTER_530 = frozenset({"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "AUTH-RESPONSE", "NOOP", "RSET", "QUIT"})  # fmt: skip
+
+# What a client sends next from each state: the phase it was in when it stopped.
+STATE_PHASE: dict[State, str] = {
+    S.DISCONNECTED: "connect",
+    S.CONNECTED: "banner",
+    S.GREETED: "ehlo",
+    S.READY: "mail",
+    S.TLS: "starttls",
+    S.AUTH: "auth",
+    S.MAIL: "rcpt",
+    S.RCPT: "data",
+    S.DATA: "message",
+    S.CLOSED: "quit",
+}
+
+PHASES = ("connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "message", "quit")
+
+_VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": "."}
+
+# Where a client program's own error text says it stopped.
+_CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
+    (re.compile(r"auth", re.I), "auth"),
+    (re.compile(r"recipient|RCPT", re.I), "rcpt"),
+    (re.compile(r"sender|MAIL FROM", re.I), "mail"),
+    (re.compile(r"\bDATA\b|data not accepted", re.I), "data"),
+    (re.compile(r"connect", re.I), "connect"),
+)
+
+_EXTENSION = re.compile(r"^(?P<keyword>[A-Z0-9][A-Z0-9-]*)(?:[ =](?P<params>.*))?$")
+_GREETING_WORDS = re.compile(r"\b(hello|helo|greets|pleased to meet)\b", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A reply and what it answered (None for the greeting or an unsolicited reply)."""
+
+    request: Command | AuthResponse | DataEnd | None
+    reply: Reply
+    verb: str  # "BANNER", "EHLO", ..., "AUTH-RESPONSE", ".", or "-" if unsolicited
+    phase: str | None
+    state_before: State
+
+    @property
+    def failed(self) -> bool:
+        return self.reply.code >= 400
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """Something the client did that the protocol does not allow."""
+
+    span: Span | None
+    message: str
+    rfc: str
+
+
+@dataclass(slots=True)
+class Verdict:
+    outcome: str  # delivered | failed | deferred | no-connection | incomplete | unknown
+    failed_at: str | None
+    decisive: Exchange | None = None  # the reply that decided it, if a reply did
+    reason: Event | None = None  # the structural event that decided it, if one did
+
+
+@dataclass(slots=True)
+class SessionAnalysis:
+    """Everything the rules need to know about one session."""
+
+    events: list[Event]
+    exchanges: list[Exchange] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    banner: Reply | None = None
+    ehlo: Reply | None = None
+    capabilities: dict[str, str] = field(default_factory=dict)
+    capabilities_before_tls: dict[str, str] | None = None
+    tls: TlsStarted | None = None
+    tls_failure: TlsFailed | None = None
+    auth_mechanism: str | None = None
+    authenticated: bool = False
+    connected: bool = False
+    connect_failure: ConnectFailed | None = None
+    end: Closed | Timeout | None = None
+    client_errors: list[ClientError] = field(default_factory=list)
+    unanswered: list[Event] = field(default_factory=list)
+    delivered: Reply | None = None
+    recipients_accepted: list[str] = field(default_factory=list)
+    recipients_rejected: list[tuple[str, Exchange]] = field(default_factory=list)
+    sender: str | None = None
+    one_sided: str | None = None  # "server" or "client" when only one side is shown
+    state: State = S.DISCONNECTED
+    verdict: Verdict = field(default_factory=lambda: Verdict("unknown", None))
+
+    @property
+    def target(self) -> str | None:
+        for event in self.events:
+            if isinstance(event, Connected | Connecting) and event.target:
+                return event.target
+        return None
+
+    def phase_of(self, event: Event) -> str | None:
+        for exchange in self.exchanges:
+            if exchange.reply is event or exchange.request is event:
+                return exchange.phase
+        return None
+
+
+def parse_capabilities(reply: Reply) -> dict[str, str]:
+    """ESMTP keywords of an EHLO reply (RFC 5321 §4.1.1.1): {"SIZE": "5242880", ...}."""
+    capabilities: dict[str, str] = {}
+    for index, line in enumerate(reply.lines):
+        match = _EXTENSION.match(line.strip())
+        if not match:
+            continue
+        # The first line is the server's greeting ("mx.example.com Hello ..."),
+        # unless the transcript lost it and a keyword came first.
+        if index == 0 and (len(reply.lines) == 1 or _GREETING_WORDS.search(line)):
+            continue
+        keyword = match.group("keyword")
+        if keyword.startswith("AUTH") and keyword != "AUTH":
+            keyword = "AUTH"  # old "AUTH=LOGIN PLAIN" form
+        capabilities.setdefault(keyword, (match.group("params") or "").strip())
+    return capabilities
+
+
+def _group(verb: str) -> str:
+    return _VERB_GROUP.get(verb, verb)
+
+
+class Machine:
+    """Walks one session's events through the table."""
+
+    def __init__(self) -> None:
+        self.state = S.DISCONNECTED
+        self.pending: deque[tuple[Event, str]] = deque()
+        self.banner_seen = False
+        self.after_530 = False
+        self.auth_prompt: str | None = None
+        self.out: list[Event] = []
+
+    def run(self, events: list[Event]) -> SessionAnalysis:
+        analysis = SessionAnalysis(events=self.out)
+        has_client = any(isinstance(e, Command | AuthResponse | DataEnd | DataBody) for e in events)
+        has_server = any(isinstance(e, Reply) for e in events)
+        if has_server and not has_client:
+            analysis.one_sided = "server"
+        elif has_client and not has_server:
+            analysis.one_sided = "client"
+        for event in events:
+            self._event(event, analysis)
+        analysis.unanswered = [event for event, _verb in self.pending]
+        analysis.state = self.state
+        analysis.verdict = verdict(analysis)
+        return analysis
+
+    # -- events ------------------------------------------------------------
+
+    def _event(self, event: Event, analysis: SessionAnalysis) -> None:
+        if isinstance(event, Reply):
+            self._reply(event, analysis)
+            return
+        self.out.append(event)
+        if isinstance(event, Connected):
+            analysis.connected = True
+            if self.state is S.DISCONNECTED:
+                self.state = S.CONNECTED
+        elif isinstance(event, ConnectFailed):
+            analysis.connect_failure = event
+        elif isinstance(event, Command):
+            self._request(event, event.verb, analysis)
+        elif isinstance(event, AuthResponse):
+            self._request(event, "AUTH-RESPONSE", analysis)
+        elif isinstance(event, DataEnd):
+            self._request(event, ".", analysis)
+        elif isinstance(event, TlsStarted):
+            self._tls_started(event, analysis)
+        elif isinstance(event, TlsFailed):
+            analysis.tls_failure = event
+        elif isinstance(event, Closed | Timeout):
+            analysis.end = event
+        elif isinstance(event, ClientError):
+            analysis.client_errors.append(event)
+
+    def _predicted_state(self) -> State:
+        """The state the client may assume once its pipelined commands succeed."""
+        state = self.state
+        for _event, verb in self.pending:
+            row = TABLE.get(verb)
+            if row is None:
+                continue
+            nxt = row.intermediate if verb in ("DATA", "AUTH", "AUTH-RESPONSE") else row.success
+            if nxt is not None:
+                state = nxt
+        return state
+
+    def _request(self, event: Event, verb: str, analysis: SessionAnalysis) -> None:
+        if self.state is S.TLS:
+            self._implicit_handshake(analysis)
+        state = self._predicted_state()
+        row = TABLE.get(verb)
+        if row is not None and state not in row.allowed and state is not S.DISCONNECTED:
+            analysis.violations.append(
+                Violation(event.span, f"{verb} is not allowed in state '{state.value}'", row.rfc)
+            )
+        if self.after_530 and verb not in _AFTER_530:
+            analysis.violations.append(
+                Violation(
+                    event.span,
+                    f"{verb} sent after a 530 reply without STARTTLS or AUTH first",
+                    "RFC 4954 §6; RFC 3207 §4",
+                )
+            )
+        if verb == "AUTH" and isinstance(event, Command):
+            analysis.auth_mechanism = event.argument.split(" ", 1)[0].upper() or None
+        if verb == "MAIL" and isinstance(event, Command) and not event.inferred:
+            analysis.sender = command_address(event.argument)
+        self.pending.append((event, verb))
+
+    def _implicit_handshake(self, analysis: SessionAnalysis) -> None:
+        """The client spoke after a 220 to STARTTLS: TLS began, though the log does not say."""
+        if analysis.tls is None:
+            self._tls_started(TlsStarted(detail="handshake not shown in the transcript"), analysis)
+        self.state = S.GREETED
+
+    def _tls_started(self, event: TlsStarted, analysis: SessionAnalysis) -> None:
+        analysis.tls = event
+        analysis.capabilities_before_tls = dict(analysis.capabilities)
+        analysis.capabilities.clear()
+        analysis.authenticated = False
+        # RFC 3207 §4.2: after the handshake the session starts over.
+        self.state = S.GREETED
+
+    # -- replies -----------------------------------------------------------
+
+    def _reply(self, reply: Reply, analysis: SessionAnalysis) -> None:
+        if not self.banner_seen and _is_greeting(reply) and (not self.pending or reply.code == 220):
+            request, verb = None, "BANNER"
+        elif self.pending:
+            request, verb = self.pending.popleft()
+        else:
+            inferred = self._infer(reply, analysis)
+            if inferred is None:
+                request, verb = None, "-"
+            else:
+                request, verb = inferred
+                self.out.append(request)
+                self._request(request, verb, analysis)
+                self.pending.pop()
+        self.out.append(reply)
+        if verb == "BANNER":
+            self._banner(reply, analysis)
+            return
+        phase = self._phase(verb)
+        exchange = Exchange(request, reply, verb, phase, self.state)  # type: ignore[arg-type]
+        analysis.exchanges.append(exchange)
+        self._apply(exchange, analysis)
+
+    def _banner(self, reply: Reply, analysis: SessionAnalysis) -> None:
+        self.banner_seen = True
+        for event, verb in self.pending:  # the client spoke first (RFC 5321 §3.1)
+            analysis.violations.append(
+                Violation(event.span, f"{verb} sent before the server's greeting", "RFC 5321 §3.1, §4.3.1")
+            )
+        analysis.connected = True
+        analysis.banner = reply
+        exchange = Exchange(None, reply, "BANNER", "banner", self.state)
+        analysis.exchanges.append(exchange)
+        if reply.code == 220:
+            self.state = S.GREETED
+        else:  # 554 "no SMTP service here" or 421: the server will close
+            self.state = S.CLOSED
+
+    def _phase(self, verb: str) -> str | None:
+        row = TABLE.get(verb)
+        if row is not None:
+            return row.phase
+        if verb == "-":
+            return STATE_PHASE[self.state]
+        return None  # an unknown verb: a typo the server rejected
+
+    def _apply(self, exchange: Exchange, analysis: SessionAnalysis) -> None:
+        reply, verb = exchange.reply, exchange.verb
+        row = TABLE.get(verb)
+        if reply.code == 421:
+            self.state = S.CLOSED  # RFC 5321 §3.8: the server is closing
+            return
+        self.after_530 = reply.code == 530 or (self.after_530 and reply.code >= 500)
+        if verb in ("EHLO", "LHLO") and reply.code == 250:
+            analysis.ehlo = reply
+            analysis.capabilities = parse_capabilities(reply)
+        if verb == "HELO" and reply.code == 250:
+            analysis.ehlo = reply
+        if verb in ("AUTH", "AUTH-RESPONSE"):
+            if reply.code == 235:
+                analysis.authenticated = True
+                self.after_530 = False
+            if reply.code == 334:
+                self.auth_prompt = decode_auth_prompt(reply.text)
+        if verb == "RCPT" and isinstance(exchange.request, Command):
+            address = command_address(exchange.request.argument) or exchange.request.argument
+            if reply.code < 400:
+                analysis.recipients_accepted.append(address)
+            else:
+                analysis.recipients_rejected.append((address, exchange))
+        if verb in (".", "BDAT") and reply.code == 250 and analysis.delivered is None:
+            analysis.delivered = reply
+        if row is None:
+            return
+        if reply.code < 300:
+            nxt = row.success
+        elif reply.code < 400:
+            nxt = row.intermediate
+        else:
+            nxt = row.failure
+        if nxt is not None:
+            # RFC 5321 §4.1.4: out-of-order commands are refused and the
+            # server stays where it was; only legal commands move the state.
+            if self.state in row.allowed or reply.code < 400 or verb == "QUIT":
+                self.state = nxt
+
+    # -- inference for one-sided logs ---------------------------------------
+
+    def _infer(self, reply: Reply, analysis: SessionAnalysis) -> tuple[Event, str] | None:
+        """The request a reply must have answered, when the transcript lost it."""
+        if not self.banner_seen:
+            self.banner_seen = True  # the greeting is not in the transcript
+            analysis.notes.append("the server's greeting is not in the transcript")
+            if self.state in (S.DISCONNECTED, S.CONNECTED):
+                self.state = S.GREETED
+        if self.state is S.TLS:
+            self.state = S.GREETED  # the handshake happened off the record
+        code, state = reply.code, self.state
+        make = _inferred_factory(reply)
+        if code == 421 and analysis.one_sided != "server":
+            return None  # an unsolicited "closing" reply, not an answer
+        if code == 221:
+            return make("QUIT"), "QUIT"
+        if state is S.DATA:
+            return DataEnd(span=None, time=reply.time, stream=reply.stream), "."
+        if state is S.AUTH:
+            role = prompt_role(self.auth_prompt) or "response"
+            text = f"[{role if role != 'response' else 'AUTH response'}: not in the transcript]"
+            return (
+                AuthResponse(text=text, role=role, secret=role != "username", span=None,  # type: ignore[arg-type]
+                             time=reply.time, stream=reply.stream),
+                "AUTH-RESPONSE",
+            )  # fmt: skip
+        if code == 354:
+            return make("DATA"), "DATA"
+        if code in (334, 235, 535, 534, 538):
+            prompt = prompt_role(decode_auth_prompt(reply.text))
+            mechanism = "LOGIN" if prompt else ("PLAIN" if code == 334 and not reply.text else "")
+            return make("AUTH", mechanism), "AUTH"
+        if state is S.GREETED:
+            return make("EHLO"), "EHLO"
+        if state is S.READY:
+            if code == 220:
+                return make("STARTTLS"), "STARTTLS"
+            return make("MAIL", "FROM:<…>"), "MAIL"
+        if state in (S.MAIL, S.RCPT):
+            return make("RCPT", "TO:<…>"), "RCPT"
+        return None
+
+
+def _inferred_factory(reply: Reply):  # type: ignore[no-untyped-def]
+    def make(verb: str, argument: str = "") -> Command:
+        text = f"{verb} {argument}".rstrip()
+        return Command(verb=verb, argument=argument, text=text, span=None,
+                       time=reply.time, stream=reply.stream)  # fmt: skip
+
+    return make
+
+
+def _is_greeting(reply: Reply) -> bool:
+    """A first reply that is the 220 greeting (or its 421/554 refusals, RFC 5321 §3.1)."""
+    if reply.code == 220:
+        return True
+    return reply.code in (421, 554) and len(reply.lines) <= 2
+
+
+# -- verdict -------------------------------------------------------------------
+
+
+def unrecovered_failures(analysis: SessionAnalysis) -> list[Exchange]:
+    """Failed exchanges that no later success of the same kind made good."""
+    failures: list[Exchange] = []
+    exchanges = analysis.exchanges
+    for index, exchange in enumerate(exchanges):
+        if not exchange.failed or exchange.phase is None:
+            continue
+        group = _group(exchange.verb)
+        later = exchanges[index + 1 :]
+        if exchange.reply.code != 421 and any(
+            _group(other.verb) == group and other.reply.code < 400 for other in later
+        ):
+            continue
+        failures.append(exchange)
+    return failures
+
+
+def _client_error_phase(text: str) -> str | None:
+    for pattern, phase in _CLIENT_ERROR_PHASES:
+        if pattern.search(text):
+            return phase
+    return None
+
+
+def verdict(analysis: SessionAnalysis) -> Verdict:
+    if analysis.delivered is not None:
+        return Verdict("delivered", None)
+    failure = analysis.connect_failure
+    if failure is not None and not analysis.connected and analysis.banner is None:
+        return Verdict("no-connection", "connect", reason=failure)
+    failures = unrecovered_failures(analysis)
+    if failures:
+        root = failures[0]
+        outcome = "failed" if root.reply.code >= 500 else "deferred"
+        return Verdict(outcome, root.phase, decisive=root)
+    if analysis.tls_failure is not None:
+        return Verdict("deferred", "starttls", reason=analysis.tls_failure)
+    stopped_at = _stopped_at(analysis)
+    if analysis.end is not None and _ended_abnormally(analysis):
+        return Verdict("deferred", stopped_at, reason=analysis.end)
+    if analysis.client_errors:
+        error = analysis.client_errors[-1]
+        return Verdict("failed", _client_error_phase(error.text) or stopped_at, reason=error)
+    if not analysis.exchanges:
+        return Verdict("unknown", None)
+    return Verdict("incomplete", None)
+
+
+def _stopped_at(analysis: SessionAnalysis) -> str:
+    if analysis.unanswered:
+        first = analysis.unanswered[0]
+        if isinstance(first, Command):
+            row = TABLE.get(first.verb)
+            if row is not None and row.phase:
+                return row.phase
+        if isinstance(first, DataEnd):
+            return "message"
+        if isinstance(first, AuthResponse):
+            return "auth"
+    return STATE_PHASE[analysis.state]
+
+
+def _ended_abnormally(analysis: SessionAnalysis) -> bool:
+    """Did the connection end or time out before the session was finished?"""
+    end = analysis.end
+    if isinstance(end, Timeout):
+        return True
+    if analysis.state is S.CLOSED and (end is None or not end.unexpected):
+        return False  # QUIT answered, or the server closed after its 421/554
+    if isinstance(end, Closed):
+        if end.unexpected:
+            return True
+        quit_sent = any(isinstance(e, Command) and e.verb == "QUIT" for e in analysis.events)
+        return not quit_sent and end.by != "client"
+    return False
+
+
+def analyze_session(events: list[Event]) -> SessionAnalysis:
+    return Machine().run(events)

@@ -1,0 +1,3 @@
+"""Renderers: views of Reports. Only the CLI picks one."""
+
+FORMATS = ("terminal", "text", "json")

@@ -1,0 +1,131 @@
+"""The rich rendering for a terminal: colour by reply class, one panel per finding.
+
+Every piece of transcript text goes into ``rich.text.Text`` objects (never
+parsed as markup) after ``safe()`` has replaced control characters.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from smtplog.render.lines import session_rows, verdict_text
+from smtplog.render.safe import safe
+from smtplog.report import Finding, Report, SessionReport
+
+ROW_STYLES = {
+    "reply-2": "green",
+    "reply-3": "cyan",
+    "reply-4": "yellow",
+    "reply-5": "bold red",
+    "inferred": "dim italic",
+    "secret": "magenta",
+    "unparsed": "dim",
+    "info": "blue",
+    "error": "red",
+    "body": "dim",
+    "": "bold",
+}
+SEVERITY = {
+    "error": ("✖", "red"),
+    "warning": ("⚠", "yellow"),
+    "info": ("✔", "green"),
+}
+OUTCOME_STYLE = {
+    "delivered": "bold green",
+    "failed": "bold red",
+    "deferred": "bold yellow",
+    "no-connection": "bold red",
+    "incomplete": "bold blue",
+    "unknown": "bold",
+}
+
+
+def _transcript(session: SessionReport) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right", style="dim", no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_column(style="dim italic", overflow="fold")
+    for row in session_rows(session.analysis):
+        number = str(row.line) if row.line is not None else "·"
+        who = Text(row.who + (":" if row.who in "SC" else ""), style="dim")
+        table.add_row(number, who, Text(row.text, style=ROW_STYLES.get(row.style, "")), Text(row.note))
+    return table
+
+
+def _finding(finding: Finding) -> Panel:
+    icon, colour = SEVERITY[finding.severity]
+    body: list[Text] = [Text(safe(finding.summary), style="bold"), Text(safe(finding.explanation))]
+    if finding.evidence:
+        evidence = Text("Evidence\n", style="bold")
+        for item in finding.evidence:
+            where = f"line {item.line}" if item.line else "inferred"
+            for text in item.text.splitlines() or [""]:
+                evidence.append(f"  {where}: ", style="dim")
+                evidence.append(safe(text) + "\n")
+        body.append(evidence)
+    if finding.consequences:
+        consequences = Text("Consequences (not separate problems)\n", style="bold")
+        for item in finding.consequences:
+            first = item.text.splitlines()[0] if item.text else ""
+            consequences.append(f"  line {item.line}: ", style="dim")
+            consequences.append(safe(first) + "\n")
+        body.append(consequences)
+    if finding.causes:
+        causes = Text("Likely causes\n", style="bold")
+        for cause in finding.causes:
+            causes.append(f"  • {safe(cause)}\n")
+        body.append(causes)
+    if finding.next_steps:
+        steps = Text("Next steps\n", style="bold")
+        for number, step in enumerate(finding.next_steps, 1):
+            steps.append(f"  {number}. {safe(step)}\n")
+        body.append(steps)
+    footer = Text(style="dim")
+    if finding.matched_by:
+        footer.append(f"matched by {safe(finding.matched_by)}; {finding.confidence} confidence\n")
+    if finding.references:
+        footer.append("see " + "; ".join(finding.references))
+    body.append(footer)
+    title = Text(f" {icon} {finding.id} — {finding.title} ", style=f"bold {colour}")
+    return Panel(Group(*body), title=title, title_align="left", border_style=colour)
+
+
+def _verdict(session: SessionReport) -> Text:
+    main = session.main
+    text = Text("Verdict: ", style="bold")
+    text.append(
+        verdict_text(
+            session.outcome, session.failed_at, main.title if main else None, main.id if main else None
+        ),
+        style=OUTCOME_STYLE.get(session.outcome, "bold"),
+    )
+    return text
+
+
+def render(console: Console, reports: list[Report]) -> None:
+    for report in reports:
+        count = len(report.sessions)
+        header = Text(safe(report.source), style="bold")
+        header.append(
+            f"  {report.dialect} transcript · confidence {report.confidence:.2f} · "
+            f"{count} session{'s' if count != 1 else ''}",
+            style="dim",
+        )
+        console.rule(header, align="left")
+        for note in report.notes:
+            console.print(Text(f"note: {note}", style="dim"))
+        for index, session in enumerate(report.sessions, 1):
+            if count > 1:
+                target = f": {safe(session.analysis.target)}" if session.analysis.target else ""
+                console.print(Text(f"session {index} of {count}{target}", style="bold underline"))
+            console.print(_transcript(session))
+            for note in session.analysis.notes:
+                console.print(Text(f"note: {note}", style="dim"))
+            for finding in session.findings:
+                console.print(_finding(finding))
+            console.print(_verdict(session))
+            console.print()

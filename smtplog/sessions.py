@@ -1,0 +1,73 @@
+"""Split the events of one input into sessions (one per connection).
+
+Logs that interleave connections name each one (``Event.stream``): those are
+grouped by name. Otherwise a new session starts where a new connection does:
+a connect notice after SMTP traffic, or a greeting after the previous session
+ended (several pastes one after another).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from smtplog.events import (
+    Closed,
+    Command,
+    ConnectFailed,
+    Connected,
+    Connecting,
+    Event,
+    Reply,
+)
+
+# A failed attempt followed by another one (telnet trying ::1, then
+# 127.0.0.1) is one session: only SMTP traffic or an open connection ends it.
+_TRAFFIC = (Reply, Command)
+
+
+def _has_traffic(events: list[Event]) -> bool:
+    return any(isinstance(event, _TRAFFIC) for event in events)
+
+
+def _ended(events: list[Event]) -> bool:
+    for event in reversed(events):
+        if isinstance(event, Closed | ConnectFailed):
+            return True
+        if isinstance(event, Reply):
+            return event.code in (221, 421)
+    return False
+
+
+def split_connections(events: Iterable[Event]) -> list[list[Event]]:
+    sessions: list[list[Event]] = [[]]
+    for event in events:
+        current = sessions[-1]
+        starts_connection = isinstance(event, Connecting | Connected) and (
+            _has_traffic(current) or any(isinstance(e, Connected) for e in current)
+        )
+        # A Connected right after its own Connecting belongs to the same attempt.
+        if isinstance(event, Connected) and current and isinstance(current[-1], Connecting):
+            starts_connection = False
+        greeting_after_end = (
+            isinstance(event, Reply) and event.code == 220 and _ended(current)
+        )
+        if starts_connection or greeting_after_end:
+            sessions.append([])
+        sessions[-1].append(event)
+    return [session for session in sessions if session]
+
+
+def split_sessions(events: Iterable[Event]) -> list[list[Event]]:
+    events = list(events)
+    if not any(event.stream for event in events):
+        return split_connections(events)
+    groups: dict[str | None, list[Event]] = {}
+    last: str | None = None
+    for event in events:
+        key = event.stream if event.stream is not None else last
+        groups.setdefault(key, []).append(event)
+        last = key
+    sessions: list[list[Event]] = []
+    for group in groups.values():
+        sessions.extend(split_connections(group))
+    return sessions

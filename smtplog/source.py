@@ -1,0 +1,193 @@
+"""Bytes in, lines out: the only stage that touches the raw input.
+
+Read bytes and never lose them: decode UTF-8 with ``surrogateescape`` (a byte
+that is not UTF-8 survives as a lone surrogate and is shown as ``\\xNN``),
+remove telnet IAC negotiation, split on CRLF / CR / LF, apply backspace editing
+the way a line-mode terminal would, and remember the original line number of
+every line so that every finding can say "line 18".
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from smtplog.errors import InputError
+
+# Telnet (RFC 854): IAC, then a command byte; WILL/WONT/DO/DONT take an option
+# byte; SB ... IAC SE is a subnegotiation block. IAC IAC is a literal 0xFF.
+_IAC, _SB, _SE = 0xFF, 0xFA, 0xF0
+_OPTION_COMMANDS = {0xFB, 0xFC, 0xFD, 0xFE}
+
+_ERASE = "\b\x7f"
+_ERASE_TO_EOL = re.compile(r"\x1b\[0?K")
+
+# Magic numbers of things people attach instead of text.
+_BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\xd4\xc3\xb2\xa1", "a pcap packet capture"),
+    (b"\xa1\xb2\xc3\xd4", "a pcap packet capture"),
+    (b"\x4d\x3c\xb2\xa1", "a pcap packet capture"),
+    (b"\x0a\x0d\x0d\x0a", "a pcapng packet capture"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-zip archive"),
+    (b"BZh", "a bzip2 file"),
+    (b"\xfd7zXZ\x00", "an xz file"),
+    (b"%PDF-", "a PDF document"),
+    (b"\x7fELF", "an executable (ELF)"),
+    (b"MZ", "a Windows executable"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of input after normalisation.
+
+    Attributes:
+        number: 1-based line number in the original input.
+        text: the line as the analyzer sees it (no line terminator).
+        raw: the line before backspace editing, when editing changed it.
+        flags: facts about how the line was normalised, e.g. ``"backspace"``.
+    """
+
+    number: int
+    text: str
+    raw: str | None = None
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Source:
+    """A decoded input: its name, its lines and what normalisation did to it."""
+
+    name: str
+    lines: list[Line]
+    notes: list[str] = field(default_factory=list)
+    size: int = 0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+def strip_telnet_negotiation(data: bytes) -> tuple[bytes, bool]:
+    """Remove telnet IAC sequences; return the clean bytes and whether any were found."""
+    if b"\xff" not in data:
+        return data, False
+    out = bytearray()
+    i, n, found = 0, len(data), False
+    while i < n:
+        byte = data[i]
+        if byte != _IAC:
+            out.append(byte)
+            i += 1
+            continue
+        found = True
+        command = data[i + 1] if i + 1 < n else None
+        if command == _IAC:  # escaped literal 0xFF
+            out.append(_IAC)
+            i += 2
+        elif command in _OPTION_COMMANDS:
+            i += 3
+        elif command == _SB:
+            end = data.find(bytes((_IAC, _SE)), i + 2)
+            i = n if end < 0 else end + 2
+        else:
+            i += 2
+    return bytes(out), found
+
+
+def apply_backspaces(text: str) -> str:
+    """Apply BS/DEL editing the way a line-mode terminal shows the result."""
+    out: list[str] = []
+    for char in text:
+        if char in _ERASE:
+            if out:
+                out.pop()
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def split_lines(text: str) -> list[str]:
+    """Split on CRLF, LF, or lone CR when the text has no LF at all.
+
+    A CR in the middle of a line (telnet piping CRLF input sends CR CR LF and
+    some servers echo the stray CR) stays in the line: it is data, and the
+    renderers make it visible.
+    """
+    if "\n" not in text and "\r" in text:
+        parts = text.split("\r")
+    else:
+        parts = text.split("\n")
+        parts = [part.rstrip("\r") for part in parts]
+    if parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def looks_binary(data: bytes) -> str | None:
+    """Return what the data looks like when it is not text, else None."""
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            return what
+    sample = data[:8192]
+    if not sample:
+        return None
+    if b"\x00" in sample:
+        return "a binary file"
+    controls = sum(1 for byte in sample if byte < 0x09 or 0x0E <= byte < 0x20)
+    if controls / len(sample) > 0.10:
+        return "a binary file"
+    return None
+
+
+def decode(data: bytes) -> tuple[str, bool]:
+    """Decode UTF-8 losslessly; return the text and whether it was valid UTF-8."""
+    try:
+        return data.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="surrogateescape"), False
+
+
+def source_from_bytes(data: bytes, name: str = "<stdin>") -> Source:
+    """Turn raw input bytes into a Source.
+
+    Raises:
+        InputError: the input is empty, binary, or an unsupported container.
+    """
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{name}: damaged gzip file ({exc})") from exc
+    if not data.strip():
+        raise InputError(f"{name}: empty input", not_smtp=True)
+    what = looks_binary(data)
+    if what is not None:
+        raise InputError(f"{name}: this is {what}, not a text transcript")
+    data, had_iac = strip_telnet_negotiation(data)
+    text, valid_utf8 = decode(data)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    notes: list[str] = []
+    if had_iac:
+        notes.append("telnet option negotiation bytes were removed")
+    if not valid_utf8:
+        notes.append("the input is not valid UTF-8; undecodable bytes are shown as \\xNN")
+    return Source(name=name, lines=list(make_lines(split_lines(text))), notes=notes, size=len(data))
+
+
+def make_lines(texts: Iterable[str], first_number: int = 1) -> Iterable[Line]:
+    for number, text in enumerate(texts, start=first_number):
+        if "\b" in text or "\x7f" in text:
+            edited = _ERASE_TO_EOL.sub("", apply_backspaces(text))
+            yield Line(number, edited, raw=text, flags=frozenset({"backspace"}))
+        else:
+            yield Line(number, text)
+
+
+def source_from_text(text: str, name: str = "<text>") -> Source:
+    """Build a Source from an already decoded string (the Python API's entry point)."""
+    return source_from_bytes(text.encode("utf-8", errors="surrogateescape"), name)
