@@ -29,7 +29,9 @@ def analyze_source(source: Source, dialect: str | None = None) -> Report:
         if any(isinstance(event, _SMTP_EVENTS) for event in session) or _has_connection(session)
     ]
     if not sessions:
-        raise NotSmtpError(f"{source.name}: no SMTP session found in the {detection.dialect.name} text")
+        raise NotSmtpError(
+            f"{source.name}: no SMTP session found in the {detection.dialect.name} text"
+        )
     reports = []
     for session in sessions:
         analysis = analyze_session(session)

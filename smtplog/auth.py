@@ -117,7 +117,9 @@ def mask_response(text: str, exchange: AuthExchange | None, prompt_role: str | N
     if mechanism in ("CRAM-MD5", "CRAM-SHA1", "DIGEST-MD5"):
         decoded = b64decode_text(stripped) or ""
         user = decoded.split(" ")[0] if " " in decoded else None
-        label = f"challenge response redacted: user {user}" if user else "challenge response redacted"
+        label = (
+            f"challenge response redacted: user {user}" if user else "challenge response redacted"
+        )
         return Masked(f"[{label}]", "response", user, True, valid)
     role = "token" if mechanism in ("XOAUTH2", "OAUTHBEARER") else "credentials"
     return Masked(_redacted(role, len(stripped)), role, None, True, valid)

@@ -135,9 +135,7 @@ class AuthResponse(Event):
 
     kind: ClassVar[str] = "auth"
     text: str
-    role: Literal["username", "password", "credentials", "token", "response", "cancel"] = (
-        "response"
-    )
+    role: Literal["username", "password", "credentials", "token", "response", "cancel"] = "response"
     decoded: str | None = None
     secret: bool = False
     valid_base64: bool = True

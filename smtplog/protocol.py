@@ -21,8 +21,8 @@ from smtplog.events import (
     ClientError,
     Closed,
     Command,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     Connecting,
     DataBody,
     DataEnd,
@@ -69,28 +69,42 @@ class Transition:
     rfc: str
 
 
+_READY = frozenset({S.READY})
+_IN_AUTH, _IN_MAIL, _IN_RCPT, _IN_DATA = (frozenset({s}) for s in (S.AUTH, S.MAIL, S.RCPT, S.DATA))
+_ALWAYS = _ANY | {S.DISCONNECTED}
+_T = Transition
+
+# fmt: off
 TABLE: dict[str, Transition] = {
-    "EHLO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 5321 §4.1.1.1; resets a transaction, §4.1.4"),
-    "HELO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 5321 §4.1.1.1"),
-    "LHLO": Transition(_OPEN, S.READY, None, None, "ehlo", "RFC 2033 §4.1"),
-    "STARTTLS": Transition(frozenset({S.READY}), S.TLS, None, None, "starttls", "RFC 3207 §4; not inside a transaction"),
-    "AUTH": Transition(frozenset({S.READY}), S.READY, S.AUTH, S.READY, "auth", "RFC 4954 §4: after EHLO, not during a transaction"),
-    "AUTH-RESPONSE": Transition(frozenset({S.AUTH}), S.READY, S.AUTH, S.READY, "auth", "RFC 4954 §4"),
-    "MAIL": Transition(frozenset({S.READY}), S.MAIL, None, None, "mail", "RFC 5321 §3.3: MAIL starts a transaction after EHLO"),
-    "RCPT": Transition(frozenset({S.MAIL, S.RCPT}), S.RCPT, None, None, "rcpt", "RFC 5321 §3.3: RCPT only after MAIL"),
-    "DATA": Transition(frozenset({S.RCPT}), None, S.DATA, None, "data", "RFC 5321 §3.3: DATA needs an accepted RCPT"),
-    "BDAT": Transition(frozenset({S.RCPT}), S.RCPT, None, S.READY, "message", "RFC 3030 §2"),
-    ".": Transition(frozenset({S.DATA}), S.READY, None, S.READY, "message", "RFC 5321 §4.1.1.4: the transaction ends either way"),
-    "RSET": Transition(_OPEN, S.READY, None, None, None, "RFC 5321 §4.1.1.5"),
-    "NOOP": Transition(_ANY, None, None, None, None, "RFC 5321 §4.1.1.9"),
-    "HELP": Transition(_ANY, None, None, None, None, "RFC 5321 §4.1.1.8"),
-    "VRFY": Transition(_OPEN, None, None, None, None, "RFC 5321 §3.5"),
-    "EXPN": Transition(_OPEN, None, None, None, None, "RFC 5321 §3.5"),
-    "QUIT": Transition(_ANY | {S.DISCONNECTED}, S.CLOSED, None, S.CLOSED, "quit", "RFC 5321 §4.1.1.10"),
-}  # fmt: skip
+    # verb:            allowed in    2yz ->    3yz ->  4yz/5yz ->  failed_at   why
+    "EHLO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
+    "HELO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
+    "LHLO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 2033 §4.1"),
+    "STARTTLS":      _T(_READY,       S.TLS,    None,   None,      "starttls", "RFC 3207 §4"),
+    "AUTH":          _T(_READY,       S.READY,  S.AUTH, S.READY,   "auth",     "RFC 4954 §4"),
+    "AUTH-RESPONSE": _T(_IN_AUTH,     S.READY,  S.AUTH, S.READY,   "auth",     "RFC 4954 §4"),
+    "MAIL":          _T(_READY,       S.MAIL,   None,   None,      "mail",     "RFC 5321 §3.3"),
+    "RCPT":          _T(_IN_MAIL | _IN_RCPT, S.RCPT, None, None, "rcpt",     "RFC 5321 §3.3"),
+    "DATA":          _T(_IN_RCPT,     None,     S.DATA, None,      "data",     "RFC 5321 §3.3"),
+    "BDAT":          _T(_IN_RCPT,     S.RCPT,   None,   S.READY,   "message",  "RFC 3030 §2"),
+    ".":             _T(_IN_DATA,     S.READY,  None,   S.READY,   "message",  "RFC 5321 §4.1.1.4"),
+    "RSET":          _T(_OPEN,        S.READY,  None,   None,      None,       "RFC 5321 §4.1.1.5"),
+    "NOOP":          _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.9"),
+    "HELP":          _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.8"),
+    "VRFY":          _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
+    "EXPN":          _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
+    "QUIT":          _T(_ALWAYS,      S.CLOSED, None,   S.CLOSED,  "quit",     "RFC 5321 §4.1.1.10"),
+}
+# fmt: on
+# Notes on the rows: EHLO also resets an open transaction (RFC 5321 §4.1.4);
+# STARTTLS and AUTH are refused inside a transaction (RFC 3207 §4, RFC 4954 §4);
+# after "." the transaction ends whatever the reply (RFC 5321 §4.1.1.4).
+
 
 # Commands RFC 4954 §6 / RFC 3207 §4 still allow after a 530 reply.
-_AFTER_530 = frozenset({"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "AUTH-RESPONSE", "NOOP", "RSET", "QUIT"})  # fmt: skip
+_AFTER_530 = frozenset(
+    {"EHLO", "HELO", "LHLO", "STARTTLS", "AUTH", "AUTH-RESPONSE", "NOOP", "RSET", "QUIT"}
+)
 
 # What a client sends next from each state: the phase it was in when it stopped.
 STATE_PHASE: dict[State, str] = {
@@ -106,7 +120,18 @@ STATE_PHASE: dict[State, str] = {
     S.CLOSED: "quit",
 }
 
-PHASES = ("connect", "banner", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "message", "quit")
+PHASES = (
+    "connect",
+    "banner",
+    "ehlo",
+    "starttls",
+    "auth",
+    "mail",
+    "rcpt",
+    "data",
+    "message",
+    "quit",
+)
 
 _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": "."}
 
@@ -353,7 +378,9 @@ class Machine:
         self.banner_seen = True
         for event, verb in self.pending:  # the client spoke first (RFC 5321 §3.1)
             analysis.violations.append(
-                Violation(event.span, f"{verb} sent before the server's greeting", "RFC 5321 §3.1, §4.3.1")
+                Violation(
+                    event.span, f"{verb} sent before the server's greeting", "RFC 5321 §3.1, §4.3.1"
+                )
             )
         analysis.connected = True
         analysis.banner = reply
@@ -406,11 +433,11 @@ class Machine:
             nxt = row.intermediate
         else:
             nxt = row.failure
-        if nxt is not None:
-            # RFC 5321 §4.1.4: out-of-order commands are refused and the
-            # server stays where it was; only legal commands move the state.
-            if self.state in row.allowed or reply.code < 400 or verb == "QUIT":
-                self.state = nxt
+        # RFC 5321 §4.1.4: out-of-order commands are refused and the server
+        # stays where it was; only legal (or accepted) commands move the state.
+        legal = self.state in row.allowed or reply.code < 400 or verb == "QUIT"
+        if nxt is not None and legal:
+            self.state = nxt
 
     # -- inference for one-sided logs ---------------------------------------
 
@@ -419,8 +446,8 @@ class Machine:
         if not self.banner_seen:
             self.banner_seen = True  # the greeting is not in the transcript
             analysis.notes.append("the server's greeting is not in the transcript")
-            if self.state in (S.DISCONNECTED, S.CONNECTED):
-                self.state = S.GREETED
+        if self.state in (S.DISCONNECTED, S.CONNECTED):
+            self.state = S.GREETED
         if self.state is S.TLS:
             self.state = S.GREETED  # the handshake happened off the record
         code, state = reply.code, self.state

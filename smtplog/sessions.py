@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from smtplog.events import (
     Closed,
     Command,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     Connecting,
     Event,
     Reply,
@@ -48,9 +48,7 @@ def split_connections(events: Iterable[Event]) -> list[list[Event]]:
         # A Connected right after its own Connecting belongs to the same attempt.
         if isinstance(event, Connected) and current and isinstance(current[-1], Connecting):
             starts_connection = False
-        greeting_after_end = (
-            isinstance(event, Reply) and event.code == 220 and _ended(current)
-        )
+        greeting_after_end = isinstance(event, Reply) and event.code == 220 and _ended(current)
         if starts_connection or greeting_after_end:
             sessions.append([])
         sessions[-1].append(event)

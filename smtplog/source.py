@@ -164,10 +164,11 @@ def source_from_bytes(data: bytes, name: str = "<stdin>") -> Source:
             raise InputError(f"{name}: damaged gzip file ({exc})") from exc
     if not data.strip():
         raise InputError(f"{name}: empty input", not_smtp=True)
+    # Telnet negotiation holds NUL bytes: remove it before judging "binary".
+    data, had_iac = strip_telnet_negotiation(data)
     what = looks_binary(data)
     if what is not None:
         raise InputError(f"{name}: this is {what}, not a text transcript")
-    data, had_iac = strip_telnet_negotiation(data)
     text, valid_utf8 = decode(data)
     if text.startswith("\ufeff"):
         text = text[1:]

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(0)
     except KeyboardInterrupt:
         fail("interrupted", ExitCode.USAGE)
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+    except Exception as exc:
         if os.environ.get("SMTPLOG_DEBUG"):
             raise
         fail(

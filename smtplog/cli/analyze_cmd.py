@@ -70,4 +70,6 @@ def analyze(files: tuple[str, ...], fmt: str, dialect: str | None) -> None:
 
 def _rank(code: ExitCode) -> int:
     """Usage errors outrank "not SMTP", which outranks a diagnosed failure."""
-    return {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}.get(code, 4)
+    return {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}.get(
+        code, 4
+    )

@@ -12,8 +12,8 @@ from smtplog.dialects.base import LineDialect, LineTransformer, count_matching
 from smtplog.events import (
     ClientError,
     Closed,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     DataBody,
     Note,
     Timeout,
@@ -26,7 +26,9 @@ from smtplog.source import Line
 _HEADER = re.compile(r"^# smtplog transcript \d+")
 _ENTRY = re.compile(r"^(\+?\d+(\.\d+)? )?(S:|C:|\*\* )")
 _CONNECT = re.compile(r"^(?P<target>\S+)(?: \((?P<address>[^)]*)\))?")
-_CLOSED = re.compile(r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$")
+_CLOSED = re.compile(
+    r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$"
+)
 _FAILURES = {"timeout", "refused", "unreachable", "dns", "reset", "other"}
 
 

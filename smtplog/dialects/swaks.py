@@ -12,8 +12,8 @@ from smtplog.dialects.base import LineDialect, LineTransformer, count_matching, 
 from smtplog.events import (
     ClientError,
     Closed,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     Connecting,
     Note,
     Span,
@@ -144,7 +144,9 @@ class SwaksDialect(LineDialect):
                     )
                     connect_error = None
                     continue
-                yield ConnectFailed(reason="other", detail=connect_error.text, span=connect_error.span)
+                yield ConnectFailed(
+                    reason="other", detail=connect_error.text, span=connect_error.span
+                )
                 connect_error = None
             if isinstance(record, TlsStarted):
                 tls = record
@@ -160,9 +162,11 @@ class SwaksDialect(LineDialect):
                 yield record
                 continue
             if isinstance(record, ServerLine) and latency is not None:
-                record = replace(record, latency=latency)
-                if record.sep != "-":
+                timed = replace(record, latency=latency)
+                if timed.sep != "-":
                     latency = None
+                yield timed
+                continue
             if isinstance(record, Unparsed) and record.text.startswith(("<-", "<~", "<*")):
                 # A receive hint whose text is not a reply: keep it visible.
                 yield Note(text=record.text, span=record.span)

@@ -14,7 +14,7 @@ from typing import Any
 
 from smtplog.assemble import Record, UnmarkedLine
 from smtplog.dialects.base import LineDialect, LineTransformer, count_matching, failure_reason
-from smtplog.events import Closed, ConnectFailed, Connected, Connecting, Note, Span, TlsStarted
+from smtplog.events import Closed, Connected, ConnectFailed, Connecting, Note, Span, TlsStarted
 from smtplog.source import Line
 
 _REPLY = re.compile(r"^[2-5]\d\d(?:[ -]|$)")
@@ -69,7 +69,9 @@ class TelnetTransformer(LineTransformer):
         text = str(items[0])
         if not text.endswith("succeeded!"):
             return UnmarkedLine(self.line.text, self.span)
-        return Connected(target=text.split(" port ")[0].replace(" ", ":"), span=self.span)
+        return Connected(
+            target=text.split(" port ", maxsplit=1)[0].replace(" ", ":"), span=self.span
+        )
 
     def nc_failed(self, items: list[Any]) -> ConnectFailed | Note:
         text = str(items[0])

@@ -74,7 +74,9 @@ def reply_meaning(code: int) -> CodeMeaning | None:
     if generic is None:
         return None
     base = table[generic]
-    return CodeMeaning(str(code), "", f"not a standard code; read it as its class: {base.meaning}", base.source)
+    return CodeMeaning(
+        str(code), "", f"not a standard code; read it as its class: {base.meaning}", base.source
+    )
 
 
 def enhanced_meaning(code: str) -> CodeMeaning | None:
@@ -86,7 +88,7 @@ def enhanced_meaning(code: str) -> CodeMeaning | None:
     parts = code.split(".")
     if len(parts) != 3:
         return None
-    cls, subject, detail = parts
+    _cls, subject, detail = parts
     table = enhanced_codes()
     key = f"X.{subject}.{detail}"
     if key in table:

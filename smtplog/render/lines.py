@@ -13,8 +13,8 @@ from smtplog.events import (
     ClientError,
     Closed,
     Command,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     Connecting,
     DataBody,
     DataEnd,
@@ -56,7 +56,9 @@ def reply_note(reply: Reply) -> str:
         prompt = decode_auth_prompt(reply.text)
         if prompt is not None:
             return f'AUTH challenge, decoded: "{safe(prompt)}"'
-        return "AUTH challenge (empty: send the credentials)" if not reply.text else "AUTH challenge"
+        return (
+            "AUTH challenge (empty: send the credentials)" if not reply.text else "AUTH challenge"
+        )
     parts = []
     meaning = reply_meaning(reply.code)
     if meaning is not None:
@@ -112,12 +114,21 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
     if isinstance(event, DataBody):
         if event.summary and not event.lines:
             return [Row(line, "C", f"[message content: {safe(event.summary)}]", "", "body")]
-        shown = [Row(_line(event, i), "C", safe(text), "", "body") for i, text in enumerate(event.lines[:BODY_ROWS])]
+        shown = [
+            Row(_line(event, i), "C", safe(text), "", "body")
+            for i, text in enumerate(event.lines[:BODY_ROWS])
+        ]
         hidden = event.line_count - len(shown)
         if hidden > 0:
             shown.append(Row(None, "C", f"… {hidden} more message lines", "", "body"))
         if shown:
-            shown[0] = Row(shown[0].line, "C", shown[0].text, f"message content, {event.line_count} lines", "body")
+            shown[0] = Row(
+                shown[0].line,
+                "C",
+                shown[0].text,
+                f"message content, {event.line_count} lines",
+                "body",
+            )
         return shown
     if isinstance(event, DataEnd):
         note = "end of message (inferred)" if event.inferred else "end of message"
@@ -128,7 +139,15 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
         target = safe(event.target) + (f" ({safe(event.address)})" if event.address else "")
         return [Row(line, "*", f"connected to {target}", "", "info")]
     if isinstance(event, ConnectFailed):
-        return [Row(line, "*", safe(event.detail or event.reason), f"connection failed: {event.reason}", "error")]
+        return [
+            Row(
+                line,
+                "*",
+                safe(event.detail or event.reason),
+                f"connection failed: {event.reason}",
+                "error",
+            )
+        ]
     if isinstance(event, TlsStarted):
         bits = [b for b in (event.version, event.cipher) if b]
         if event.subject:
@@ -142,10 +161,26 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
     if isinstance(event, TlsFailed):
         return [Row(line, "*", safe(event.reason), "TLS failed", "error")]
     if isinstance(event, Timeout):
-        return [Row(line, "*", safe(event.detail or f"timeout waiting for {event.waiting_for}"), "timeout", "error")]
+        return [
+            Row(
+                line,
+                "*",
+                safe(event.detail or f"timeout waiting for {event.waiting_for}"),
+                "timeout",
+                "error",
+            )
+        ]
     if isinstance(event, Closed):
         note = f"connection closed by {event.by}" + (" unexpectedly" if event.unexpected else "")
-        return [Row(line, "*", safe(event.detail or "connection closed"), note, "error" if event.unexpected else "info")]
+        return [
+            Row(
+                line,
+                "*",
+                safe(event.detail or "connection closed"),
+                note,
+                "error" if event.unexpected else "info",
+            )
+        ]
     if isinstance(event, ClientError):
         return [Row(line, "*", safe(event.text), "error reported by the client program", "error")]
     if isinstance(event, Note):
@@ -163,7 +198,9 @@ def session_rows(analysis: SessionAnalysis) -> list[Row]:
     return rows
 
 
-def verdict_text(outcome: str, failed_at: str | None, main_title: str | None, main_id: str | None) -> str:
+def verdict_text(
+    outcome: str, failed_at: str | None, main_title: str | None, main_id: str | None
+) -> str:
     if outcome == "delivered":
         return "delivered: the server accepted the message"
     parts = [outcome]

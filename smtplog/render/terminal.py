@@ -52,7 +52,9 @@ def _transcript(session: SessionReport) -> Table:
     for row in session_rows(session.analysis):
         number = str(row.line) if row.line is not None else "·"
         who = Text(row.who + (":" if row.who in "SC" else ""), style="dim")
-        table.add_row(number, who, Text(row.text, style=ROW_STYLES.get(row.style, "")), Text(row.note))
+        table.add_row(
+            number, who, Text(row.text, style=ROW_STYLES.get(row.style, "")), Text(row.note)
+        )
     return table
 
 
@@ -99,7 +101,10 @@ def _verdict(session: SessionReport) -> Text:
     text = Text("Verdict: ", style="bold")
     text.append(
         verdict_text(
-            session.outcome, session.failed_at, main.title if main else None, main.id if main else None
+            session.outcome,
+            session.failed_at,
+            main.title if main else None,
+            main.id if main else None,
         ),
         style=OUTCOME_STYLE.get(session.outcome, "bold"),
     )

@@ -27,7 +27,9 @@ def _finding(finding: Finding) -> Iterator[str]:
         yield "   Consequences of this (not separate problems):"
         for item in finding.consequences:
             yield f"     line {item.line}: {safe(item.text.splitlines()[0] if item.text else '')}"
-    bullets = textwrap.TextWrapper(width=WIDTH, initial_indent="     - ", subsequent_indent="       ")
+    bullets = textwrap.TextWrapper(
+        width=WIDTH, initial_indent="     - ", subsequent_indent="       "
+    )
     if finding.causes:
         yield "   Likely causes:"
         for cause in finding.causes:
@@ -48,7 +50,9 @@ def _finding(finding: Finding) -> Iterator[str]:
 def _session(session: SessionReport, index: int, total: int) -> Iterator[str]:
     analysis = session.analysis
     if total > 1:
-        yield f"--- session {index} of {total}" + (f": {safe(analysis.target)}" if analysis.target else "")
+        yield f"--- session {index} of {total}" + (
+            f": {safe(analysis.target)}" if analysis.target else ""
+        )
     for row in session_rows(analysis):
         number = f"{row.line:>5}" if row.line is not None else "    ·"
         who = {"S": "S:", "C": "C:", "*": "**", "?": "??"}[row.who]

@@ -104,7 +104,10 @@ def pattern_rows() -> tuple[PatternRow, ...]:
 def providers() -> dict[str, tuple[str, tuple[re.Pattern[str], ...]]]:
     table = read_toml("providers.toml")
     return {
-        key: (value["name"], tuple(re.compile(marker, re.IGNORECASE) for marker in value["markers"]))
+        key: (
+            value["name"],
+            tuple(re.compile(marker, re.IGNORECASE) for marker in value["markers"]),
+        )
         for key, value in table.items()
     }
 
@@ -139,5 +142,5 @@ def _explain_match(row: PatternRow, reply: Reply) -> str:
     if row.tier == 3:
         assert row.pattern is not None
         found = row.pattern.search(" ".join(reply.lines))
-        return f"reply text \"{found.group(0) if found else row.pattern.pattern}\""
+        return f'reply text "{found.group(0) if found else row.pattern.pattern}"'
     return f"reply code {reply.code}"

@@ -115,9 +115,7 @@ class Diagnoser:
             facts["code"] = str(reply.code)
             facts["enhanced"] = reply.enhanced or ""
             facts["reply"] = _shorten(" ".join(reply.wire_lines()))
-            facts["command"] = (
-                event_text(exchange.request) if exchange.request else "the greeting"
-            )
+            facts["command"] = event_text(exchange.request) if exchange.request else "the greeting"
             if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
                 from smtplog.smtp import command_address
 
@@ -190,7 +188,9 @@ class Diagnoser:
         if verdict.decisive is not None:
             finding = self.from_exchange(verdict.decisive, severity=None)
             consequences = [
-                evidence_of(e.reply) for e in unrecovered_failures(analysis) if e is not verdict.decisive
+                evidence_of(e.reply)
+                for e in unrecovered_failures(analysis)
+                if e is not verdict.decisive
             ]
             if consequences:
                 finding = _with_consequences(finding, consequences)
@@ -228,8 +228,10 @@ class Diagnoser:
         if analysis.unanswered:
             evidence.insert(0, evidence_of(analysis.unanswered[0]))
         if phase == "banner":
-            detail = "; the client gave up waiting" if isinstance(end, Timeout) else (
-                "; the connection was closed instead"
+            detail = (
+                "; the client gave up waiting"
+                if isinstance(end, Timeout)
+                else ("; the connection was closed instead")
             )
             return self.finding(
                 "no-greeting",
@@ -279,7 +281,9 @@ class Diagnoser:
         """Failures that did not decide the verdict: typos retried, one of several recipients."""
         analysis = self.analysis
         decisive = analysis.verdict.decisive
-        explained = {e.reply for e in unrecovered_failures(analysis)} if decisive is not None else set()
+        explained = (
+            {e.reply for e in unrecovered_failures(analysis)} if decisive is not None else set()
+        )
         findings = []
         for exchange in analysis.exchanges:
             if not exchange.failed or exchange is decisive or exchange.reply in explained:
@@ -300,7 +304,9 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
     if not findings:
         return findings
     root, rest = findings[0], findings[1:]
-    rest.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.evidence[0].line or 0 if f.evidence else 0))
+    rest.sort(
+        key=lambda f: (SEVERITY_ORDER[f.severity], f.evidence[0].line or 0 if f.evidence else 0)
+    )
     return [root, *rest]
 
 

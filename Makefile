@@ -1,0 +1,40 @@
+# smtplog developer commands. `make demo` and `make test` work on a fresh machine
+# with Python >= 3.10: they create .venv and install smtplog into it.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+DEMO   ?= samples/telnet/exchange-style-delivered.txt
+
+.PHONY: venv demo test lint format goldens fuzz bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## analyse the bundled telnet sample of Microsoft's procedure
+	$(BIN)/smtplog analyze $(DEMO) || test $$? -eq 1
+
+test: $(STAMP)  ## lint and run the whole test suite
+	$(BIN)/ruff check smtplog tests bench scripts
+	$(BIN)/ruff format --check smtplog tests bench scripts
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check smtplog tests bench scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format smtplog tests bench scripts
+	$(BIN)/ruff check --fix smtplog tests bench scripts
+
+goldens: $(STAMP)  ## regenerate tests/golden/ (review the diff before committing)
+	$(BIN)/python scripts/regen_goldens.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -1,0 +1,54 @@
+"""Shared test helpers: analyse inline transcripts, run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+
+def transcript(text: str) -> str:
+    """Dedent an inline test transcript and drop the leading newline."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> Run:
+    """Run `python -m smtplog` as a user would, in a clean colour environment."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    environment.update({"COLUMNS": "100", "TERM": "dumb"})
+    environment.update(env or {})
+    result = subprocess.run(
+        [sys.executable, "-m", "smtplog", *args],
+        input=stdin,
+        capture_output=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    return Run(
+        result.returncode,
+        result.stdout.decode("utf-8", "replace"),
+        result.stderr.decode("utf-8", "replace"),
+    )
+
+
+@pytest.fixture
+def cli() -> Callable[..., Run]:
+    return run_cli
