@@ -76,24 +76,24 @@ _T = Transition
 
 # fmt: off
 TABLE: dict[str, Transition] = {
-    # verb:            allowed in    2yz ->    3yz ->  4yz/5yz ->  failed_at   why
-    "EHLO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
-    "HELO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
-    "LHLO":          _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 2033 §4.1"),
-    "STARTTLS":      _T(_READY,       S.TLS,    None,   None,      "starttls", "RFC 3207 §4"),
-    "AUTH":          _T(_READY,       S.READY,  S.AUTH, S.READY,   "auth",     "RFC 4954 §4"),
+    # verb:          allowed in    2yz ->    3yz ->  4yz/5yz ->  failed_at   why
+    "EHLO":        _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
+    "HELO":        _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 5321 §4.1.1.1"),
+    "LHLO":        _T(_OPEN,        S.READY,  None,   None,      "ehlo",     "RFC 2033 §4.1"),
+    "STARTTLS":    _T(_READY,       S.TLS,    None,   None,      "starttls", "RFC 3207 §4"),
+    "AUTH":        _T(_READY,       S.READY,  S.AUTH, S.READY,   "auth",     "RFC 4954 §4"),
     "AUTH-RESPONSE": _T(_IN_AUTH,     S.READY,  S.AUTH, S.READY,   "auth",     "RFC 4954 §4"),
-    "MAIL":          _T(_READY,       S.MAIL,   None,   None,      "mail",     "RFC 5321 §3.3"),
-    "RCPT":          _T(_IN_MAIL | _IN_RCPT, S.RCPT, None, None, "rcpt",     "RFC 5321 §3.3"),
-    "DATA":          _T(_IN_RCPT,     None,     S.DATA, None,      "data",     "RFC 5321 §3.3"),
-    "BDAT":          _T(_IN_RCPT,     S.RCPT,   None,   S.READY,   "message",  "RFC 3030 §2"),
-    ".":             _T(_IN_DATA,     S.READY,  None,   S.READY,   "message",  "RFC 5321 §4.1.1.4"),
-    "RSET":          _T(_OPEN,        S.READY,  None,   None,      None,       "RFC 5321 §4.1.1.5"),
-    "NOOP":          _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.9"),
-    "HELP":          _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.8"),
-    "VRFY":          _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
-    "EXPN":          _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
-    "QUIT":          _T(_ALWAYS,      S.CLOSED, None,   S.CLOSED,  "quit",     "RFC 5321 §4.1.1.10"),
+    "MAIL":        _T(_READY,       S.MAIL,   None,   None,      "mail",     "RFC 5321 §3.3"),
+    "RCPT":        _T(_IN_MAIL | _IN_RCPT, S.RCPT, None, None, "rcpt",     "RFC 5321 §3.3"),
+    "DATA":        _T(_IN_RCPT,     None,     S.DATA, None,      "data",     "RFC 5321 §3.3"),
+    "BDAT":        _T(_IN_RCPT,     S.RCPT,   None,   S.READY,   "message",  "RFC 3030 §2"),
+    ".":           _T(_IN_DATA,     S.READY,  None,   S.READY,   "message",  "RFC 5321 §4.1.1.4"),
+    "RSET":        _T(_OPEN,        S.READY,  None,   None,      None,       "RFC 5321 §4.1.1.5"),
+    "NOOP":        _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.9"),
+    "HELP":        _T(_ANY,         None,     None,   None,      None,       "RFC 5321 §4.1.1.8"),
+    "VRFY":        _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
+    "EXPN":        _T(_OPEN,        None,     None,   None,      None,       "RFC 5321 §3.5"),
+    "QUIT":        _T(_ALWAYS,      S.CLOSED, None,   S.CLOSED,  "quit",     "RFC 5321 §4.1.1.10"),
 }
 # fmt: on
 # Notes on the rows: EHLO also resets an open transaction (RFC 5321 §4.1.4);
