@@ -20,6 +20,7 @@ from smtplog.errors import ExitCode, SmtplogError
 # and shell completion stay fast.
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "redact": "smtplog.cli.redact_cmd:redact",
     "rules": "smtplog.cli.rules_cmd:rules",
 }
 

@@ -1,14 +1,30 @@
-"""`smtplog analyze`: read transcripts, explain them."""
+"""`smtplog analyze`: read transcripts, explain them; one file or a whole folder."""
 
 from __future__ import annotations
 
+import io
 import sys
+from collections.abc import Iterable
+from typing import TextIO
 
 import click
 
-from smtplog.cli.inputs import read_inputs
-from smtplog.cli.output import resolve_format, write_reports
-from smtplog.errors import ExitCode, InputError, SmtplogError
+from smtplog.cli.inputs import Pending, find_inputs
+from smtplog.cli.output import (
+    FORMATS,
+    Options,
+    Writer,
+    color_system,
+    resolve_format,
+    terminal_width,
+)
+from smtplog.errors import ExitCode, InputError
+
+
+def _complete_dialect(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from smtplog.dialects import REGISTRY
+
+    return [name for name in REGISTRY if name.startswith(incomplete)]
 
 
 @click.command(
@@ -16,7 +32,16 @@ from smtplog.errors import ExitCode, InputError, SmtplogError
 Examples:
   smtplog analyze session.txt
   swaks --to user@example.com 2>&1 | smtplog analyze
-  smtplog analyze --format json session.txt | jq '.reports[0].sessions[0].outcome'
+  smtplog analyze --format markdown session.txt        paste into a ticket
+  smtplog analyze -o report.html session.txt           a file to attach
+  smtplog analyze tickets/ --glob '*.log' --summary    triage a folder
+  smtplog analyze logs/ -f jsonl | jq -r 'select(.sessions[0].outcome != "delivered") | .source'
+  smtplog analyze -q session.txt || echo "mail is failing"
+
+\b
+Exit codes: 0 nothing wrong found, 1 a failure was diagnosed (see --fail-on),
+2 usage error or unreadable input, 3 not an SMTP transcript; with several
+inputs, the most serious one wins (2 over 3 over 1).
 """
 )
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
@@ -24,52 +49,171 @@ Examples:
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["auto", "terminal", "text", "json"]),
+    type=click.Choice(FORMATS),
     default="auto",
     show_default=True,
-    help="Output format; auto is terminal on a TTY, text in a pipe.",
+    help="Output format. auto: terminal on a TTY, else from --output's suffix "
+    "(.html, .md, .json, .jsonl), else text. jsonl is one report per line.",
 )
 @click.option(
     "--dialect",
     "-d",
     metavar="NAME",
-    help="Read the input as this dialect instead of detecting it (see `smtplog dialects`).",
+    shell_complete=_complete_dialect,
+    help="Read the input as this dialect instead of detecting it.",
 )
-def analyze(files: tuple[str, ...], fmt: str, dialect: str | None) -> None:
+@click.option(
+    "--output",
+    "-o",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="Write to FILE instead of standard output.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict, one line per session.")
+@click.option(
+    "--summary",
+    "-s",
+    "summary_only",
+    is_flag=True,
+    help="Print only the summary table (file, dialect, outcome, failed at, diagnosis) and "
+    "the counts per diagnosis, not each report.",
+)
+@click.option(
+    "--glob",
+    "-g",
+    "globs",
+    metavar="PATTERN",
+    multiple=True,
+    help="In folders, read only files matching PATTERN (repeatable; !PATTERN excludes). "
+    "Files named on the command line are always read.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Analyse N files at a time in parallel processes [default: the number of CPUs].",
+)
+@click.option(
+    "--color",
+    "--colour",
+    "color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour the terminal format. auto: on a TTY unless NO_COLOR is set.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit with 1 when a finding of this severity (or worse) is found; never: exit 0 "
+    "even then (unreadable input still exits 2 or 3).",
+)
+@click.option("--pager", is_flag=True, help="Page the output through $PAGER (less) on a TTY.")
+def analyze(  # noqa: PLR0917 (click passes every option)
+    files: tuple[str, ...],
+    fmt: str,
+    dialect: str | None,
+    output: str | None,
+    quiet: bool,
+    summary_only: bool,
+    globs: tuple[str, ...],
+    jobs: int | None,
+    color: str,
+    fail_on: str,
+    pager: bool,
+) -> None:
     """Explain SMTP transcripts: annotate every line, give the verdict and the diagnosis.
 
-    FILES are transcripts in any supported dialect; with none (or "-"), the
-    transcript is read from standard input.
+    FILES are transcripts in any supported dialect, or folders of them (read
+    recursively). With none, or "-", the transcript is read from standard
+    input. Several inputs end with a summary table and the count of each
+    diagnosis; they are analysed in parallel.
     """
-    from smtplog.analysis import analyze_bytes
+    from smtplog.cli.batch import default_jobs, run
 
     if dialect:
         from smtplog import dialects
 
         dialects.get(dialect)  # a bad name is a usage error before any input is read
-    reports = []
+    if output == "-":
+        output = None
+    if quiet and fmt not in ("auto", "terminal", "text"):
+        raise click.UsageError(f"--quiet prints verdict lines; it cannot be combined with {fmt}")
+    fmt = "quiet" if quiet else resolve_format(fmt, output, color)
+    if summary_only and fmt in ("json", "jsonl"):
+        raise click.UsageError(
+            "--summary is for terminal, text, markdown and html output "
+            '(with json, the summary is the document\'s "summary" key)'
+        )
+
+    found = list(find_inputs(files, globs))
+    if not any(isinstance(item, Pending) for item in found):
+        for problem in found:
+            click.echo(f"smtplog: {problem}", err=True)
+        sys.exit(int(_worst(item.exit_code for item in found)))  # type: ignore[union-attr]
+
+    to_tty = output is None and sys.stdout.isatty()
+    paged = pager and to_tty
+    stream, buffer = _open_output(output, paged)
+    options = Options(
+        fmt=fmt,
+        color_system=color_system(color, to_tty) if fmt == "terminal" else None,
+        width=terminal_width(to_tty),
+        details=not summary_only,
+        label=len(found) > 1,
+        fail_on=fail_on,
+        dialect=dialect,
+    )
+    # A progress bar when the output does not stream to the same terminal.
+    streams_to_terminal = to_tty and not paged and options.details and fmt != "quiet"
+    progress = sys.stderr.isatty() and not quiet and not streams_to_terminal
+    writer = Writer(stream, options, summary=False)
     worst = ExitCode.OK
-    for item in read_inputs(files):
-        if isinstance(item, InputError):
-            click.echo(f"smtplog: {item}", err=True)
-            worst = max(worst, item.exit_code, key=_rank)
-            continue
-        try:
-            report = analyze_bytes(item.data, item.name, dialect)
-        except SmtplogError as exc:
-            click.echo(f"smtplog: {exc}", err=True)
-            worst = max(worst, exc.exit_code, key=_rank)
-            continue
-        reports.append(report)
-        if report.has_errors:
-            worst = max(worst, ExitCode.FAILURE, key=_rank)
-    if reports:
-        write_reports(reports, resolve_format(fmt))
+    try:
+        for result in run(found, options, jobs or default_jobs(), progress=progress):
+            worst = _worse(worst, result.code)
+            if result.error is not None:
+                click.echo(f"smtplog: {result.error}", err=True)
+                writer.error(result.source, result.error, result.code)
+                continue
+            writer.add(result.number, result.source, result.output, result.rows)
+        writer.summary = fmt != "quiet" and (len(found) > 1 or len(writer.rows) > 1)
+        if summary_only:
+            writer.summary = True
+        writer.finish()
+    finally:
+        if output is not None:
+            stream.close()
+    if buffer is not None:
+        click.echo_via_pager(buffer.getvalue(), color=options.color_system is not None)
     sys.exit(int(worst))
 
 
-def _rank(code: ExitCode) -> int:
-    """Usage errors outrank "not SMTP", which outranks a diagnosed failure."""
-    return {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}.get(
-        code, 4
-    )
+def _open_output(output: str | None, paged: bool) -> tuple[TextIO, io.StringIO | None]:
+    if paged:
+        buffer = io.StringIO()
+        return buffer, buffer
+    if output is None:
+        return sys.stdout, None
+    try:
+        return open(output, "w", encoding="utf-8", errors="surrogateescape"), None
+    except OSError as exc:
+        raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from exc
+
+
+_RANK = {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}
+
+
+def _worse(current: ExitCode, new: ExitCode) -> ExitCode:
+    """Usage errors outrank "not SMTP", which outranks a diagnosed failure; internal wins."""
+    return max(current, new, key=lambda code: _RANK.get(code, 4))
+
+
+def _worst(codes: Iterable[ExitCode]) -> ExitCode:
+    worst = ExitCode.OK
+    for code in codes:
+        worst = _worse(worst, code)
+    return worst

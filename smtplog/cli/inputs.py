@@ -1,4 +1,9 @@
-"""Read the inputs named on the command line into bytes, with clear errors."""
+"""The inputs named on the command line: files, directories (recursed) and stdin.
+
+Finding inputs is cheap and happens first, in the main process; reading them
+happens where they are analysed (a worker process in a batch), so that one bad
+file never stops the others and a thousand files are read in parallel.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,37 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from smtplog.errors import InputError
 
 MAX_INPUT_BYTES = 2 * 1024**3  # larger inputs need the streaming reader
+STDIN = "-"
 
 
 @dataclass(frozen=True, slots=True)
 class Input:
+    """Read input: its display name and its bytes."""
+
     name: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An input found on the command line, not read yet.
+
+    ``data`` is set for standard input, which only the main process can read.
+    """
+
+    name: str
+    data: bytes | None = None
+
+    def read(self) -> Input:
+        if self.data is not None:
+            return Input(self.name, self.data)
+        return read_file(self.name)
 
 
 def read_stdin() -> Input:
@@ -48,15 +73,83 @@ def read_file(path: str) -> Input:
         raise InputError(f"{path}: cannot read ({os.strerror(exc.errno or 0) or exc})") from exc
 
 
-def read_inputs(paths: tuple[str, ...]) -> Iterator[Input | InputError]:
-    """Each input, or the error that stops it (so one bad file does not stop the rest)."""
+def glob_matches(relative: str, patterns: tuple[str, ...]) -> bool:
+    """ripgrep-style ``--glob``: a file is kept if it matches any pattern and no ``!pattern``.
+
+    A pattern without a "/" is matched against the file name, one with a "/"
+    against the path relative to the directory given on the command line.
+    """
+    if not patterns:
+        return True
+    name = relative.rsplit("/", 1)[-1]
+    include = [p for p in patterns if not p.startswith("!")]
+    exclude = [p[1:] for p in patterns if p.startswith("!")]
+
+    def hit(pattern: str) -> bool:
+        return fnmatchcase(relative if "/" in pattern else name, pattern)
+
+    if any(hit(pattern) for pattern in exclude):
+        return False
+    return not include or any(hit(pattern) for pattern in include)
+
+
+def walk(directory: str, patterns: tuple[str, ...]) -> list[str]:
+    """Files under ``directory`` in a stable order, hidden files and folders skipped.
+
+    Symbolic links to files are followed; links to folders are not (no loops).
+    """
+    found: list[str] = []
+    for root, folders, files in os.walk(directory):
+        folders[:] = sorted(folder for folder in folders if not folder.startswith("."))
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            path = os.path.join(root, name)
+            relative = os.path.relpath(path, directory).replace(os.sep, "/")
+            if glob_matches(relative, patterns) and os.path.isfile(path):
+                found.append(path)
+    return found
+
+
+def find_inputs(
+    paths: tuple[str, ...], patterns: tuple[str, ...] = ()
+) -> Iterator[Pending | InputError]:
+    """Each input in command-line order, or the error that stops it.
+
+    Files named explicitly are always read (``--glob`` filters directories only,
+    as in ripgrep); a directory is replaced by the files in it.
+    """
     if not paths:
         if sys.stdin is None or sys.stdin.isatty():
             yield InputError("no input: give a transcript file, or pipe one into smtplog")
             return
-        paths = ("-",)
+        paths = (STDIN,)
     for path in paths:
+        if path == STDIN:
+            try:
+                stdin = read_stdin()
+            except InputError as exc:
+                yield exc
+                continue
+            yield Pending(stdin.name, stdin.data)
+        elif os.path.isdir(path):
+            files = walk(path, patterns)
+            if not files:
+                why = "no file in it matches --glob" if patterns else "it holds no files"
+                yield InputError(f"{path}: is a directory and {why}")
+            for file in files:
+                yield Pending(file)
+        else:
+            yield Pending(path)
+
+
+def read_inputs(paths: tuple[str, ...]) -> Iterator[Input | InputError]:
+    """Each input read, or the error that stops it (so one bad file does not stop the rest)."""
+    for item in find_inputs(paths):
+        if isinstance(item, InputError):
+            yield item
+            continue
         try:
-            yield read_stdin() if path == "-" else read_file(path)
+            yield item.read()
         except InputError as exc:
             yield exc

@@ -1,34 +1,271 @@
-"""Choosing the output format and writing reports."""
+"""Output: choosing the format and colours, rendering one report, writing the whole.
+
+Rendering one report is a pure function of the report and ``Options`` (plain,
+picklable data), so a batch renders in its worker processes; the ``Writer``
+in the main process only puts the pieces in order, adds the batch summary and
+decides what goes where.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
-from typing import TYPE_CHECKING
+import textwrap
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TextIO
+
+from smtplog.errors import ExitCode
 
 if TYPE_CHECKING:
+    from smtplog.render.summary import SummaryRow
     from smtplog.report import Report
 
+FORMATS = ("auto", "terminal", "text", "json", "jsonl", "markdown", "html")
+MACHINE_FORMATS = ("json", "jsonl")
+EXTENSIONS = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
+DEFAULT_WIDTH = 100  # when the output is not a terminal and COLUMNS is not set
 
-def resolve_format(name: str) -> str:
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything that decides how one input is analysed and rendered."""
+
+    fmt: str  # terminal | text | json | jsonl | markdown | html | quiet
+    color_system: str | None = None  # rich colour system; None: no colour
+    width: int = DEFAULT_WIDTH
+    details: bool = True  # render each report (False: the batch summary only)
+    label: bool = False  # start quiet verdict lines with the file name
+    fail_on: str = "error"  # error | warning | never
+    dialect: str | None = None
+
+
+def resolve_format(name: str, output: str | None = None, color: str = "auto") -> str:
+    """``auto`` is terminal on a TTY (or with --color always), else from --output's suffix."""
     if name != "auto":
         return name
-    return "terminal" if sys.stdout.isatty() else "text"
+    if output is None:
+        return "terminal" if sys.stdout.isatty() or color == "always" else "text"
+    suffix = os.path.splitext(output)[1].lower()
+    return EXTENSIONS.get(suffix, "terminal" if color == "always" else "text")
 
 
-def write_reports(reports: list[Report], fmt: str) -> None:
-    if fmt == "json":
-        from smtplog.render.data import document
+def color_system(choice: str, isatty: bool) -> str | None:
+    """The colour system for ``--color``; auto honours NO_COLOR, FORCE_COLOR and TERM=dumb."""
+    environ = os.environ
+    if choice == "never":
+        return None
+    if choice == "auto":
+        if environ.get("NO_COLOR"):
+            return None
+        if not (isatty or environ.get("FORCE_COLOR")) or environ.get("TERM") == "dumb":
+            return None
+    if environ.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
+        return "truecolor"
+    return "256" if "256" in environ.get("TERM", "") else "standard"
 
-        sys.stdout.write(json.dumps(document(reports), indent=2, ensure_ascii=False) + "\n")
-    elif fmt == "terminal":
-        from rich.console import Console
 
-        from smtplog.render.terminal import render
+def terminal_width(isatty: bool) -> int:
+    """The terminal's width (COLUMNS wins), or DEFAULT_WIDTH for files and pipes."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return max(40, int(os.environ["COLUMNS"]))
+    if isatty:
+        return max(40, shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns)
+    return DEFAULT_WIDTH
 
-        console = Console(highlight=False, emoji=False, markup=False)
-        render(console, reports)
-    else:
-        from smtplog.render.text import render
 
-        sys.stdout.write(render(reports) + "\n")
+def exit_code(report: Report, fail_on: str) -> ExitCode:
+    """The ``--fail-on`` policy: which findings make the exit code 1."""
+    if fail_on == "never":
+        return ExitCode.OK
+    failing = {"error"} if fail_on == "error" else {"error", "warning"}
+    findings = (finding for session in report.sessions for finding in session.findings)
+    return ExitCode.FAILURE if any(f.severity in failing for f in findings) else ExitCode.OK
+
+
+def console(options: Options, file: TextIO):  # type: ignore[no-untyped-def]
+    """A rich Console that renders exactly as ``options`` say, whatever the environment."""
+    from rich.console import Console
+
+    return Console(
+        file=file,
+        width=options.width,
+        color_system=options.color_system,  # type: ignore[arg-type]
+        force_terminal=options.color_system is not None,
+        no_color=False,
+        highlight=False,
+        emoji=False,
+        markup=False,
+        legacy_windows=False,
+        soft_wrap=False,
+    )
+
+
+def quiet_lines(report: Report, label: bool) -> list[str]:
+    from smtplog.render.lines import verdict_text
+    from smtplog.render.safe import safe
+
+    lines = []
+    count = len(report.sessions)
+    for index, session in enumerate(report.sessions, 1):
+        main = session.main
+        verdict = verdict_text(
+            session.outcome,
+            session.failed_at,
+            main.title if main else None,
+            main.id if main else None,
+        )
+        prefix = safe(report.source) if label else ""
+        if count > 1:
+            prefix += f" [{index}/{count}]"
+        lines.append(f"{prefix.strip()}: {verdict}" if prefix.strip() else verdict)
+    return lines
+
+
+def render(report: Report, options: Options, number: int = 1) -> str:
+    """One report in ``options.fmt``; ``number`` is its position in a batch."""
+    fmt = options.fmt
+    if fmt == "quiet":
+        return "\n".join(quiet_lines(report, options.label)) + "\n"
+    if not options.details:
+        return ""
+    if fmt == "text":
+        from smtplog.render.text import render as render_text
+
+        return render_text([report]) + "\n"
+    if fmt == "terminal":
+        import io
+
+        from smtplog.render.terminal import render as render_terminal
+
+        buffer = io.StringIO()
+        render_terminal(console(options, buffer), [report])
+        return buffer.getvalue()
+    if fmt in MACHINE_FORMATS:
+        from smtplog.render.data import report_to_dict
+
+        data = report_to_dict(report)
+        if fmt == "jsonl":
+            return json.dumps(data, ensure_ascii=False) + "\n"
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    if fmt == "markdown":
+        from smtplog.render.markdown import render_report
+
+        return render_report(report)
+    if fmt == "html":
+        from smtplog.render.html import render_report as render_html
+
+        return render_html(report, number)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+@dataclass(slots=True)
+class Writer:
+    """Writes results in input order: streams what can be streamed, then the summary.
+
+    Nothing is written when nothing could be analysed: the errors on stderr
+    and the exit code say it all.
+    """
+
+    out: TextIO
+    options: Options
+    summary: bool  # add the batch summary (several inputs or sessions)
+    rows: list[SummaryRow] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    links: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, object]] = field(default_factory=list)
+    reports: int = 0
+    inputs: int = 0
+
+    def add(self, number: int, source: str, output: str, rows: tuple[SummaryRow, ...]) -> None:
+        """A report rendered by ``render()``."""
+        self.rows.extend(rows)
+        self.inputs += 1
+        first = self.reports == 0
+        self.reports += 1
+        fmt = self.options.fmt
+        if fmt == "json":
+            if first:
+                self.out.write('{\n  "schema": "smtplog/1",\n  "reports": [\n')
+            else:
+                self.out.write(",\n")
+            self.out.write(textwrap.indent(output, "    "))
+        elif fmt in ("markdown", "html"):
+            self.links.setdefault(source, number)
+            if output:
+                self.sections.append(output)
+        elif output:
+            if fmt in ("text", "terminal") and not first and self.options.details:
+                self.out.write("\n")
+            self.out.write(output)
+        self.out.flush()
+
+    def error(self, source: str, message: str, code: ExitCode) -> None:
+        from smtplog.render.summary import error_row
+
+        self.inputs += 1
+        self.rows.append(error_row(source, message, code == ExitCode.NOT_SMTP))
+        self.errors.append({"source": source, "message": message, "exit_code": int(code)})
+
+    def finish(self) -> None:
+        if self.reports == 0:
+            return
+        from smtplog.render.summary import totals
+
+        summary = totals(self.rows, self.inputs)
+        fmt = self.options.fmt
+        if fmt == "json":
+            tail = {"errors": self.errors, "summary": summary.to_dict()}
+            rest = json.dumps(tail, indent=2, ensure_ascii=False)[1:]  # without its "{"
+            self.out.write("\n  ],")
+            self.out.write(rest + "\n")
+        elif fmt == "markdown":
+            from smtplog.render.markdown import render_document
+
+            if self.summary:
+                self.out.write(render_document(self.sections, self.rows, summary))
+            else:
+                self.out.write(render_document(self.sections, None, None))
+        elif fmt == "html":
+            from smtplog.render.html import render_document as html_document
+
+            title = "smtplog report"
+            if len(self.links) == 1:
+                title = f"smtplog: {next(iter(self.links))}"
+            if self.summary:
+                self.out.write(html_document(self.sections, self.rows, summary, self.links, title))
+            else:
+                self.out.write(html_document(self.sections, title=title))
+        elif fmt in ("text", "terminal") and self.summary:
+            self._summary(summary)
+        self.out.flush()
+
+    def _summary(self, summary) -> None:  # type: ignore[no-untyped-def]
+        from smtplog.render.safe import safe
+        from smtplog.render.summary import HEADERS, cells, count_lines, headline
+
+        if self.options.details:
+            self.out.write("\n")
+        if self.options.fmt == "terminal":
+            from smtplog.render.summary import render_rich
+
+            render_rich(console(self.options, self.out), self.rows, summary)
+            return
+        table = [HEADERS, *(tuple(safe(c) for c in cells(row)) for row in self.rows)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(HEADERS) - 1)]
+        self.out.write(f"Summary: {headline(summary)}\n")
+        for row in table:
+            line = "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False))
+            self.out.write(f"{line}  {row[-1]}".rstrip() + "\n")
+        self.out.write("\nSessions per diagnosis:\n")
+        for line in count_lines(summary):
+            self.out.write(f"  {line}\n")

@@ -1,0 +1,159 @@
+"""Analyse many inputs: in worker processes, results in input order.
+
+Each input is read, analysed and rendered by ``process()`` where it runs, so
+the main process only writes strings. Results come back in input order (the
+output is the same whatever ``--jobs`` is) and are written as soon as they and
+everything before them are done, so ``--format jsonl`` streams.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from smtplog.cli.inputs import Pending
+from smtplog.cli.output import Options, exit_code, render
+from smtplog.errors import ExitCode, InputError, SmtplogError
+from smtplog.render.summary import SummaryRow, report_rows
+
+IN_FLIGHT_PER_JOB = 8  # bounded look-ahead: memory stays flat for huge folders
+PROGRESS_AFTER = 5  # "more than a few files" get a progress bar on a terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    number: int
+    source: str
+    code: ExitCode
+    output: str = ""
+    rows: tuple[SummaryRow, ...] = ()
+    error: str | None = None
+
+
+def process(number: int, item: Pending | InputError, options: Options) -> Result:
+    """Read, analyse and render one input; errors become a Result, never an exception."""
+    from smtplog.analysis import analyze_bytes
+
+    if isinstance(item, InputError):  # found while listing the inputs
+        return Result(number, str(item).split(": ", 1)[0], item.exit_code, error=str(item))
+    try:
+        data = item.read()
+        report = analyze_bytes(data.data, data.name, options.dialect)
+        return Result(
+            number,
+            report.source,
+            exit_code(report, options.fail_on),
+            render(report, options, number),
+            report_rows(report),
+        )
+    except SmtplogError as exc:
+        return Result(number, item.name, exc.exit_code, error=str(exc))
+    except Exception as exc:
+        # A bug must not cost the other 999 files of a batch their results.
+        if os.environ.get("SMTPLOG_DEBUG"):
+            raise
+        message = (
+            f"{item.name}: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; set SMTPLOG_DEBUG=1 to see the traceback)"
+        )
+        return Result(number, item.name, ExitCode.INTERNAL, error=message)
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def run(
+    items: Sequence[Pending | InputError], options: Options, jobs: int, progress: bool = False
+) -> Iterator[Result]:
+    """Results for ``items`` in their order, computed by up to ``jobs`` processes."""
+    jobs = max(1, min(jobs, len(items)))
+    bar = _Progress(len(items)) if progress and len(items) > PROGRESS_AFTER else None
+    try:
+        if jobs == 1:
+            if bar:
+                bar.start()
+            for number, item in enumerate(items, 1):
+                result = process(number, item, options)
+                if bar:
+                    bar.advance(result.source)
+                yield result
+            return
+        yield from _parallel(items, options, jobs, bar)
+    finally:
+        if bar:
+            bar.stop()
+
+
+def _parallel(
+    items: Sequence[Pending | InputError], options: Options, jobs: int, bar: _Progress | None
+) -> Iterator[Result]:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    window = jobs * IN_FLIGHT_PER_JOB
+    pending: deque[Future[Result]] = deque()
+    executor = ProcessPoolExecutor(max_workers=jobs)
+    try:
+        queue = iter(enumerate(items, 1))
+        for number, item in queue:
+            pending.append(executor.submit(process, number, item, options))
+            if len(pending) >= window:
+                break
+        # The workers exist now (forked before any progress thread starts).
+        if bar:
+            bar.start()
+        while pending:
+            result = pending.popleft().result()
+            next_item = next(queue, None)
+            if next_item is not None:
+                pending.append(executor.submit(process, *next_item, options))
+            if bar:
+                bar.advance(result.source)
+            yield result
+    finally:
+        for future in pending:
+            future.cancel()
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Progress:
+    """A transient rich progress bar on stderr (only ever shown on a terminal)."""
+
+    def __init__(self, total: int) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("analysing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[current]}", style="dim"),
+            console=Console(stderr=True, highlight=False, markup=False),
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._task = self._progress.add_task("analysing", total=total, current="")
+
+    def start(self) -> None:
+        self._progress.start()
+
+    def advance(self, source: str) -> None:
+        from smtplog.render.safe import safe
+
+        self._progress.update(self._task, advance=1, current=safe(source)[-40:])
+
+    def stop(self) -> None:
+        self._progress.stop()

@@ -1,0 +1,241 @@
+"""A copy of a transcript that is safe to share, in the transcript's own dialect.
+
+The copy is the original text line by line, with replacements: AUTH secrets
+always (LOGIN passwords, PLAIN blobs, XOAUTH2 tokens, CRAM-MD5 responses),
+and on request addresses, host names and IP addresses by consistent stand-ins
+(``pseudonyms.py``). Nothing is re-written from events, so every dialect keeps
+its exact shape and the copy analyses to the same verdict and diagnosis; the
+redactor checks both before it hands the copy out::
+
+    from smtplog.redact import redact_text
+    safe = redact_text(open("session.txt").read(), addresses=True, hosts=True, ips=True)
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass, field
+
+from smtplog.errors import ExitCode, SmtplogError
+from smtplog.redact.pseudonyms import Pseudonyms
+from smtplog.redact.secrets import Findings, Secret, find
+from smtplog.source import Line, decode, source_from_bytes, strip_telnet_negotiation
+
+__all__ = ["Redaction", "RedactionError", "redact_bytes", "redact_text"]
+
+FALLBACK_MASK = "[secret redacted]"
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
+
+
+class RedactionError(SmtplogError):
+    """A secret could not be removed: nothing is written (a bug; please report it)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+@dataclass(slots=True)
+class Redaction:
+    """The redacted copy and what was done to make it."""
+
+    data: bytes
+    dialect: str
+    secrets: int  # AUTH secrets removed
+    counts: dict[str, int]  # replacements: {"address": n, "host": n, "ip": n}
+    mapping: list[tuple[str, str, str]]  # (kind, original, stand-in)
+    changed: list[str] = field(default_factory=list)  # how the copy analyses differently
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="surrogateescape")
+
+
+def split_with_endings(data: bytes) -> list[tuple[str, str]]:
+    """The input's lines with their own line endings, numbered as ``source.py`` numbers them."""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    data, _ = strip_telnet_negotiation(data)
+    text, _ = decode(data)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\n" not in text and "\r" in text:
+        parts = [(part, "\r") for part in text.split("\r")]
+    else:
+        parts = []
+        for part in text.split("\n"):
+            body = part.rstrip("\r")
+            parts.append((body, part[len(body) :] + "\n"))
+    last, ending = parts[-1]
+    parts[-1] = (last, ending[:-1] if ending.endswith("\n") else ending.rstrip("\r"))
+    if parts[-1] == ("", ""):
+        parts.pop()
+    return parts
+
+
+def _replace_secret(original: str, line: Line, secret: Secret) -> str:
+    """The line with ``secret`` replaced; the whole client part if it cannot be found."""
+    if secret.sent and secret.sent in original:
+        return original.replace(secret.sent, secret.mask)
+    if secret.sent and secret.sent in line.text:  # typed with backspaces: use the edited line
+        return line.text.replace(secret.sent, secret.mask)
+    runs = _BASE64_RUN.findall(line.text)
+    if runs:
+        longest = max(runs, key=len)
+        return line.text.replace(longest, secret.mask)
+    return secret.mask
+
+
+def _scrub(text: str, found: Findings) -> str:
+    """Secrets that recur outside their AUTH line (a retry, a tool's own echo)."""
+    for value in sorted(found.values, key=len, reverse=True):
+        if value in text:
+            if _is_sent(value, found):
+                text = text.replace(value, FALLBACK_MASK)
+            else:
+                text = re.sub(
+                    rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])", FALLBACK_MASK, text
+                )
+    return text
+
+
+def _is_sent(value: str, found: Findings) -> bool:
+    return any(secret.sent == value for secret in found.secrets)
+
+
+def redact_bytes(
+    data: bytes,
+    name: str = "<stdin>",
+    *,
+    addresses: bool = False,
+    hosts: bool = False,
+    ips: bool = False,
+    dialect: str | None = None,
+    check: bool = True,
+) -> Redaction:
+    """Redact a transcript given as bytes.
+
+    Raises:
+        InputError: the input is empty, binary or unreadable.
+        NotSmtpError: nothing in it looks like an SMTP session.
+        RedactionError: a secret survived (nothing is returned then).
+    """
+    from smtplog import dialects
+
+    source = source_from_bytes(data, name)
+    detection = dialects.forced(dialect) if dialect else dialects.detect(source)
+    found = find(detection.dialect, source)
+    names = Pseudonyms(addresses=addresses, hosts=hosts, ips=ips)
+    for helo in found.helo_names:
+        names.learn_word(helo)
+    for _line, login in found.logins:
+        names.learn_login(login)
+
+    parts = split_with_endings(data)
+    if len(parts) != len(source.lines):  # cannot happen; never write a misaligned copy
+        raise RedactionError(f"{name}: lines do not line up ({len(parts)} != {len(source.lines)})")
+    by_line: dict[int, list[Secret]] = {}
+    for secret in found.secrets:
+        by_line.setdefault(secret.line, []).append(secret)
+
+    out: list[str] = []
+    for (original, ending), line in zip(parts, source.lines, strict=True):
+        text = original
+        for secret in by_line.get(line.number, ()):
+            text = _replace_secret(text, line, secret)
+        if found.values:
+            text = _scrub(text, found)
+        if names.active:
+            text = names.text(names.base64_tokens(text))
+        out.append(text + ending)
+    result = "".join(out)
+    _assert_no_secret(result, found, name)
+    redaction = Redaction(
+        data=result.encode("utf-8", errors="surrogateescape"),
+        dialect=detection.dialect.name,
+        secrets=len(found.secrets),
+        counts=dict(names.counts),
+        mapping=names.mapping(),
+    )
+    if check:
+        redaction.changed = compare(data, redaction.data, name, dialect)
+    return redaction
+
+
+def _assert_no_secret(text: str, found: Findings, name: str) -> None:
+    for secret in found.secrets:
+        if len(secret.sent) >= 4 and secret.sent in text:
+            raise RedactionError(
+                f"{name}: could not remove the AUTH {secret.role} on line {secret.line}"
+            )
+    for value in found.values:
+        if re.search(rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])", text):
+            raise RedactionError(f"{name}: an AUTH secret is still in the copy")
+
+
+Reading = tuple[tuple[str, str | None, str | None], tuple[tuple[str, object], ...]]
+
+
+def readings(data: bytes, name: str, dialect: str | None) -> list[Reading]:
+    """Per session: the verdict, and the shape of every event (kind and code or verb)."""
+    from smtplog.analysis import analyze_bytes
+    from smtplog.events import Command, Reply
+
+    report = analyze_bytes(data, name, dialect)
+    out = []
+    for session in report.sessions:
+        verdict = (session.outcome, session.failed_at, session.main.id if session.main else None)
+        shape = tuple(
+            (
+                event.kind,
+                event.code
+                if isinstance(event, Reply)
+                else event.verb
+                if isinstance(event, Command)
+                else None,
+            )
+            for event in session.analysis.events
+        )
+        out.append((verdict, shape))
+    return out
+
+
+def compare(before: bytes, after: bytes, name: str, dialect: str | None = None) -> list[str]:
+    """How the redacted copy analyses differently from the original (empty: the same)."""
+    try:
+        old = readings(before, name, dialect)
+        new = readings(after, name, dialect)
+    except SmtplogError as exc:
+        return [f"the copy no longer analyses: {exc}"]
+    if len(old) != len(new):
+        return [f"{len(old)} sessions became {len(new)}"]
+    changes = []
+    for index, ((verdict_a, shape_a), (verdict_b, shape_b)) in enumerate(
+        zip(old, new, strict=True), 1
+    ):
+        if verdict_a != verdict_b:
+            changes.append(f"session {index}: {_verdict(verdict_a)} became {_verdict(verdict_b)}")
+        elif shape_a != shape_b:
+            changes.append(f"session {index}: the events differ (same verdict)")
+    return changes
+
+
+def _verdict(item: tuple[str, str | None, str | None]) -> str:
+    outcome, failed_at, main = item
+    return " ".join(
+        part for part in (outcome, f"at {failed_at}" if failed_at else "", main) if part
+    )
+
+
+def redact_text(
+    text: str,
+    *,
+    addresses: bool = False,
+    hosts: bool = False,
+    ips: bool = False,
+    dialect: str | None = None,
+) -> str:
+    """The Python API: a transcript as a string in, its redacted copy out."""
+    data = text.encode("utf-8", errors="surrogateescape")
+    return redact_bytes(
+        data, "<text>", addresses=addresses, hosts=hosts, ips=ips, dialect=dialect, check=False
+    ).text

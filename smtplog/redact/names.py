@@ -1,0 +1,77 @@
+"""What counts as a host name, an address or an IP address in transcript text.
+
+A host name must end in a real top-level domain (the Public Suffix List, plus
+the special-use names people use inside companies), so ``System.Net.Mail``,
+``class.phpmailer.php`` and ``TLSv1.3`` are left alone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import cache
+from importlib import resources
+
+# RFC 2606 / RFC 6761 / RFC 6762 special-use names, ICANN's .internal, and the
+# private suffixes company networks use: not in the Public Suffix List, but
+# exactly the names a redaction must catch (contoso.local, mail.corp.internal).
+SPECIAL_USE_TLDS = frozenset(
+    {"test", "example", "invalid", "localhost", "local", "internal", "lan", "corp", "home",
+     "localdomain", "intranet", "private", "onion", "arpa"}
+)  # fmt: skip
+
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# A dotted name, as long as it goes: validated afterwards, never shortened.
+HOST = rf"(?<![\w@.-])(?:{LABEL}\.)+{LABEL}(?![\w-]|\.[A-Za-z0-9])"
+# Practical local parts: "=" and "/" would swallow log keys (sasl_username=alice@...).
+LOCAL_PART = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
+ADDRESS = (
+    rf"(?<![\w.%+-])(?P<local>{LOCAL_PART}|\"[^\"\r\n]*\")@"
+    rf"(?P<domain>(?:{LABEL}\.)*{LABEL}(?![\w-]|\.[A-Za-z0-9])|\[[^\]\s]+\])"
+)
+IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"
+IPV6 = (
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+)
+
+# One pass over a line: the leftmost match wins, addresses before the hosts in them.
+PATTERN = re.compile(rf"(?P<address>{ADDRESS})|(?P<ipv6>{IPV6})|(?P<ipv4>{IPV4})|(?P<host>{HOST})")
+
+
+@cache
+def public_suffixes() -> frozenset[str]:
+    text = resources.files("smtplog.redact").joinpath("public-suffixes.txt").read_text("utf-8")
+    rules = (line.strip() for line in text.splitlines())
+    return frozenset(rule for rule in rules if rule and not rule.startswith("#"))
+
+
+def is_host_name(name: str) -> bool:
+    """A dotted name whose last label is a top-level domain (not a file or class name)."""
+    labels = name.lower().split(".")
+    if len(labels) < 2 or labels[-1].isdigit():
+        return False
+    return labels[-1] in SPECIAL_USE_TLDS or labels[-1] in public_suffixes()
+
+
+def registrable_domain(name: str) -> str:
+    """``mail.example.co.uk`` -> ``example.co.uk``: the public suffix and one label more."""
+    labels = name.lower().rstrip(".").split(".")
+    suffixes = public_suffixes()
+    for start in range(1, len(labels)):
+        if ".".join(labels[start:]) in suffixes or (
+            start == len(labels) - 1 and labels[start] in SPECIAL_USE_TLDS
+        ):
+            return ".".join(labels[start - 1 :])
+    return ".".join(labels[-2:])
+
+
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def is_private_to_nobody(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Loopback and unspecified addresses say nothing about anyone: they stay."""
+    return ip.is_loopback or ip.is_unspecified

@@ -1,0 +1,279 @@
+"""Consistent stand-ins for addresses, host names and IP addresses.
+
+The same original always gets the same stand-in within one file, and the
+stand-ins keep the relations a reader needs: every name under one registrable
+domain gets the same pseudo-domain (``alice@customer.com`` ->
+``user1@example-1.example``, ``mx1.customer.com`` -> ``host-1.example-1.example``).
+Stand-ins are reserved names (RFC 2606: ``.example``) and documentation ranges
+(RFC 5737: 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24; RFC 3849:
+2001:db8::/32), so they can never point at someone real.
+
+Kept as they are: loopback and unspecified addresses, ``localhost``, role
+accounts (postmaster@, abuse@...; their domain is still replaced), names the
+diagnosis knowledge relies on (provider host names such as
+``*.protection.outlook.com`` or ``zen.spamhaus.org``: replacing them would change
+the diagnosis, and they identify a provider, not the customer), and stand-ins
+this module made (redacting twice changes nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+from smtplog.redact.names import (
+    PATTERN,
+    is_host_name,
+    is_private_to_nobody,
+    parse_ip,
+    registrable_domain,
+)
+
+ROLE_ACCOUNTS = frozenset(
+    {"postmaster", "abuse", "mailer-daemon", "hostmaster", "webmaster", "noc", "security"}
+)
+KEPT_HOSTS = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+IPV4_RANGES = (
+    ipaddress.ip_network("192.0.2.0/24"),
+    ipaddress.ip_network("198.51.100.0/24"),
+    ipaddress.ip_network("203.0.113.0/24"),
+)
+IPV6_RANGE = ipaddress.ip_network("2001:db8::/32")
+_OWN_NAME = re.compile(r"^(?:host-\d+\.)?example-\d+\.example$|^user\d+$", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(r"^([2-5]\d\d-)(.+)$")
+_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+
+
+@cache
+def knowledge_patterns() -> tuple[re.Pattern[str], ...]:
+    """The regular expressions the diagnosis matches against transcript text."""
+    from smtplog.knowledge import read_tsv
+    from smtplog.rules.classify import providers
+
+    patterns = [marker for _name, markers in providers().values() for marker in markers]
+    for table in ("patterns.tsv", "client-errors.tsv"):
+        for row in read_tsv(table):
+            text = row.get("pattern", "")
+            if text and text != "*":
+                try:
+                    patterns.append(re.compile(text, re.IGNORECASE))
+                except re.error:
+                    continue
+    return tuple(patterns)
+
+
+def known_to_the_rules(host: str) -> bool:
+    """Would a provider marker or a diagnosis pattern match this name?"""
+    probe = f".{host}/"
+    return any(pattern.search(probe) for pattern in knowledge_patterns())
+
+
+@dataclass(slots=True)
+class Pseudonyms:
+    """Replaces what the options ask for in text, remembering every stand-in it gave."""
+
+    addresses: bool = False
+    hosts: bool = False
+    ips: bool = False
+    keep: Callable[[str], bool] = known_to_the_rules
+    domains: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # host name -> stand-in
+    people: dict[str, str] = field(default_factory=dict)  # address or login -> userN
+    numbers: dict[str, str] = field(default_factory=dict)  # IP address -> stand-in
+    words: dict[str, str] = field(default_factory=dict)  # single-label names seen in EHLO
+    counts: dict[str, int] = field(default_factory=lambda: {"address": 0, "host": 0, "ip": 0})
+    subhosts: int = 0
+    _words_pattern: re.Pattern[str] | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.addresses or self.hosts or self.ips
+
+    # -- stand-ins ---------------------------------------------------------
+
+    def domain(self, name: str) -> str:
+        """The stand-in of a DNS name: its registrable domain -> example-N.example."""
+        lowered = name.lower().rstrip(".")
+        if lowered in KEPT_HOSTS or _OWN_NAME.match(lowered):
+            return name
+        if lowered in self.names:
+            return self.names[lowered]
+        if self.keep(lowered):
+            return self._provider_host(name, lowered)
+        base = registrable_domain(lowered)
+        if base not in self.domains:
+            self.domains[base] = f"example-{len(self.domains) + 1}.example"
+        stand_in = self.domains[base]
+        if lowered != base:
+            self.subhosts += 1
+            stand_in = f"host-{self.subhosts}.{stand_in}"
+        self.names[lowered] = stand_in
+        return stand_in
+
+    def _provider_host(self, name: str, lowered: str) -> str:
+        """A provider's host stays, except a first label naming the customer.
+
+        Microsoft 365 names a tenant's MX after its domain
+        (``contoso-com.mail.protection.outlook.com``): that label goes, as long as
+        the rest still tells the rules which provider it is.
+        """
+        first, _, rest = lowered.partition(".")
+        parts = first.split("-")
+        if len(parts) < 2 or not is_host_name(f"x.{parts[-1]}") or not rest:
+            return name
+        self.subhosts += 1
+        candidate = f"host-{self.subhosts}.{rest}"
+        if not self.keep(candidate):
+            self.subhosts -= 1
+            return name
+        self.names[lowered] = candidate
+        return candidate
+
+    def person(self, local: str, domain: str | None) -> str:
+        key = f"{local}@{domain}".lower() if domain else local.lower()
+        if local.lower() in ROLE_ACCOUNTS:
+            return local
+        if key not in self.people:
+            self.people[key] = f"user{len(self.people) + 1}"
+        return self.people[key]
+
+    def ip(self, text: str) -> str:
+        parsed = parse_ip(text)
+        if parsed is None or is_private_to_nobody(parsed):
+            return text
+        if parsed.version == 4 and any(parsed in net for net in IPV4_RANGES):
+            return text  # already a documentation address
+        if parsed.version == 6 and parsed in IPV6_RANGE:
+            return text
+        key = str(parsed)
+        if key not in self.numbers:
+            same_family = sum(1 for k in self.numbers if (":" in k) == (parsed.version == 6))
+            self.numbers[key] = _documentation_ip(parsed.version, same_family)
+        return self.numbers[key]
+
+    def learn_word(self, word: str) -> None:
+        """A single-label name (``EHLO johns-laptop``) to replace wherever it appears."""
+        lowered = word.lower()
+        if not self.hosts or lowered in KEPT_HOSTS or lowered in self.words or "." in lowered:
+            return
+        if not re.fullmatch(r"[A-Za-z0-9-]{2,63}", word) or word.isdigit():
+            return
+        self.words[lowered] = f"host-{len(self.words) + 1}"
+        self._words_pattern = re.compile(
+            r"(?<![\w.@-])(?:"
+            + "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
+            + r")(?![\w@-]|\.[A-Za-z0-9])",
+            re.IGNORECASE,
+        )
+
+    def learn_login(self, login: str) -> None:
+        """An AUTH user name without a domain: replaced with the addresses."""
+        if self.addresses and "@" not in login and login.strip():
+            self.person(login, None)
+
+    # -- text --------------------------------------------------------------
+
+    def text(self, line: str) -> str:
+        if not self.active:
+            return line
+        line = PATTERN.sub(self._replace, line)
+        if self._words_pattern is not None:
+            line = self._words_pattern.sub(lambda m: self.words[m.group(0).lower()], line)
+        return line
+
+    def _replace(self, match: re.Match[str]) -> str:
+        original = match.group(0)
+        kind = match.lastgroup
+        if match.group("address") is not None:
+            return self._address(match) if self.addresses else self._address_parts(match)
+        if kind in ("ipv4", "ipv6"):
+            if not self.ips:
+                return original
+            replaced = self.ip(original)
+            self.counts["ip"] += replaced != original
+            return replaced
+        if kind == "host" and self.hosts:
+            prefix = ""
+            if reply := _REPLY_PREFIX.match(original):  # "250-mx.example.com" is code + name
+                prefix, original = reply.group(1), reply.group(2)
+            if not is_host_name(original):
+                return match.group(0)
+            replaced = prefix + self.domain(original)
+            original = match.group(0)
+            self.counts["host"] += replaced != original
+            return replaced
+        return original
+
+    def _address(self, match: re.Match[str]) -> str:
+        local, domain = match.group("local"), match.group("domain")
+        if domain.startswith("["):
+            literal = domain[1:-1]
+            tag = "IPv6:" if literal[:5].lower() == "ipv6:" else ""
+            new_domain = f"[{tag}{self.ip(literal[len(tag) :])}]" if self.ips else domain
+        else:
+            new_domain = self.domain(domain)
+        replaced = f"{self.person(local, domain)}@{new_domain}"
+        self.counts["address"] += replaced != match.group(0)
+        return replaced
+
+    def _address_parts(self, match: re.Match[str]) -> str:
+        """Without --addresses the address stays whole (its domain identifies the person)."""
+        return match.group(0)
+
+    def logins(self, text: str) -> str:
+        """Replace a known AUTH login name standing alone (``alice``)."""
+        key = text.strip().lower()
+        if self.addresses and key in self.people and "@" not in key:
+            return text.replace(text.strip(), self.people[key])
+        return text
+
+    # -- base64 ------------------------------------------------------------
+
+    def base64_tokens(self, line: str) -> str:
+        """Replace inside base64 words that decode to text (AUTH LOGIN user names,
+        CRAM-MD5 challenges naming the server, base64 message bodies)."""
+        if not self.active:
+            return line
+        return _BASE64_TOKEN.sub(self._base64, line)
+
+    def _base64(self, match: re.Match[str]) -> str:
+        token = match.group(0)
+        if len(token) % 4:
+            return token
+        try:
+            decoded = base64.b64decode(token, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            return token
+        if not decoded.isprintable():
+            return token
+        replaced = self.logins(self.text(decoded))
+        if replaced == decoded:
+            return token
+        return base64.b64encode(replaced.encode("utf-8")).decode("ascii")
+
+    def mapping(self) -> list[tuple[str, str, str]]:
+        """(kind, original, stand-in) for everything replaced: the key to read a copy back."""
+        rows = [("domain", k, v) for k, v in self.domains.items()]
+        rows += [("host", k, v) for k, v in self.names.items() if k not in self.domains]
+        rows += [("host", k, v) for k, v in self.words.items()]
+        for key, user in self.people.items():
+            if "@" in key:
+                domain = key.rsplit("@", 1)[1]
+                rows.append(("address", key, f"{user}@{self.names.get(domain, domain)}"))
+            else:
+                rows.append(("login", key, user))
+        rows += [("ip", k, v) for k, v in self.numbers.items()]
+        return rows
+
+
+def _documentation_ip(version: int, index: int) -> str:
+    if version == 4:
+        # 762 usable stand-ins (1..254 in each range); beyond that they repeat.
+        net = IPV4_RANGES[(index // 254) % len(IPV4_RANGES)]
+        return str(net.network_address + 1 + index % 254)
+    return str(IPV6_RANGE.network_address + 1 + index)
