@@ -114,9 +114,18 @@ def _summary(result) -> str:  # type: ignore[no-untyped-def]
     kinds: dict[str, int] = {}
     for kind, _old, _new in result.mapping:
         kinds[kind] = kinds.get(kind, 0) + 1
-    labels = (("address", "addresses"), ("login", "user names"), ("domain", "domains"))
-    labels += (("host", "host names"), ("ip", "IP addresses"))
-    replaced = [f"{kinds[key]} {label}" for key, label in labels if kinds.get(key)]
+    labels = {
+        "address": ("address", "addresses"),
+        "login": ("user name", "user names"),
+        "domain": ("domain", "domains"),
+        "host": ("host name", "host names"),
+        "ip": ("IP address", "IP addresses"),
+    }
+    replaced = [
+        f"{kinds[key]} {one if kinds[key] == 1 else many}"
+        for key, (one, many) in labels.items()
+        if kinds.get(key)
+    ]
     text = f"{result.dialect} transcript: {secrets}"
     if replaced:
         text += "; replaced " + ", ".join(replaced)

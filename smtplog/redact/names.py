@@ -31,7 +31,8 @@ ADDRESS = (
 )
 IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"
 IPV6 = (
-    r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
+    r"(?:(?<=IPv6:)|(?<=ipv6:)|(?<![\w:.]))"  # "IPv6:" tags an address literal (RFC 5321)
+    r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])"
 )
 
 # One pass over a line: the leftmost match wins, addresses before the hosts in them.

@@ -46,7 +46,7 @@ IPV4_RANGES = (
 IPV6_RANGE = ipaddress.ip_network("2001:db8::/32")
 _OWN_NAME = re.compile(r"^(?:host-\d+\.)?example-\d+\.example$|^user\d+$", re.IGNORECASE)
 _REPLY_PREFIX = re.compile(r"^([2-5]\d\d-)(.+)$")
-_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{8,}={0,2}(?![A-Za-z0-9+/=])")
+_BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{6,}={0,2}(?![A-Za-z0-9+/=])")
 
 
 @cache
@@ -222,8 +222,13 @@ class Pseudonyms:
         return replaced
 
     def _address_parts(self, match: re.Match[str]) -> str:
-        """Without --addresses the address stays whole (its domain identifies the person)."""
-        return match.group(0)
+        """Without --addresses the mailbox stays; with --hosts its domain is a domain name."""
+        local, domain = match.group("local"), match.group("domain")
+        if not self.hosts or domain.startswith("[") or not is_host_name(domain):
+            return match.group(0)
+        replaced = f"{local}@{self.domain(domain)}"
+        self.counts["host"] += replaced != match.group(0)
+        return replaced
 
     def logins(self, text: str) -> str:
         """Replace a known AUTH login name standing alone (``alice``)."""
@@ -243,7 +248,7 @@ class Pseudonyms:
 
     def _base64(self, match: re.Match[str]) -> str:
         token = match.group(0)
-        if len(token) % 4:
+        if len(token) % 4 or len(token) < 8:
             return token
         try:
             decoded = base64.b64decode(token, validate=True).decode("utf-8")

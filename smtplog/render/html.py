@@ -62,6 +62,7 @@ section.finding p { margin: .35rem 0; }
 section.finding ul, section.finding ol { margin: .25rem 0; padding-left: 2rem; }
 code { white-space: pre-wrap; overflow-wrap: anywhere; }
 .verdict { font-weight: bold; margin: 1rem 0 2rem; }
+.verdict.top { margin: .25rem 0 .75rem; }
 .outcome-delivered { color: var(--green); }
 .outcome-failed, .outcome-no-connection { color: var(--red); }
 .outcome-deferred { color: var(--yellow); } .outcome-incomplete { color: var(--blue); }
@@ -69,6 +70,8 @@ table.summary { border-collapse: collapse; margin: .5rem 0 1rem; }
 table.summary th, table.summary td { text-align: left; padding: .1rem 1rem .1rem 0;
   border-bottom: 1px solid var(--rule); vertical-align: top; }
 table.summary td.count { text-align: right; }
+table.summary th, table.summary td:nth-child(2), table.summary td:nth-child(3),
+table.summary td:nth-child(4) { white-space: nowrap; }
 footer { color: var(--dim); margin-top: 2rem; font-size: .85rem; }
 @media print { :root { color-scheme: light; --bg: #fff; --fg: #000; --dim: #555; --mark: #eee;
   --green: #18781f; --cyan: #0b7285; --yellow: #8a6100; --red: #b00020; --magenta: #862e9c;
@@ -159,6 +162,17 @@ def _finding(item: Finding, report: int, index: int) -> Iterator[str]:
     yield "</section>"
 
 
+def _verdict(session: SessionReport, top: bool = False) -> str:
+    main = session.main
+    verdict = verdict_text(
+        session.outcome, session.failed_at, main.title if main else None, main.id if main else None
+    )
+    return (
+        f'<p class="verdict{" top" if top else ""}">Verdict: '
+        f'<span class="outcome-{text(session.outcome)}">{text(verdict)}</span></p>'
+    )
+
+
 def render_report(report: Report, number: int = 1) -> str:
     """One report as an HTML section; ``number`` keeps anchors unique in a batch."""
     count = len(report.sessions)
@@ -174,21 +188,12 @@ def render_report(report: Report, number: int = 1) -> str:
             target = session.analysis.target
             title = f"session {index} of {count}" + (f": {target}" if target else "")
             out.append(f"<h3>{text(title)}</h3>")
+        out.append(_verdict(session, top=True))
         out.extend(_transcript(session, number, index))
         out.extend(f'<p class="note">note: {text(note)}</p>' for note in session.analysis.notes)
         for item in session.findings:
             out.extend(_finding(item, number, index))
-        main = session.main
-        verdict = verdict_text(
-            session.outcome,
-            session.failed_at,
-            main.title if main else None,
-            main.id if main else None,
-        )
-        out.append(
-            f'<p class="verdict">Verdict: <span class="outcome-{text(session.outcome)}">'
-            f"{text(verdict)}</span></p>"
-        )
+        out.append(_verdict(session))
     out.append("</section>")
     return "\n".join(out)
 

@@ -19,6 +19,7 @@ from smtplog.report import Evidence, Finding, Report, SessionReport
 CONTEXT_BEFORE = 3  # transcript rows shown before an evidence line
 CONTEXT_AFTER = 1
 WHOLE_TRANSCRIPT = 30  # sessions up to this many rows are shown in full
+NOTED = ("AUTH", "user name", "⚠")  # notes kept in an excerpt besides the evidence's
 ICONS = {"error": "✖", "warning": "⚠", "info": "✔"}
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!])")
@@ -104,7 +105,7 @@ def excerpt(session: SessionReport) -> tuple[str, str]:
         number = str(row.line) if row.line is not None else "·"
         who = {"S": "S:", "C": "C:", "*": "**", "?": "??"}[row.who]
         text = f"{marker} {number:>{width}} {who} {row.text}"
-        if row.note:
+        if row.note and (marker == ">" or row.style == "secret" or row.note.startswith(NOTED)):
             text = f"{text}  # {row.note}"
         out.append(text.rstrip())
     if len(shown) == len(rows):
