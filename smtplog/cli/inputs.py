@@ -8,10 +8,13 @@ file never stops the others and a thousand files are read in parallel.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from fnmatch import translate as fnmatch_translate
+from functools import cache
 from pathlib import Path
 
 from smtplog.errors import InputError
@@ -73,6 +76,24 @@ def read_file(path: str) -> Input:
         raise InputError(f"{path}: cannot read ({os.strerror(exc.errno or 0) or exc})") from exc
 
 
+@cache
+def _path_pattern(pattern: str) -> re.Pattern[str]:
+    """A glob over a path: ``*`` and ``?`` stay within a folder, ``**/`` spans folders."""
+    parts = []
+    for piece in re.split(r"(\*\*/|\*\*|\*|\?)", pattern.strip("/")):
+        if piece == "**/":
+            parts.append(r"(?:[^/]*/)*")
+        elif piece == "**":
+            parts.append(r".*")
+        elif piece == "*":
+            parts.append(r"[^/]*")
+        elif piece == "?":
+            parts.append(r"[^/]")
+        else:
+            parts.append(fnmatch_translate(piece).removeprefix("(?s:").removesuffix(")\\Z"))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
 def glob_matches(relative: str, patterns: tuple[str, ...]) -> bool:
     """ripgrep-style ``--glob``: a file is kept if it matches any pattern and no ``!pattern``.
 
@@ -86,7 +107,9 @@ def glob_matches(relative: str, patterns: tuple[str, ...]) -> bool:
     exclude = [p[1:] for p in patterns if p.startswith("!")]
 
     def hit(pattern: str) -> bool:
-        return fnmatchcase(relative if "/" in pattern else name, pattern)
+        if "/" in pattern:
+            return bool(_path_pattern(pattern).match(relative))
+        return fnmatchcase(name, pattern)
 
     if any(hit(pattern) for pattern in exclude):
         return False
@@ -94,21 +117,21 @@ def glob_matches(relative: str, patterns: tuple[str, ...]) -> bool:
 
 
 def walk(directory: str, patterns: tuple[str, ...]) -> list[str]:
-    """Files under ``directory`` in a stable order, hidden files and folders skipped.
+    """Files under ``directory`` sorted by path, hidden files and folders skipped.
 
     Symbolic links to files are followed; links to folders are not (no loops).
     """
-    found: list[str] = []
+    found: list[tuple[tuple[str, ...], str]] = []
     for root, folders, files in os.walk(directory):
-        folders[:] = sorted(folder for folder in folders if not folder.startswith("."))
-        for name in sorted(files):
+        folders[:] = [folder for folder in folders if not folder.startswith(".")]
+        for name in files:
             if name.startswith("."):
                 continue
             path = os.path.join(root, name)
             relative = os.path.relpath(path, directory).replace(os.sep, "/")
             if glob_matches(relative, patterns) and os.path.isfile(path):
-                found.append(path)
-    return found
+                found.append((tuple(relative.split("/")), path))
+    return [path for _key, path in sorted(found)]
 
 
 def find_inputs(

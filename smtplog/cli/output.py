@@ -67,7 +67,7 @@ def color_system(choice: str, isatty: bool) -> str | None:
     if choice == "auto":
         if environ.get("NO_COLOR"):
             return None
-        if not (isatty or environ.get("FORCE_COLOR")) or environ.get("TERM") == "dumb":
+        if not environ.get("FORCE_COLOR") and (not isatty or environ.get("TERM") == "dumb"):
             return None
     if environ.get("COLORTERM", "").lower() in ("truecolor", "24bit"):
         return "truecolor"
