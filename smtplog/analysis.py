@@ -57,5 +57,14 @@ def analyze_bytes(data: bytes, name: str = "<stdin>", dialect: str | None = None
 
 
 def analyze_text(text: str, dialect: str | None = None, name: str = "<text>") -> Report:
-    """Analyse a transcript given as a string (the Python API)."""
+    """Analyse a transcript given as a string (the Python API).
+
+    Raises:
+        InputError: the text is empty or binary.
+        NotSmtpError: nothing in it looks like an SMTP session.
+        UnknownDialectError: ``dialect`` is not a known dialect name.
+    """
+    if not isinstance(text, str):
+        kind = type(text).__name__
+        raise TypeError(f"analyze_text() takes a str, not {kind} (bytes: use analyze_bytes)")
     return analyze_source(source_from_text(text, name), dialect)

@@ -18,7 +18,8 @@ from smtplog.cli.output import Options, exit_code, render
 from smtplog.errors import ExitCode, InputError, SmtplogError
 from smtplog.render.summary import SummaryRow, report_rows
 
-IN_FLIGHT_PER_JOB = 8  # bounded look-ahead: memory stays flat for huge folders
+IN_FLIGHT_PER_JOB = 4  # chunks in flight per worker: memory stays flat for huge folders
+MAX_CHUNK = 16  # inputs per task at most
 PROGRESS_AFTER = 5  # "more than a few files" get a progress bar on a terminal
 
 
@@ -90,31 +91,52 @@ def run(
             bar.stop()
 
 
+def process_chunk(
+    first: int, items: Sequence[Pending | InputError], options: Options
+) -> list[Result]:
+    """Several consecutive inputs in one task: one round trip for many small files."""
+    return [process(first + offset, item, options) for offset, item in enumerate(items)]
+
+
+def chunk_size(count: int, jobs: int) -> int:
+    """Small enough that every worker gets many chunks (balance), large enough to
+    make the cost of a task small next to the work in it."""
+    return max(1, min(MAX_CHUNK, count // (jobs * 8)))
+
+
 def _parallel(
     items: Sequence[Pending | InputError], options: Options, jobs: int, bar: _Progress | None
 ) -> Iterator[Result]:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+    size = chunk_size(len(items), jobs)
+    chunks = iter(range(0, len(items), size))
     window = jobs * IN_FLIGHT_PER_JOB
-    pending: deque[Future[Result]] = deque()
+    pending: deque[Future[list[Result]]] = deque()
     executor = ProcessPoolExecutor(max_workers=jobs)
+
+    def submit(start: int) -> None:
+        pending.append(
+            executor.submit(process_chunk, start + 1, items[start : start + size], options)
+        )
+
     try:
-        queue = iter(enumerate(items, 1))
-        for number, item in queue:
-            pending.append(executor.submit(process, number, item, options))
+        for start in chunks:
+            submit(start)
             if len(pending) >= window:
                 break
         # The workers exist now (forked before any progress thread starts).
         if bar:
             bar.start()
         while pending:
-            result = pending.popleft().result()
-            next_item = next(queue, None)
-            if next_item is not None:
-                pending.append(executor.submit(process, *next_item, options))
-            if bar:
-                bar.advance(result.source)
-            yield result
+            results = pending.popleft().result()
+            next_start = next(chunks, None)
+            if next_start is not None:
+                submit(next_start)
+            for result in results:
+                if bar:
+                    bar.advance(result.source)
+                yield result
     finally:
         for future in pending:
             future.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import textwrap
@@ -131,6 +132,16 @@ def quiet_lines(report: Report, label: bool) -> list[str]:
     return lines
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def json_text(data: object, indent: int | None = None) -> str:
+    """JSON as UTF-8 text; a byte that was not UTF-8 (a lone surrogate) becomes "\\xNN",
+    the way every other format shows it, so the document is always valid JSON."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _UNDECODABLE.sub(lambda m: f"\\\\x{ord(m.group(0)) - 0xDC00:02x}", text)
+
+
 def render(report: Report, options: Options, number: int = 1) -> str:
     """One report in ``options.fmt``; ``number`` is its position in a batch."""
     fmt = options.fmt
@@ -155,8 +166,8 @@ def render(report: Report, options: Options, number: int = 1) -> str:
 
         data = report_to_dict(report)
         if fmt == "jsonl":
-            return json.dumps(data, ensure_ascii=False) + "\n"
-        return json.dumps(data, indent=2, ensure_ascii=False)
+            return json_text(data) + "\n"
+        return json_text(data, indent=2)
     if fmt == "markdown":
         from smtplog.render.markdown import render_report
 
@@ -225,7 +236,7 @@ class Writer:
         fmt = self.options.fmt
         if fmt == "json":
             tail = {"errors": self.errors, "summary": summary.to_dict()}
-            rest = json.dumps(tail, indent=2, ensure_ascii=False)[1:]  # without its "{"
+            rest = json_text(tail, indent=2)[1:]  # without its "{"
             self.out.write("\n  ],")
             self.out.write(rest + "\n")
         elif fmt == "markdown":
