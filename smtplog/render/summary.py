@@ -141,10 +141,21 @@ def render_rich(console, rows: list[SummaryRow], summary: Totals) -> None:  # ty
     from smtplog.render.safe import safe
     from smtplog.render.terminal import OUTCOME_STYLE
 
-    table = Table(box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    texts = [cells(row) for row in rows]
+    natural = sum(max([len(h), *(len(t[i]) for t in texts)]) + 3 for i, h in enumerate(HEADERS))
+    # Too wide for the terminal: share the room out (ratios); otherwise natural widths.
+    table = Table(
+        box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=natural > console.width
+    )
     table.title = Text(f"Summary: {headline(summary)}", style="bold")
+    longest = max((len(row.label) for row in rows), default=10)
     for name in HEADERS:
-        table.add_column(name, overflow="fold", no_wrap=name in ("dialect", "outcome", "failed at"))
+        if name == "file":  # whole when there is room, folded (never cut) when there is not
+            table.add_column(name, overflow="fold", ratio=3, min_width=min(longest, 24))
+        elif name == "diagnosis":
+            table.add_column(name, overflow="fold", ratio=2, min_width=16)
+        else:
+            table.add_column(name, no_wrap=True)
     for row in rows:
         values = [Text(safe(value)) for value in cells(row)]
         style = OUTCOME_STYLE.get(row.outcome, "bold red" if row.problem else "")
