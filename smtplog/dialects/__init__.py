@@ -21,6 +21,8 @@ REGISTRY: dict[str, str] = {
     "smtplog": "smtplog.dialects.canonical:CanonicalDialect",
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
     "curl": "smtplog.dialects.curl:CurlDialect",
+    "phpmailer": "smtplog.dialects.phpmailer:PhpMailerDialect",
+    "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 

@@ -72,13 +72,15 @@ def shaped_score(
 
     ``shape`` matches a line of the dialect (a marker, a prefix); ``signature``
     matches a line only this tool writes. Fewer than ``minimum`` shaped lines
-    score 0 so that a stray match never claims a text.
+    (one, if the signature is there) score 0 so that a stray match never
+    claims a text.
     """
     head = [line for line in lines[:SNIFF_LINES] if line.text.strip()]
     shaped = sum(1 for line in head if shape.search(line.text))
-    if shaped < minimum:
-        return 0.0
     signed = signature is not None and any(signature.search(line.text) for line in head)
+    # A short log (a connection refused) may hold a single line, but a signed one.
+    if shaped < (1 if signed else minimum):
+        return 0.0
     share = shaped / max(1, len(head))
     return min(0.98, 0.5 + 0.38 * share + (signature_weight if signed else 0.0))
 
