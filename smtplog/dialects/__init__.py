@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "curl": "smtplog.dialects.curl:CurlDialect",
     "phpmailer": "smtplog.dialects.phpmailer:PhpMailerDialect",
     "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
+    "openssl": "smtplog.dialects.openssl:OpensslDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
