@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "phpmailer": "smtplog.dialects.phpmailer:PhpMailerDialect",
     "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
     "openssl": "smtplog.dialects.openssl:OpensslDialect",
+    "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
