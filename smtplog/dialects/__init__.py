@@ -25,6 +25,7 @@ REGISTRY: dict[str, str] = {
     "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
     "openssl": "smtplog.dialects.openssl:OpensslDialect",
     "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
+    "javamail": "smtplog.dialects.javamail:JavaMailDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
