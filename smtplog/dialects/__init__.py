@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "openssl": "smtplog.dialects.openssl:OpensslDialect",
     "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
     "javamail": "smtplog.dialects.javamail:JavaMailDialect",
+    "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
