@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
     "javamail": "smtplog.dialects.javamail:JavaMailDialect",
     "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
+    "ruby": "smtplog.dialects.ruby:RubyDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
