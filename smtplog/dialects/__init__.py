@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "javamail": "smtplog.dialects.javamail:JavaMailDialect",
     "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
     "ruby": "smtplog.dialects.ruby:RubyDialect",
+    "perl": "smtplog.dialects.perl:PerlDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
