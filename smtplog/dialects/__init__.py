@@ -29,6 +29,7 @@ REGISTRY: dict[str, str] = {
     "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
     "ruby": "smtplog.dialects.ruby:RubyDialect",
     "perl": "smtplog.dialects.perl:PerlDialect",
+    "mailkit": "smtplog.dialects.mailkit:MailKitDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
