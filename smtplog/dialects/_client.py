@@ -89,7 +89,9 @@ def widen(record: Any, span: Span | None) -> Any:
     """The record with its span extended to cover ``span`` too."""
     if span is None or record.span is None:
         return record
-    return replace(record, span=Span(min(record.span.first, span.first), max(record.span.last, span.last)))
+    return replace(
+        record, span=Span(min(record.span.first, span.first), max(record.span.last, span.last))
+    )
 
 
 @dataclass(frozen=True, slots=True)

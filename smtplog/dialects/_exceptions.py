@@ -20,13 +20,17 @@ _CONNECT = re.compile(
     re.I,
 )
 _TIMEOUT = re.compile(r"SocketTimeoutException|Read timed out|Net::ReadTimeout|timed out", re.I)
-_TLS = re.compile(r"SSLHandshakeException|SSLException|SSL_connect|SSLError|certificate verify", re.I)
+_TLS = re.compile(
+    r"SSLHandshakeException|SSLException|SSL_connect|SSLError|certificate verify", re.I
+)
 
 
 def exception_event(text: str, span: Span, seen_reply: bool) -> Event:
     """The event an application's exception (its whole text) reports."""
     if _CONNECT.search(text) and not seen_reply:
-        reason = "dns" if re.search(r"UnknownHost|ENOTFOUND|getaddrinfo|SocketError", text) else None
+        reason = (
+            "dns" if re.search(r"UnknownHost|ENOTFOUND|getaddrinfo|SocketError", text) else None
+        )
         return ConnectFailed(reason=reason or failure_reason(text), detail=text, span=span)
     if _TLS.search(text):
         return TlsFailed(reason=text, span=span)

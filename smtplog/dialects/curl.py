@@ -39,8 +39,8 @@ _METER_ROW = re.compile(
 )
 _SHAPE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{6} )?([*<>] |[{}] \[|== Info: |<= Recv |=> Send )")
 _SIGNATURE = re.compile(
-    r"(^|\d )(\*   Trying \S+\.\.\.|\* (Connected to|Established connection to) |[{}] \[\d+ bytes data\]"
-    r"|curl: \(\d+\) |== Info: |=> Send header, )"
+    r"(^|\d )(\*   Trying \S+\.\.\.|\* (Connected to|Established connection to) "
+    r"|[{}] \[\d+ bytes data\]|curl: \(\d+\) |== Info: |=> Send header, )"
 )
 
 # What curl's "*" notices mean (lib/connect.c, lib/smtp.c, lib/vtls/*.c, lib/pingpong.c).
@@ -59,7 +59,9 @@ _TLS_DETAIL = re.compile(
     r"^(Server certificate:| subject: | start date: | expire date: | issuer: "
     r"| subjectAltName: | SSL certificate verify |ALPN|SSL certificate verify)"
 )
-_TLS_NOISE = re.compile(r"^(TLSv\d\.\d|SSLv\d) \((IN|OUT)\), |^ (CAfile|CApath): |^successfully set")
+_TLS_NOISE = re.compile(
+    r"^(TLSv\d\.\d|SSLv\d) \((IN|OUT)\), |^ (CAfile|CApath): |^successfully set"
+)
 _TLS_ERROR = re.compile(r"^(OpenSSL SSL_connect|SSL certificate problem|SSL: |schannel: |gnutls_)")
 _SMTP_ERROR = re.compile(
     r"^(RCPT failed|MAIL failed|DATA failed|Command failed|Got unexpected smtp-server response"
@@ -165,7 +167,9 @@ class CurlTransformer(LineTransformer):
     def payload(self, items: list[Any]) -> _Payload:
         text = str(items[0])
         size = re.search(r"\d+", text)
-        return _Payload(text.startswith("}"), int(size.group()) if size else 0, self.span, self.time)
+        return _Payload(
+            text.startswith("}"), int(size.group()) if size else 0, self.span, self.time
+        )
 
     def trace_block(self, items: list[Any]) -> _Block:
         match = _BLOCK.match(str(items[0]))
@@ -202,7 +206,7 @@ class CurlDialect(LineDialect):
             text = _METER_ROW.sub("", text).lstrip("\r")
         return _CLOCK.sub("", text, count=1)
 
-    def post(self, records: Iterator[Record]) -> Iterator[Record]:
+    def post(self, records: Iterator[Record]) -> Iterator[Record]:  # noqa: PLR0915 one pass, one state
         """Fold what curl spreads over lines.
 
         - TLS: "SSL connection using ..." and the certificate lines after it;

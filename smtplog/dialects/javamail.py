@@ -25,10 +25,14 @@ _SHAPE = re.compile(r"^DEBUG( SMTP)?: ")
 _SIGNATURE = re.compile(
     r"^DEBUG: setDebug: (Jakarta|JavaMail|Angus)|^DEBUG SMTP: (trying to connect|connected to host)"
 )
-_TRYING = re.compile(r'trying to connect to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>\w+)')
-_NOISE = re.compile(r"^(Found extension |use8bit |useEhlo |need username|protocolConnect |Attempt to "
-                    r"authenticate|Using mechanism |  \S+@\S+$|Verified Addresses|Invalid Addresses"
-                    r"|Valid Unsent Addresses|Sending failed because)")
+_TRYING = re.compile(
+    r'trying to connect to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>\w+)'
+)
+_NOISE = re.compile(
+    r"^(Found extension |use8bit |useEhlo |need username|protocolConnect |Attempt to "
+    r"authenticate|Using mechanism |  \S+@\S+$|Verified Addresses|Invalid Addresses"
+    r"|Valid Unsent Addresses|Sending failed because)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,7 @@ class JavaMailTransformer(LineTransformer):
             return Connecting(target=f"{match.group('host')}:{match.group('port')}", span=self.span)
         if _NOISE.search(text):
             return None  # capability list and address lists repeat what the trace shows
-        if text.startswith("EOF:") or text.startswith("exception reading response"):
+        if text.startswith(("EOF:", "exception reading response")):
             if "timed out" in text:
                 return Timeout(waiting_for="reply", detail=self.line.text, span=self.span)
             return Closed(by="server", unexpected=True, detail=self.line.text, span=self.span)
@@ -116,7 +120,8 @@ def _trace_event(trace: list[_Trace], seen_reply: bool) -> Any:
     nested = [
         line.text.strip()
         for line in trace[1:]
-        if not line.text.lstrip().startswith(("at ", "...")) and line.text.strip()
+        if not line.text.lstrip().startswith(("at ", "..."))
+        and line.text.strip()
         and "nested exception is" not in line.text
     ]
     text = head if not nested else f"{head} ({nested[0]})"

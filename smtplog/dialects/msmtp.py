@@ -17,7 +17,7 @@ from typing import Any
 from smtplog.assemble import ClientLine, Record, ServerLine
 from smtplog.dialects._client import Continuation, shaped_score, widen
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
-from smtplog.events import ClientError, Connecting, ConnectFailed, Note, Span, TlsFailed, TlsStarted
+from smtplog.events import ClientError, ConnectFailed, Connecting, Note, Span, TlsFailed, TlsStarted
 from smtplog.source import Line
 
 _SHAPE = re.compile(r"^(<--|-->)( |$)|^msmtp: |^(host|port|tls|tls_starttls|auth|from) = ")

@@ -30,11 +30,17 @@ from smtplog.events import (
 )
 from smtplog.source import Line
 
-_SHAPE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) ")
-_SIGNATURE = re.compile(r"\] (DEBUG|INFO ) (\[#\S+\] )?\[\S+\] (C|S): |\] DEBUG Creating transport: ")
+_SHAPE = re.compile(
+    r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) "
+)
+_SIGNATURE = re.compile(
+    r"\] (DEBUG|INFO ) (\[#\S+\] )?\[\S+\] (C|S): |\] DEBUG Creating transport: "
+)
 _ESTABLISHED = re.compile(r"^(?P<secure>Secure )?[Cc]onnection established to (?P<target>\S+)")
-_CONNECT_ERROR = re.compile(r"^(connect |getaddrinfo )?(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|"
-                            r"ENOTFOUND|EAI_AGAIN|ECONNRESET)\b")
+_CONNECT_ERROR = re.compile(
+    r"^(connect |getaddrinfo )?(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|"
+    r"ENOTFOUND|EAI_AGAIN|ECONNRESET)\b"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +61,11 @@ class NodemailerTransformer(LineTransformer):
         time = date_time(str(items[0]))
         level = str(items[1]).strip()
         sid = next(
-            (str(item).strip()[1:-1] for item in items[2:-1] if str(item).startswith("[") and "#" not in str(item)),
+            (
+                str(item).strip()[1:-1]
+                for item in items[2:-1]
+                if str(item).startswith("[") and "#" not in str(item)
+            ),
             None,
         )
         record = items[-1]
@@ -112,7 +122,9 @@ class NodemailerDialect(LineDialect):
                 if in_data.get(record.stream) and record.level in ("DEBUG", "TRACE"):
                     if record.text == ".":
                         in_data[record.stream] = False
-                    yield ClientLine(record.text, record.span, record.time, record.stream, body=True)
+                    yield ClientLine(
+                        record.text, record.span, record.time, record.stream, body=True
+                    )
                     continue
                 notice = _notice(record)
                 if isinstance(notice, list):
@@ -124,7 +136,10 @@ class NodemailerDialect(LineDialect):
 
 
 def _notice(message: _Message) -> Any:
-    text, common = message.text, {"span": message.span, "time": message.time, "stream": message.stream}
+    text, common = (
+        message.text,
+        {"span": message.span, "time": message.time, "stream": message.stream},
+    )
     if match := _ESTABLISHED.match(text):
         connected = Connected(target=match.group("target"), **common)
         if match.group("secure"):
@@ -137,9 +152,10 @@ def _notice(message: _Message) -> Any:
     if text == "Greeting never received":
         return Timeout(waiting_for="greeting", detail=text, **common)
     if _CONNECT_ERROR.match(text) and message.level == "WARN":
-        return ConnectFailed(reason=failure_reason(text) if "ENOTFOUND" not in text else "dns",
-                             detail=text, **common)
-    if text.startswith("Connection closed") or text.startswith("Connection timeout"):
+        return ConnectFailed(
+            reason=failure_reason(text) if "ENOTFOUND" not in text else "dns", detail=text, **common
+        )
+    if text.startswith(("Connection closed", "Connection timeout")):
         if "timeout" in text:
             return Timeout(waiting_for="reply", detail=text, **common)
         return Closed(by="unknown", detail=text, **common)

@@ -89,7 +89,9 @@ class _Handshake:
         version = self.value("Protocol version: ") or version
         cipher = self.value("Ciphersuite: ") or cipher
         if version == "(NONE)" or cipher == "(NONE)":
-            return TlsFailed(reason="no cipher was agreed (New, (NONE), Cipher is (NONE))", span=span)
+            return TlsFailed(
+                reason="no cipher was agreed (New, (NONE), Cipher is (NONE))", span=span
+            )
         subject = self.value("subject=", "Peer certificate: ")
         if subject is None:
             subject = self.value("depth=0 ")
@@ -153,7 +155,9 @@ class OpensslTransformer(LineTransformer):
         return None  # a warning about the -name option, nothing about the session
 
     def done(self, items: list[Any]) -> Closed:
-        return Closed(by="client", detail="DONE (s_client reached the end of its input)", span=self.span)
+        return Closed(
+            by="client", detail="DONE (s_client reached the end of its input)", span=self.span
+        )
 
     def closed(self, items: list[Any]) -> Closed:
         return Closed(by="server", detail="closed", span=self.span)
@@ -196,7 +200,7 @@ class OpensslDialect(LineDialect):
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")
 
-    def post(self, records: Iterator[Record]) -> Iterator[Record]:
+    def post(self, records: Iterator[Record]) -> Iterator[Record]:  # noqa: PLR0915 one pass, one state
         """Fold the handshake summary into one event; drop session-ticket blocks.
 
         The summary ends where SMTP begins (the first reply or typed line). A
@@ -213,7 +217,9 @@ class OpensslDialect(LineDialect):
                     in_ticket = True
                 elif record.kind == "separator":
                     in_ticket = False
-                in_pem = record.kind in ("pem-begin", "pem") or (in_pem and record.kind != "pem-end")
+                in_pem = record.kind in ("pem-begin", "pem") or (
+                    in_pem and record.kind != "pem-end"
+                )
                 continue
             if in_pem and isinstance(record, UnmarkedLine):
                 continue  # the last, shorter line of the PEM certificate
@@ -223,9 +229,8 @@ class OpensslDialect(LineDialect):
                     yield Note(text=record.detail, span=record.span)
                     continue
                 connect_failed = True
-            if in_ticket:
-                if isinstance(record, UnmarkedLine) and record.reply is None:
-                    continue  # an indented field of the ticket
+            if in_ticket and isinstance(record, UnmarkedLine) and record.reply is None:
+                continue  # an indented field of the ticket
             if isinstance(record, _Fact):
                 handshake.facts.append(record)
                 continue
@@ -235,7 +240,11 @@ class OpensslDialect(LineDialect):
                 handshake = _Handshake()
                 if event is not None:
                     yield event
-                if record.reply is not None and record.reply.code == 250 and record.reply.sep == " ":
+                if (
+                    record.reply is not None
+                    and record.reply.code == 250
+                    and record.reply.sep == " "
+                ):
                     first_reply = record  # maybe the EHLO reply's tail from before STARTTLS
                     continue
             if first_reply is not None:
@@ -263,4 +272,3 @@ class OpensslDialect(LineDialect):
         event = handshake.event()
         if event is not None:
             yield event
-

@@ -21,7 +21,9 @@ from smtplog.source import Line
 
 _SHAPE = re.compile(r"^[A-Za-z_][\w:]*(=GLOB\(0x[0-9a-fA-F]+\))?(>>>|<<<) ")
 _SIGNATURE = re.compile(r"^Net::SMTP\S*>>> Net::SMTP\(|=GLOB\(0x[0-9a-fA-F]+\)(>>>|<<<) ")
-_ERRORISH = re.compile(r"fail|error|cannot|can't|couldn't|unable|denied|refused|timeout| at \S+ line \d+", re.I)
+_ERRORISH = re.compile(
+    r"fail|error|cannot|can't|couldn't|unable|denied|refused|timeout| at \S+ line \d+", re.I
+)
 
 
 class PerlTransformer(LineTransformer):

@@ -26,7 +26,6 @@ from smtplog.events import (
     ConnectFailed,
     Connecting,
     Note,
-    Span,
     Timeout,
 )
 from smtplog.source import Line
@@ -106,7 +105,9 @@ class PhpMailerTransformer(LineTransformer):
         return Note(text=text, span=self.span)
 
     def class_error(self, items: list[Any]) -> ClientError:
-        return ClientError(text=f"{str(items[0]).strip()} {self._text(items)}".strip(), span=self.span)
+        return ClientError(
+            text=f"{str(items[0]).strip()} {self._text(items)}".strip(), span=self.span
+        )
 
     def mailer_error(self, items: list[Any]) -> ClientError:
         return ClientError(text=self.line.text.strip(), span=self.span)
@@ -171,7 +172,8 @@ class PhpMailerDialect(LineDialect):
         last: Record | None = None
         last_code: int | None = None
         connect_failed = False
-        for record in records:
+        for item in records:
+            record = item
             if isinstance(record, Continuation):
                 if isinstance(last, ServerLine):
                     line = reply_of(record.text, record.span, time=last.time)
@@ -200,6 +202,3 @@ class PhpMailerDialect(LineDialect):
                 connect_failed = True
             last = record
             yield record
-
-
-

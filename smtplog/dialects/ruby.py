@@ -23,7 +23,7 @@ from smtplog.source import Line
 
 _SHAPE = re.compile(r'^(<-|->) "')
 _SIGNATURE = re.compile(r'^Connection opened: \S+:\d+$|^(<-|->) ".*\\r\\n"$')
-_ESCAPES = re.compile(r'\\(u\{[0-9a-fA-F ]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)')
+_ESCAPES = re.compile(r"\\(u\{[0-9a-fA-F ]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v", "b": "\b", "a": "\a",
            "e": "\x1b", "s": " ", "0": "\0"}  # fmt: skip
 
@@ -84,7 +84,9 @@ class RubyTransformer(LineTransformer):
 
     def wrote(self, items: list[Any]) -> DataBody:
         size = str(items[0]).split()[1]
-        return DataBody(summary=f"{size} bytes (Net::SMTP does not log the message)", span=self.span)
+        return DataBody(
+            summary=f"{size} bytes (Net::SMTP does not log the message)", span=self.span
+        )
 
     def reading(self, items: list[Any]) -> Note:
         return Note(text=self.line.text, span=self.span)

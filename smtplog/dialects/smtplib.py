@@ -194,11 +194,13 @@ def _exception_events(error: _Exception, span: Span, seen_reply: bool) -> Iterat
     name, text = error.name, error.text
     full = f"{name}: {text}" if text else name
     short = name.rsplit(".", 1)[-1]
-    if _REFUSED.search(full) or _DNS.search(full) or short in ("timeout", "TimeoutError"):
-        if not seen_reply:
-            reason = "dns" if _DNS.search(full) else failure_reason(full)
-            yield ConnectFailed(reason=reason, detail=full, span=span)
-            return
+    connect_error = (
+        _REFUSED.search(full) or _DNS.search(full) or short in ("timeout", "TimeoutError")
+    )
+    if connect_error and not seen_reply:
+        reason = "dns" if _DNS.search(full) else failure_reason(full)
+        yield ConnectFailed(reason=reason, detail=full, span=span)
+        return
     if short == "SMTPServerDisconnected" or short in ("timeout", "TimeoutError"):
         if "timed out" in text:
             if not seen_reply:

@@ -57,13 +57,12 @@ def check_sample(path: str, expected: list[Expected], dialect: str) -> None:
     detection = dialects.detect(source)
     assert detection.dialect.name == dialect, detection.scores[:3]
     events = dialects.get(dialect).events(source)
-    unparsed = [(e.span.first if e.span else None, e.text) for e in events if isinstance(e, Unparsed)]
+    unparsed = [
+        (e.span.first if e.span else None, e.text) for e in events if isinstance(e, Unparsed)
+    ]
     assert unparsed == []
     report = analyze_bytes(data, path)
-    got = [
-        Expected(s.outcome, s.failed_at, s.main.id if s.main else "")
-        for s in report.sessions
-    ]
+    got = [Expected(s.outcome, s.failed_at, s.main.id if s.main else "") for s in report.sessions]
     assert got == expected
 
 

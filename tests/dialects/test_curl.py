@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
 from smtplog.events import ClientError, Command, Reply
 

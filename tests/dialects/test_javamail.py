@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
+from smtplog.events import ClientError, Reply
 
 DIALECT = "javamail"
 ROWS = manifest_rows(DIALECT)
@@ -48,8 +48,12 @@ def test_message_lines_that_look_like_replies_or_stack_frames_stay_content() -> 
         250 2.0.0 Ok: queued
         """
     )
-    body = [e for e in events if isinstance(e, DataBody)][0]
-    assert body.lines == ("Content-Type: multipart/mixed;", '\tboundary="----=_Part_0"', "250 apples")
+    body = next(e for e in events if isinstance(e, DataBody))
+    assert body.lines == (
+        "Content-Type: multipart/mixed;",
+        '\tboundary="----=_Part_0"',
+        "250 apples",
+    )
     assert [e.code for e in events if isinstance(e, Reply)] == [220, 354, 250]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
+from smtplog.events import Command, Reply
 
 DIALECT = "mailkit"
 ROWS = manifest_rows(DIALECT)
@@ -46,9 +46,9 @@ def test_redacted_secrets_stay_hidden() -> None:
         C: ********
         """
     )
-    auth = [e for e in events if isinstance(e, Command) and e.verb == "AUTH"][0]
+    auth = next(e for e in events if isinstance(e, Command) and e.verb == "AUTH")
     assert auth.secret and "hidden by the client" in auth.text
-    response = [e for e in events if isinstance(e, AuthResponse)][0]
+    response = next(e for e in events if isinstance(e, AuthResponse))
     assert response.secret and "*" not in response.text
 
 
@@ -60,5 +60,5 @@ def test_smtps_uri_means_implicit_tls_and_timestamps_are_read() -> None:
         """
     )
     assert [e.kind for e in events][:3] == ["connected", "tls-started", "reply"]
-    reply = [e for e in events if isinstance(e, Reply)][0]
+    reply = next(e for e in events if isinstance(e, Reply))
     assert reply.time == 1795898491.0

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
 
 DIALECT = "msmtp"
 ROWS = manifest_rows(DIALECT)
@@ -71,6 +70,10 @@ def test_tls_blocks_become_one_event_and_errors_are_typed() -> None:
         """
     )
     assert events[0].kind == "connect-failed" and events[0].reason == "timeout"
-    tls = [e for e in events if e.kind == "tls-started"][0]
-    assert (tls.version, tls.subject, tls.issuer) == ("TLSv1.3", "CN=mx.example.test", "CN=Example CA")
+    tls = next(e for e in events if e.kind == "tls-started")
+    assert (tls.version, tls.subject, tls.issuer) == (
+        "TLSv1.3",
+        "CN=mx.example.test",
+        "CN=Example CA",
+    )
     assert tls.not_after == "Tue Nov 25 20:25:39 2036"

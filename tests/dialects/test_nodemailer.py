@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
+from smtplog.events import Command
 
 DIALECT = "nodemailer"
 ROWS = manifest_rows(DIALECT)
@@ -59,5 +59,5 @@ def test_secret_placeholder_in_auth_plain_is_reported_as_hidden() -> None:
         [2026-11-28 20:41:12] DEBUG [aaa] S: 235 2.7.0 Authentication successful
         """
     )
-    auth = [e for e in events if isinstance(e, Command)][0]
+    auth = next(e for e in events if isinstance(e, Command))
     assert auth.secret and "hidden by the client" in auth.text and "alice" in auth.text

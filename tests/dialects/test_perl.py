@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
+from smtplog.events import Command
 
 DIALECT = "perl"
 ROWS = manifest_rows(DIALECT)
@@ -46,4 +46,4 @@ def test_directions_and_subclass_prefixes() -> None:
     assert [e.kind for e in events] == ["connected", "reply", "command", "reply", "client-error"]
     connected = events[0]
     assert (connected.span.first, connected.span.last) == (1, 2)
-    assert [e for e in events if isinstance(e, Command)][0].text == "EHLO client.example.test"
+    assert next(e for e in events if isinstance(e, Command)).text == "EHLO client.example.test"

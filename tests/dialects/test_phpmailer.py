@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
 from smtplog.events import ClientError, Command, Reply
 
@@ -43,7 +43,7 @@ def test_html_glued_reply_is_split_and_unescaped() -> None:
     events = events_of(text)
     ehlo = [e for e in events if isinstance(e, Reply)][1]
     assert ehlo.lines == ("mx.example.test", "SIZE 10000000", "AUTH PLAIN LOGIN", "CHUNKING")
-    mail = [e for e in events if isinstance(e, Command) and e.verb == "MAIL"][0]
+    mail = next(e for e in events if isinstance(e, Command) and e.verb == "MAIL")
     assert mail.argument == "FROM:<alice@example.test>"
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
-from smtplog.events import ClientError, Command, Reply
 
 DIALECT = "ruby"
 ROWS = manifest_rows(DIALECT)
@@ -60,14 +59,17 @@ def test_undump(dumped: str, value: str) -> None:
 
 
 def test_tls_started_before_a_failed_handshake_is_not_a_tls_session() -> None:
-    events = events_of(
-        """\
-        <- "STARTTLS\\r\\n"
-        -> "220 2.0.0 Ready to start TLS\\r\\n"
-        TLS connection started
-        /usr/lib/ruby/3.1.0/net/protocol.rb:46:in `connect_nonblock': SSL_connect returned=1 errno=0 state=error: certificate verify failed (OpenSSL::SSL::SSLError)
-        \tfrom /usr/lib/ruby/3.1.0/net/protocol.rb:46:in `ssl_socket_connect'
-        """
+    error = (
+        "/usr/lib/ruby/3.1.0/net/protocol.rb:46:in `connect_nonblock': SSL_connect returned=1"
+        " errno=0 state=error: certificate verify failed (OpenSSL::SSL::SSLError)"
     )
-    kinds = [e.kind for e in events]
+    report = analyze_text(
+        '<- "STARTTLS\\r\\n"\n'
+        '-> "220 2.0.0 Ready to start TLS\\r\\n"\n'
+        "TLS connection started\n"
+        f"{error}\n"
+        "\tfrom /usr/lib/ruby/3.1.0/net/protocol.rb:46:in `ssl_socket_connect'\n",
+        dialect=DIALECT,
+    )
+    kinds = [e.kind for s in report.sessions for e in s.analysis.events]
     assert "tls-started" not in kinds and "tls-failed" in kinds

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-
 from conftest import transcript
+
 from smtplog.analysis import analyze_text
 from smtplog.events import ClientError, Command, Reply
 
@@ -40,7 +40,7 @@ def test_reprs_with_quotes_and_escapes_are_read_as_python_literals() -> None:
         reply: retcode (250); Msg: b'2.1.0 Ok \\xc3\\xa9t\\xc3\\xa9'
         """
     )
-    mail = [e for e in events if isinstance(e, Command)][0]
+    mail = next(e for e in events if isinstance(e, Command))
     assert mail.argument == "FROM:<o'brien@example.test>"
     replies = [e for e in events if isinstance(e, Reply)]
     assert len(replies) == 1  # the retcode summary is not a second reply
@@ -55,8 +55,8 @@ def test_python2_reprs_and_timestamp_without_fraction() -> None:
         19:36:56.518600 reply: retcode (250); Msg: mx.example.test
         """
     )
-    command = [e for e in events if isinstance(e, Command)][0]
-    reply = [e for e in events if isinstance(e, Reply)][0]
+    command = next(e for e in events if isinstance(e, Command))
+    reply = next(e for e in events if isinstance(e, Reply))
     assert command.verb == "EHLO" and command.time == 19 * 3600 + 36 * 60 + 56
     assert reply.code == 250 and reply.time == pytest.approx(70616.5185)
 
@@ -72,7 +72,7 @@ def test_message_blob_is_split_and_bare_lf_is_flagged() -> None:
         reply: b'250 2.0.0 Ok: queued\\r\\n'
         """
     )
-    body = [e for e in events if isinstance(e, DataBody)][0]
+    body = next(e for e in events if isinstance(e, DataBody))
     assert body.lines == ("Subject: hi", "", "line one", "line two", "..dot")
     assert body.bare_lf
     assert any(isinstance(e, DataEnd) and e.span is not None for e in events)
