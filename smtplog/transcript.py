@@ -53,6 +53,8 @@ def tls_fields(event: TlsStarted) -> str:
     ):
         if value:
             parts.append(f"{key}={shlex.quote(value)}")
+    if event.sans:
+        parts.append(f"names={shlex.quote(','.join(event.sans))}")
     if event.verified is not None:
         parts.append(f"verified={'yes' if event.verified else 'no'}")
     if event.detail:
@@ -71,7 +73,10 @@ def entries(event: Event) -> list[str]:
     if isinstance(event, DataBody):
         if event.summary and not event.lines:
             return [f"** data-summary {_one_line(event.summary)}"]
-        return [f"C: {line}" for line in event.lines]
+        lines = [f"C: {line}" for line in event.lines]
+        if event.line_count > len(event.lines):
+            lines.append(f"** note {event.line_count - len(event.lines)} more message lines sent")
+        return lines
     if isinstance(event, DataEnd):
         return ["C: ."]
     if isinstance(event, Connected):

@@ -115,6 +115,7 @@ def _tls(text: str, span: Any) -> TlsStarted:
         subject=fields.get("subject"),
         issuer=fields.get("issuer"),
         not_after=fields.get("not-after"),
+        sans=tuple(name for name in fields.get("names", "").split(",") if name),
         verified=None if verified is None else verified == "yes",
         detail=_unescape(fields.get("detail", "")),
         span=span,

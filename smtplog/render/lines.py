@@ -154,6 +154,8 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
             bits.append(f"subject {event.subject}")
         if event.verified is not None:
             bits.append("certificate verified" if event.verified else "certificate NOT verified")
+            if event.detail and not event.verified:
+                bits.append(event.detail)
         text = "TLS started" + (": " + ", ".join(bits) if bits else "")
         if not bits and event.detail:
             text += f" ({event.detail})"
