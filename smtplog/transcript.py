@@ -101,11 +101,21 @@ def entries(event: Event) -> list[str]:
     return []
 
 
-def format_events(events: Iterable[Event], first_line: str | None = None) -> Iterator[str]:
-    """Transcript lines for ``events``; ``event.time`` is seconds since the start."""
+def format_events(
+    events: Iterable[Event], first_line: str | None = None, *, stream: str | None = None
+) -> Iterator[str]:
+    """Transcript lines for ``events``; ``event.time`` is seconds since the start.
+
+    Events of several connections (``event.stream``: each MX of ``probe --mx``,
+    each client of a proxy) are told apart by a ``** session LABEL`` line
+    whenever the connection changes; ``stream`` is the one already written.
+    """
     if first_line:
         yield first_line
     for event in events:
         stamp = f"+{event.time:.3f} " if event.time is not None else ""
+        if event.stream is not None and event.stream != stream:
+            stream = event.stream
+            yield f"{stamp}** session {_one_line(stream)}"
         for entry in entries(event):
             yield f"{stamp}{entry}"

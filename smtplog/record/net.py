@@ -53,9 +53,7 @@ def classify_connect_error(exc: BaseException, where: str) -> ConnectError:
     if isinstance(exc, socket.gaierror):
         return ConnectError("dns", f"cannot resolve {where}: {exc.strerror or exc}")
     if isinstance(exc, TimeoutError | socket.timeout):
-        return ConnectError(
-            "timeout", f"no answer from {where}: the connection attempt timed out"
-        )
+        return ConnectError("timeout", f"no answer from {where}: the connection attempt timed out")
     if isinstance(exc, ConnectionRefusedError):
         return ConnectError("refused", f"{where} refused the connection (nothing listens there)")
     if isinstance(exc, ConnectionResetError):

@@ -227,7 +227,11 @@ class WireSession:
         self.mode = "command"  # the next reply says whether another challenge follows
         shown, is_secret, decoded = masked.text, masked.secret, masked.decoded
         if secret and not is_secret:  # the caller knows better than the heuristics
-            shown, is_secret, decoded = f"[credentials redacted, {len(text)} characters]", True, None
+            shown, is_secret, decoded = (
+                f"[credentials redacted, {len(text)} characters]",
+                True,
+                None,
+            )
         return AuthResponse(
             text=shown,
             role=masked.role,  # type: ignore[arg-type]
