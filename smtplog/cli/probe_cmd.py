@@ -109,7 +109,7 @@ line. Exit codes are those of `smtplog analyze` (0 delivered or nothing wrong,
 @click.option(
     "--save",
     metavar="FILE",
-    help="Write the transcript here (default: a new file under $XDG_DATA_HOME/smtplog/transcripts).",
+    help="Write the transcript here (default: a new file in $XDG_DATA_HOME/smtplog/transcripts).",
 )
 @click.option("--no-save", is_flag=True, help="Do not keep the transcript.")
 @click.option(
@@ -120,7 +120,7 @@ line. Exit codes are those of `smtplog analyze` (0 delivered or nothing wrong,
     show_default=True,
     help="Output format of the analysis.",
 )
-def probe(
+def probe(  # noqa: PLR0917 - click passes every option
     target: str,
     mx: bool,
     port: int | None,
@@ -140,7 +140,7 @@ def probe(
     save: str | None,
     no_save: bool,
     fmt: str,
-) -> None:  # fmt: skip
+) -> None:
     """Connect to an SMTP server, run the session phase by phase, record and explain it.
 
     TARGET is host, host:port, [ip]:port, or with --mx a mail domain.

@@ -11,6 +11,7 @@ the verdict comes later from the normal analysis of the transcript.
 from __future__ import annotations
 
 import base64
+import contextlib
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -293,7 +294,7 @@ class Probe:
                 )
             )
             self._quit()
-        if wanted == "AUTH" or wanted == "AUTO":
+        if wanted in {"AUTH", "AUTO"}:
             mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
             if mechanism is None:
                 self.recorder.add(
@@ -383,10 +384,8 @@ class Probe:
         if reply is not None and reply.code == 421:
             raise ProbeStopped  # the server is closing the channel (RFC 5321 §3.8)
         conv.send("QUIT")
-        try:
+        with contextlib.suppress(SessionEnded):
             conv.reply(self.options.wait("quit"), "to QUIT")
-        except SessionEnded:
-            pass
         raise ProbeStopped
 
 

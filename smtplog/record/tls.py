@@ -88,8 +88,8 @@ def certificate_fields(info: dict[str, Any]) -> dict[str, Any]:
 
 def describe_certificate(info: dict[str, Any]) -> str:
     fields = certificate_fields(info)
-    parts = [f"{key.replace('_', '-')} {fields[key]}" for key in ("subject", "issuer", "not_after")]
-    parts = [part for part, key in zip(parts, ("subject", "issuer", "not_after")) if fields[key]]
+    keys = ("subject", "issuer", "not_after")
+    parts = [f"{key.replace('_', '-')} {fields[key]}" for key in keys if fields[key]]
     if fields["sans"]:
         parts.append("names " + ", ".join(fields["sans"]))
     return "; ".join(parts)

@@ -82,6 +82,20 @@ def _line(event: Event, offset: int = 0) -> int | None:
     return min(event.span.first + offset, event.span.last)
 
 
+def _tls_text(event: TlsStarted) -> str:
+    bits = [b for b in (event.version, event.cipher) if b]
+    if event.subject:
+        bits.append(f"subject {event.subject}")
+    if event.verified is not None:
+        bits.append("certificate verified" if event.verified else "certificate NOT verified")
+        if event.detail and not event.verified:
+            bits.append(event.detail)
+    text = "TLS started" + (": " + ", ".join(bits) if bits else "")
+    if not bits and event.detail:
+        text += f" ({event.detail})"
+    return text
+
+
 def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
     line = _line(event)
     if isinstance(event, Reply):
@@ -149,17 +163,7 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
             )
         ]
     if isinstance(event, TlsStarted):
-        bits = [b for b in (event.version, event.cipher) if b]
-        if event.subject:
-            bits.append(f"subject {event.subject}")
-        if event.verified is not None:
-            bits.append("certificate verified" if event.verified else "certificate NOT verified")
-            if event.detail and not event.verified:
-                bits.append(event.detail)
-        text = "TLS started" + (": " + ", ".join(bits) if bits else "")
-        if not bits and event.detail:
-            text += f" ({event.detail})"
-        return [Row(line, "*", safe(text), "", "info")]
+        return [Row(line, "*", safe(_tls_text(event)), "", "info")]
     if isinstance(event, TlsFailed):
         return [Row(line, "*", safe(event.reason), "TLS failed", "error")]
     if isinstance(event, Timeout):
