@@ -63,12 +63,15 @@ class Conversation:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                # The timeout ends the session (the client hangs up after it); a
+                # Closed event after it would hide why the session ended.
+                banner = waiting_for == "banner"
+                what = "no greeting" if banner else f"no reply {waiting_for}"
                 self._ended(
                     Timeout(
-                        waiting_for=waiting_for.split(maxsplit=1)[0],
-                        detail=f"no reply {waiting_for} within {timeout:g}s",
-                    ),
-                    Closed(by="client", detail="gave up waiting"),
+                        waiting_for="banner" if banner else "reply",
+                        detail=f"{what} within {timeout:g}s; the client gave up",
+                    )
                 )
                 raise SessionEnded
             for event in self.poll(remaining):
