@@ -123,7 +123,9 @@ class Terminal:
         while not re.search(pattern.encode(), self.seen):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(f"{pattern!r} not seen in:\n{self.seen.decode(errors='replace')}")
+                raise AssertionError(
+                    f"{pattern!r} not seen in:\n{self.seen.decode(errors='replace')}"
+                )
             ready, _w, _x = select.select([self.fd], [], [], remaining)
             if ready:
                 try:
