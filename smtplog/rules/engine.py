@@ -161,11 +161,16 @@ class Diagnoser:
         evidence = [evidence_of(exchange.reply)]
         if exchange.request is not None:
             evidence.insert(0, evidence_of(exchange.request))
+        facts = self.facts(exchange)
+        if isinstance(exchange.request, Command) and exchange.request.edited:
+            facts["command"] += (
+                " (typed with backspace: telnet sent the control character to the server)"
+            )
         return self.finding(
             result.diagnosis,
             confidence=result.confidence,
             evidence=evidence,
-            facts=self.facts(exchange),
+            facts=facts,
             severity=severity,
             phase=exchange.phase,
             matched_by=result.matched_by,
@@ -208,7 +213,7 @@ class Diagnoser:
             )
         if isinstance(reason, TlsFailed):
             return self.finding(
-                "tls-handshake-failed",
+                _tls_failure_diagnosis(reason.reason),
                 confidence="high",
                 evidence=[evidence_of(reason)],
                 facts=self.facts(detail=reason.reason),
@@ -298,6 +303,14 @@ class Diagnoser:
         findings = [root] if root is not None else []
         findings.extend(self.other_failures(root))
         return _ordered(findings)
+
+
+def _tls_failure_diagnosis(reason: str) -> str:
+    """tls-port-mismatch when the failure says so (client-errors.tsv), else the handshake."""
+    for diagnosis, pattern in _client_error_rows():
+        if diagnosis.startswith("tls-") and pattern.search(reason):
+            return diagnosis
+    return "tls-handshake-failed"
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
