@@ -18,7 +18,6 @@ SAMPLES=$PWD
 TOOLS=$SAMPLES/tools
 ROOT=$(cd .. && pwd)
 LAB=${LAB:-$ROOT/lab/postfix-lab.sh}
-[ -f "$LAB" ] || LAB=/work/main/lab/postfix-lab.sh
 PY=${PY:-$ROOT/.venv/bin/python}
 [ -x "$PY" ] || PY=python3
 

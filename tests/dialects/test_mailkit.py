@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-from conftest import transcript
 
 from smtplog.analysis import analyze_text
 from smtplog.events import Command, Reply
+from tests.conftest import transcript
+from tests.dialects._client_samples import (
+    check_no_secrets,
+    check_sample,
+    manifest_rows,
+    sample_files,
+)
 
 DIALECT = "mailkit"
 ROWS = manifest_rows(DIALECT)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from _client_samples import check_no_secrets, check_sample, manifest_rows, sample_files
-from conftest import transcript
 
 from smtplog.analysis import analyze_text
 from smtplog.events import Command
+from tests.conftest import transcript
+from tests.dialects._client_samples import (
+    check_no_secrets,
+    check_sample,
+    manifest_rows,
+    sample_files,
+)
 
 DIALECT = "nodemailer"
 ROWS = manifest_rows(DIALECT)
@@ -61,3 +66,16 @@ def test_secret_placeholder_in_auth_plain_is_reported_as_hidden() -> None:
     )
     auth = next(e for e in events if isinstance(e, Command))
     assert auth.secret and "hidden by the client" in auth.text and "alice" in auth.text
+
+
+def test_interleaved_sample_has_both_sessions() -> None:
+    from smtplog.analysis import analyze_bytes
+    from tests.dialects._client_samples import SAMPLES
+
+    path = SAMPLES / "nodemailer" / "interleaved-two-connections.txt"
+    report = analyze_bytes(path.read_bytes(), str(path))
+    verdicts = [(s.outcome, s.failed_at, s.main.id) for s in report.sessions]
+    assert verdicts == [
+        ("delivered", None, "delivered"),
+        ("failed", "rcpt", "recipient-unknown"),
+    ]
