@@ -78,3 +78,13 @@ def test_tls_started_before_a_failed_handshake_is_not_a_tls_session() -> None:
     )
     kinds = [e.kind for s in report.sessions for e in s.analysis.events]
     assert "tls-started" not in kinds and "tls-failed" in kinds
+
+
+def test_other_dialects_survive_ruby_arrows() -> None:
+    # '<- "..."' looks like a swaks receive hint: its parser must not crash on it.
+    from smtplog.analysis import analyze_bytes
+    from tests.dialects._client_samples import SAMPLES
+
+    data = (SAMPLES / "ruby" / "recipient-unknown.txt").read_bytes()
+    report = analyze_bytes(data, "ruby.txt", dialect="swaks")
+    assert report.sessions
