@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "smtplog": "smtplog.dialects.canonical:CanonicalDialect",
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
+    "postfix": "smtplog.dialects.postfix:PostfixDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
