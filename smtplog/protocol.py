@@ -137,6 +137,7 @@ _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": 
 
 # Where a client program's own error text says it stopped.
 _CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"message size \d+ exceeds|exceeds size limit", re.I), "mail"),
     (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
     (re.compile(r"auth", re.I), "auth"),
     (re.compile(r"recipient|RCPT", re.I), "rcpt"),

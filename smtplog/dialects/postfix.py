@@ -293,6 +293,7 @@ class _Process:
     chat: bool = False  # the current session has verbose chat lines
     quit: bool = False  # the client sent QUIT in the current session
     connected: bool = False  # a Connected event opened the current session
+    ended: bool = False  # smtpd logged "lost connection/timeout after X"
     queue_ids: set[str] = field(default_factory=set)
     connect_failures: set[str] = field(default_factory=set)
     client: str | None = None
@@ -392,6 +393,7 @@ class _Sessions:
         process.chat = False
         process.quit = False
         process.connected = False
+        process.ended = False
         process.queue_ids = set()
         process.connect_failures = set()
         process.client = None
@@ -525,6 +527,7 @@ class _Sessions:
             yield from self._reject(entry, process, key)
             return
         if kind == "session-end":
+            process.ended = True
             yield from _smtpd_end(entry, key, process.chat)
             return
         if kind == "disconnect-from":
@@ -688,6 +691,9 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Rec
             time=time,
             stream=key,
         )
+    if process.ended:  # the abnormal end is already recorded
+        yield Note(text=entry.text, span=entry.span, time=time, stream=key)
+        return
     yield Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key)
 
 
@@ -751,6 +757,10 @@ def rebuild_delivery(
         yield from _reply_lines(text, entry, key)
         return
     if status in ("bounced", "deferred", "expired", "undeliverable"):
+        # The smtp client's own decision ("message size N exceeds size limit N of
+        # server H", "mail for H loops back to myself"...).
+        if relay not in ("none", ""):
+            yield from connected(relay)
         yield ClientError(text=f"status={status} ({text})", span=span, time=time, stream=key)
         return
     yield Note(text=entry.text, span=span, time=time, stream=key)
