@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "smtplog": "smtplog.dialects.canonical:CanonicalDialect",
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
     "postfix": "smtplog.dialects.postfix:PostfixDialect",
+    "tshark": "smtplog.dialects.tshark:TsharkDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
