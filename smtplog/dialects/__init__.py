@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
     "postfix": "smtplog.dialects.postfix:PostfixDialect",
     "tshark": "smtplog.dialects.tshark:TsharkDialect",
+    "exchange": "smtplog.dialects.exchange:ExchangeDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
