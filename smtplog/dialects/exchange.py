@@ -41,10 +41,10 @@ from smtplog.events import (
 )
 from smtplog.source import Line
 
-DEFAULT_FIELDS = (
-    "date-time,connector-id,session-id,sequence-number,local-endpoint,remote-endpoint,"
-    "event,data,context"
-).split(",")
+DEFAULT_FIELDS = [
+    *("date-time", "connector-id", "session-id", "sequence-number"),
+    *("local-endpoint", "remote-endpoint", "event", "data", "context"),
+]
 _FIELDS_HEADER = re.compile(r"^#Fields: date-time,connector-id,session-id,")
 _RECORD = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z,")
 _NDR = re.compile(
@@ -53,8 +53,9 @@ _NDR = re.compile(
 )
 _REPLY = re.compile(r"^(?P<code>[2-5]\d\d)(?P<sep>[ -]|$)(?P<text>.*)$")
 _TLS = re.compile(
-    r"TLS protocol (?P<version>\S+) negotiation succeeded(?:.*algorithm (?P<cipher>\S+) with strength)?"
-)  # noqa: E501
+    r"TLS protocol (?P<version>\S+) negotiation succeeded"
+    r"(?:.*algorithm (?P<cipher>\S+) with strength)?"
+)
 _ADDRESS = re.compile(r"^\s*(?:[^<>@\s]+\s+)*<?(?P<address>[^<>@\s'\"]+@[^<>@\s'\"]+?)>?\s*$")
 _RETURNED = re.compile(r"returned '(?P<reply>.*?)'?\s*$")
 _HASH_REPLY = re.compile(r"^\s*#(?P<reply>[2-5]\d\d[ -].*?)\s*##")
@@ -203,7 +204,7 @@ class _Walker:
             by = _closer(context, self.send_log)
             yield Closed(
                 by=by, detail=context or "disconnected", span=span, time=time, stream=stream
-            )  # noqa: E501
+            )
         elif event in ("<", ">"):
             from_server = (event == "<") == bool(self.send_log)
             if from_server:
@@ -218,7 +219,7 @@ class _Walker:
             else:
                 yield ClientLine(data, span, time=time, stream=stream)
         elif event == "*":
-            yield _information(data, context, row, span, time, stream)
+            yield _information(f"{data} {context}".strip(), row, span, time, stream)
         else:
             yield Unparsed(text=",".join(csv.fields), span=span, time=time, stream=stream)
 
@@ -299,10 +300,9 @@ def _ndr_reply(text: str) -> tuple[str | None, str | None]:
 
 
 def _information(
-    data: str, context: str, row: dict[str, str], span: Span, time: float | None, stream: Any
+    text: str, row: dict[str, str], span: Span, time: float | None, stream: Any
 ) -> Record:
-    """A "*" record: TLS, certificates, authentication notes, connection attempts."""
-    text = " ".join(part for part in (data, context) if part)
+    """A "*" record (data and context): TLS, certificates, notes, connection attempts."""
     if match := _TLS.search(text):
         return TlsStarted(
             version=match.group("version"),
