@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "postfix": "smtplog.dialects.postfix:PostfixDialect",
     "tshark": "smtplog.dialects.tshark:TsharkDialect",
     "exchange": "smtplog.dialects.exchange:ExchangeDialect",
+    "sendmail": "smtplog.dialects.sendmail:SendmailDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
