@@ -24,6 +24,7 @@ REGISTRY: dict[str, str] = {
     "tshark": "smtplog.dialects.tshark:TsharkDialect",
     "exchange": "smtplog.dialects.exchange:ExchangeDialect",
     "sendmail": "smtplog.dialects.sendmail:SendmailDialect",
+    "exim": "smtplog.dialects.exim:EximDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
