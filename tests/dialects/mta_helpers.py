@@ -19,8 +19,7 @@ def analyse(path: Path | str, dialect: str | None = None) -> Report:
 
 def verdicts(report: Report) -> list[tuple[str, str | None, str | None]]:
     return [
-        (s.outcome, s.failed_at, s.main.id if s.main is not None else None)
-        for s in report.sessions
+        (s.outcome, s.failed_at, s.main.id if s.main is not None else None) for s in report.sessions
     ]
 
 
