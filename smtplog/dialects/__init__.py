@@ -30,6 +30,11 @@ REGISTRY: dict[str, str] = {
     "ruby": "smtplog.dialects.ruby:RubyDialect",
     "perl": "smtplog.dialects.perl:PerlDialect",
     "mailkit": "smtplog.dialects.mailkit:MailKitDialect",
+    "postfix": "smtplog.dialects.postfix:PostfixDialect",
+    "tshark": "smtplog.dialects.tshark:TsharkDialect",
+    "exchange": "smtplog.dialects.exchange:ExchangeDialect",
+    "sendmail": "smtplog.dialects.sendmail:SendmailDialect",
+    "exim": "smtplog.dialects.exim:EximDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
