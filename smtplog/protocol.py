@@ -137,6 +137,7 @@ _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": 
 
 # Where a client program's own error text says it stopped.
 _CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"message size \d+ exceeds|exceeds size limit", re.I), "mail"),
     (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
     (re.compile(r"auth", re.I), "auth"),
     (re.compile(r"recipient|RCPT", re.I), "rcpt"),
@@ -335,7 +336,14 @@ class Machine:
             self._implicit_handshake(analysis)
         state = self._predicted_state()
         row = TABLE.get(verb)
-        if row is not None and state not in row.allowed and state is not S.DISCONNECTED:
+        # An inferred request (a log that summarises the session) stands for a
+        # dialogue the log left out: what came before it is unknown, not illegal.
+        if (
+            row is not None
+            and state not in row.allowed
+            and state is not S.DISCONNECTED
+            and not event.inferred
+        ):
             analysis.violations.append(
                 Violation(event.span, f"{verb} is not allowed in state '{state.value}'", row.rfc)
             )
@@ -373,7 +381,12 @@ class Machine:
         # The server speaks first (RFC 5321 §3.1): when the transcript shows the
         # connection opening, its first reply is the greeting even if the
         # client talked before it.
-        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        # A log that summarises (requests inferred from it, or TLS already
+        # up) has simply not shown the greeting.
+        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
+        first_after_connect = (
+            (analysis.connected and not summarised) or not self.pending or reply.code == 220
+        )
         if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:

@@ -20,6 +20,8 @@ from smtplog.errors import ExitCode, SmtplogError
 # and shell completion stay fast.
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "probe": "smtplog.cli.probe_cmd:probe",
+    "record": "smtplog.cli.record_cmd:record",
     "redact": "smtplog.cli.redact_cmd:redact",
     "rules": "smtplog.cli.rules_cmd:rules",
 }
