@@ -19,6 +19,8 @@ from .samples import load_samples
 LAB_PASSWORDS = ("S3cr3t-Pa55", "wrong-password")  # lab/postfix-lab.sh, samples/README.md
 _WORD = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{4,}={0,2}(?![A-Za-z0-9+/=])")
 _PASSWORD_PROMPT = re.compile(r"334 UGFzc3dvcmQ6")  # base64 of "Password:"
+# How tools print a credential they hid themselves (knowledge/transcript-formats.md).
+_PLACEHOLDERS = re.compile(r"/\* secret \*/|\*{3,}|PROVIDED_BUT_REMOVED|redacted|hidden", re.I)
 
 
 def _decode(word: str) -> bytes | None:
@@ -40,24 +42,36 @@ def _encodings(password: str) -> set[str]:
     return forms
 
 
+def _text(decoded: bytes) -> str | None:
+    """Decoded credentials are text; certificates and other binary base64 are not."""
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.replace("\0", "").replace("\x01", "").isprintable() else None
+
+
 def secrets_in(path: Path) -> set[str]:
     lines = path.read_bytes().decode("utf-8", "surrogateescape").splitlines()
     found: set[str] = set()
     for index, line in enumerate(lines):
-        after_password_prompt = index > 0 and bool(_PASSWORD_PROMPT.search(lines[index - 1]))
+        answers_prompt = (
+            index > 0 and bool(_PASSWORD_PROMPT.search(lines[index - 1])) and "334" not in line
+        )
         for word in _WORD.findall(line):
             decoded = _decode(word)
-            if decoded is None or len(word) < 8:
-                continue
+            text = _text(decoded) if decoded is not None and len(word) >= 8 else None
+            if text is None or _PLACEHOLDERS.search(text):
+                continue  # not text, or a tool's own mask ("/* secret */")
             if (
-                decoded.count(b"\0") == 2
-                or b"auth=Bearer" in decoded
-                or any(p.encode() in decoded for p in LAB_PASSWORDS)
-                or after_password_prompt
+                text.count("\0") == 2
+                or "auth=Bearer" in text
+                or any(p in text for p in LAB_PASSWORDS)
+                or (answers_prompt and text not in ("Password:", "Username:"))
             ):
                 found.add(word)
-                if decoded.count(b"\0") == 2:
-                    found.add(decoded.split(b"\0")[2].decode("utf-8", "replace"))
+                if text.count("\0") == 2:
+                    found.add(text.split("\0")[2])
     return found
 
 

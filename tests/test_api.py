@@ -23,7 +23,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 @pytest.mark.parametrize("sample", SAMPLES, ids=str)
 def test_to_dict_is_what_the_cli_prints(sample: Sample) -> None:
     report = smtplog.analyze_text(
-        sample.file.read_text("utf-8", "surrogateescape"), name=sample.path
+        sample.file.read_bytes().decode("utf-8", "surrogateescape"), name=sample.path
     )
     assert isinstance(report, smtplog.Report)
     from_api = json.loads(json.dumps(report.to_dict()))
@@ -87,7 +87,7 @@ def test_importing_smtplog_is_cheap() -> None:
 )
 def test_the_readme_lists_every_attribute(cls: type, extra: set[str]) -> None:
     """The attribute tables in the README cannot fall behind the dataclasses."""
-    section = README.split(f"`{cls.__name__}` (", 1)[1].split("\n\n", 2)[1]
+    section = README.split(f"\n`{cls.__name__}` (", 1)[1].split("\n\n", 2)[1]
     documented = {m.group(1) for m in re.finditer(r"^\| `(\w+)(?:\(\))?` \|", section, re.M)}
     fields = {field.name for field in dataclasses.fields(cls)}
     assert fields | extra == documented

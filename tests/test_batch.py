@@ -349,3 +349,16 @@ def test_help_has_examples(command: str) -> None:
     run_ = run_cli(command, "--help")
     assert run_.code == 0
     assert "Examples:" in run_.stdout and f"smtplog {command} " in run_.stdout
+
+
+def test_write_reports_renders_like_analyze(folder: Path) -> None:
+    """The recorder commands render their analysis through the same writer."""
+    import io
+
+    from smtplog.analysis import analyze_bytes
+    from smtplog.cli.output import write_reports
+
+    path = folder / "t1" / "swaks.log"
+    buffer = io.StringIO()
+    write_reports([analyze_bytes(path.read_bytes(), str(path))], "text", buffer)
+    assert buffer.getvalue() == run_cli("analyze", "-f", "text", str(path)).stdout

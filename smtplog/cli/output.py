@@ -280,3 +280,21 @@ class Writer:
         self.out.write("\nSessions per diagnosis:\n")
         for line in count_lines(summary):
             self.out.write(f"  {line}\n")
+
+
+def write_reports(reports: list[Report], fmt: str, out: TextIO | None = None) -> None:
+    """Render reports the way `smtplog analyze` does, in this process (probe, record, proxy)."""
+    from smtplog.render.summary import report_rows
+
+    stream = out or sys.stdout
+    isatty = stream.isatty()
+    options = Options(
+        fmt=fmt,
+        color_system=color_system("auto", isatty) if fmt == "terminal" else None,
+        width=terminal_width(isatty),
+        label=len(reports) > 1,
+    )
+    writer = Writer(stream, options, summary=len(reports) > 1)
+    for number, report in enumerate(reports, 1):
+        writer.add(number, report.source, render(report, options, number), report_rows(report))
+    writer.finish()

@@ -125,6 +125,8 @@ def redact_bytes(
     detection = dialects.forced(dialect) if dialect else dialects.detect(source)
     found = find(detection.dialect, source)
     names = Pseudonyms(addresses=addresses, hosts=hosts, ips=ips)
+    if hosts:
+        names.learn_domains(source.text)
     for helo in found.helo_names:
         names.learn_word(helo)
     for _line, login in found.logins:
@@ -137,8 +139,8 @@ def redact_bytes(
     for secret in found.secrets:
         by_line.setdefault(secret.line, []).append(secret)
 
-    out: list[str] = []
-    for (original, ending), line in zip(parts, source.lines, strict=True):
+    texts: list[str] = []
+    for (original, _ending), line in zip(parts, source.lines, strict=True):
         text = original
         for secret in by_line.get(line.number, ()):
             text = _replace_secret(text, line, secret)
@@ -146,8 +148,11 @@ def redact_bytes(
             text = _scrub(text, found)
         if names.active:
             text = names.text(names.base64_tokens(text))
-        out.append(text + ending)
-    result = "".join(out)
+        texts.append(text)
+    if hosts:  # every name is known now: catch those glued to other text
+        texts = [names.glued(text) for text in texts]
+    fix_byte_counts([original for original, _ in parts], texts)
+    result = "".join(text + ending for text, (_, ending) in zip(texts, parts, strict=True))
     _assert_no_secret(result, found, name)
     redaction = Redaction(
         data=result.encode("utf-8", errors="surrogateescape"),
@@ -159,6 +164,37 @@ def redact_bytes(
     if check:
         redaction.changed = compare(data, redaction.data, name, dialect)
     return redaction
+
+
+_COUNT = re.compile(r"^(\t?)(\d{1,7})$")
+
+
+def fix_byte_counts(before: list[str], after: list[str]) -> None:
+    """Keep byte counts that frame the lines after them true (in place).
+
+    Some captures frame data by length: tshark's "Follow TCP Stream" writes
+    each TCP segment's byte count on a line of its own, and its reader counts
+    bytes to find where the segment ends. A line that is only a number equal
+    to the bytes of the lines after it (each with a CRLF or LF line end) is
+    recomputed from the redacted lines, so the copy frames the same lines.
+    """
+    for index, line in enumerate(before):
+        match = _COUNT.match(line)
+        if match is None or line != after[index]:
+            continue
+        count = int(match.group(2))
+        for eol in (2, 1):
+            total, end = 0, index + 1
+            while end < len(before) and total < count:
+                total += len(before[end].encode("utf-8", "surrogateescape")) + eol
+                end += 1
+            if total == count and end > index + 1:
+                new = sum(
+                    len(text.encode("utf-8", "surrogateescape")) + eol
+                    for text in after[index + 1 : end]
+                )
+                after[index] = f"{match.group(1)}{new}"
+                break
 
 
 def _assert_no_secret(text: str, found: Findings, name: str) -> None:

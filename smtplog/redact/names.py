@@ -46,12 +46,37 @@ def public_suffixes() -> frozenset[str]:
     return frozenset(rule for rule in rules if rule and not rule.startswith("#"))
 
 
-def is_host_name(name: str) -> bool:
-    """A dotted name whose last label is a top-level domain (not a file or class name)."""
-    labels = name.lower().split(".")
-    if len(labels) < 2 or labels[-1].isdigit():
+# Two-label names under these are host names; under the hundreds of newer
+# generic TLDs (.stream, .zip, .java, .app...) a two-label name is more often
+# a field or a file ("tcp.stream", "Main.java") and counts only when the file
+# shows the domain elsewhere (an address, a longer host name).
+CLASSIC_TLDS = frozenset({"com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "arpa"})
+# Country codes that are also everyday file extensions.
+FILE_EXTENSIONS = frozenset(
+    {"py", "sh", "md", "rs", "pl", "so", "ps", "cs", "ai", "in", "am", "ml"}
+)
+
+
+def is_tld(label: str) -> bool:
+    return label in SPECIAL_USE_TLDS or label in public_suffixes()
+
+
+def is_host_name(name: str, known_domains: frozenset[str] | set[str] = frozenset()) -> bool:
+    """A dotted name that names a host, not a file, a class or a field.
+
+    Three labels or more: the last must be a top-level domain. Two labels: a
+    classic or special-use TLD, a country code that is not a file extension,
+    or a domain ``known_domains`` says the text uses elsewhere.
+    """
+    labels = name.lower().rstrip(".").split(".")
+    if len(labels) < 2 or not is_tld(labels[-1]):
         return False
-    return labels[-1] in SPECIAL_USE_TLDS or labels[-1] in public_suffixes()
+    if len(labels) >= 3 or ".".join(labels) in known_domains:
+        return True
+    tld = labels[-1]
+    if tld in CLASSIC_TLDS or tld in SPECIAL_USE_TLDS:
+        return True
+    return len(tld) == 2 and tld not in FILE_EXTENSIONS
 
 
 def registrable_domain(name: str) -> str:

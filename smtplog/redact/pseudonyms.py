@@ -88,7 +88,10 @@ class Pseudonyms:
     words: dict[str, str] = field(default_factory=dict)  # single-label names seen in EHLO
     counts: dict[str, int] = field(default_factory=lambda: {"address": 0, "host": 0, "ip": 0})
     subhosts: int = 0
+    known: set[str] = field(default_factory=set)  # registrable domains the text uses
     _words_pattern: re.Pattern[str] | None = None
+    _glued_pattern: re.Pattern[str] | None = None
+    _glued_size: int = 0
 
     @property
     def active(self) -> bool:
@@ -171,6 +174,19 @@ class Pseudonyms:
             re.IGNORECASE,
         )
 
+    def learn_domains(self, text: str) -> None:
+        """Domains the whole text shows in addresses or in names of three labels or more,
+        so that their two-label form is recognised anywhere (``acme.online``)."""
+        for match in PATTERN.finditer(text):
+            if match.group("address") is not None:
+                domain = match.group("domain")
+                if not domain.startswith("["):
+                    self.known.add(registrable_domain(domain))
+            elif match.lastgroup == "host" and match.group(0).count(".") >= 2:
+                name = _REPLY_PREFIX.sub(r"\2", match.group(0))
+                if is_host_name(name):
+                    self.known.add(registrable_domain(name))
+
     def learn_login(self, login: str) -> None:
         """An AUTH user name without a domain: replaced with the addresses."""
         if self.addresses and "@" not in login and login.strip():
@@ -185,6 +201,21 @@ class Pseudonyms:
         if self._words_pattern is not None:
             line = self._words_pattern.sub(lambda m: self.words[m.group(0).lower()], line)
         return line
+
+    def glued(self, line: str) -> str:
+        """Names already replaced elsewhere, where they are glued to other text: a
+        certificate in a hex dump ("mx.example.test0..."), a reply whose line
+        breaks a tool removed ("mx.example.test250-PIPELINING")."""
+        if not self.names:
+            return line
+        if self._glued_pattern is None or self._glued_size != len(self.names):
+            originals = sorted((n for n in self.names if "." in n), key=len, reverse=True)
+            self._glued_size = len(self.names)
+            self._glued_pattern = re.compile(
+                r"(?<![A-Za-z0-9-])(?:" + "|".join(map(re.escape, originals)) + ")",
+                re.IGNORECASE,
+            )
+        return self._glued_pattern.sub(lambda m: self.names[m.group(0).lower()], line)
 
     def _replace(self, match: re.Match[str]) -> str:
         original = match.group(0)
@@ -201,7 +232,7 @@ class Pseudonyms:
             prefix = ""
             if reply := _REPLY_PREFIX.match(original):  # "250-mx.example.com" is code + name
                 prefix, original = reply.group(1), reply.group(2)
-            if not is_host_name(original):
+            if not is_host_name(original, self.known):
                 return match.group(0)
             replaced = prefix + self.domain(original)
             original = match.group(0)
@@ -224,7 +255,7 @@ class Pseudonyms:
     def _address_parts(self, match: re.Match[str]) -> str:
         """Without --addresses the mailbox stays; with --hosts its domain is a domain name."""
         local, domain = match.group("local"), match.group("domain")
-        if not self.hosts or domain.startswith("[") or not is_host_name(domain):
+        if not self.hosts or domain.startswith("[") or not is_host_name(domain, self.known):
             return match.group(0)
         replaced = f"{local}@{self.domain(domain)}"
         self.counts["host"] += replaced != match.group(0)
