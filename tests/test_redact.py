@@ -418,3 +418,44 @@ def test_redact_errors_are_one_line(args: tuple[str, ...], stdin, code: int, mes
     assert message in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
     assert run.stdout == ""
+
+
+def test_names_after_an_escaped_line_break_are_found() -> None:
+    """smtplib's debug log shows replies as Python literals: b'...\\nname...'."""
+    names = Pseudonyms(addresses=True, hosts=True)
+    out = names.text(r"Msg: b'mx.customer.com\nsmtp.customer.com\nbob@customer.com'")
+    assert (
+        out
+        == r"Msg: b'host-1.example-1.example\nhost-2.example-1.example\nuser1@example-1.example'"
+    )
+
+
+def test_names_glued_to_other_text_go_once_they_are_known() -> None:
+    text = transcript(
+        """
+        220 mx.customer.com ESMTP
+        EHLO c
+        250-mx.customer.com250-PIPELINING250 8BITMIME
+        0030: 55 04 03 13 0f 6d 78 2e  ..mx.customer.com0..
+        """
+    )
+    out = redact_text(text, hosts=True)
+    assert "customer" not in out
+    assert "250-host-1.example-1.example250-PIPELINING" in out
+
+
+def test_byte_counts_that_frame_data_follow_the_redaction() -> None:
+    from smtplog.redact import fix_byte_counts
+
+    lines = ["From: alice@customer.com", "To: bob@partner.org"]
+    count = sum(len(line) + 2 for line in lines)  # tshark counts the CRLF of each line
+    before = [str(count), *lines, "", "\t8", "250 ok"]
+    after = [str(count), "From: user1@example-1.example", "To: user2@example-2.example", ""]
+    after += ["\t8", "250 ok"]
+    fix_byte_counts(before, after)
+    assert after[0] == str(sum(len(line) + 2 for line in after[1:3]))
+    assert after[4] == "\t8"  # "250 ok" + CRLF is 8 bytes, and it did not change
+    unrelated = ["42", "From: alice@customer.com"]  # 42 is not what follows: not a count
+    changed = ["42", "From: user1@example-1.example"]
+    fix_byte_counts(unrelated, changed)
+    assert changed[0] == "42"

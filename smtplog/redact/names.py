@@ -22,11 +22,13 @@ SPECIAL_USE_TLDS = frozenset(
 
 LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # A dotted name, as long as it goes: validated afterwards, never shortened.
-HOST = rf"(?<![\w@.-])(?:{LABEL}\.)+{LABEL}(?![\w-]|\.[A-Za-z0-9])"
+# Names may follow an escaped line break in a debug log (smtplib: b'250-x\nmx.example.com').
+AFTER_ESCAPE = r"(?<=\\[nrt])"
+HOST = rf"(?:{AFTER_ESCAPE}|(?<![\w@.\\-]))(?:{LABEL}\.)+{LABEL}(?![\w-]|\.[A-Za-z0-9])"
 # Practical local parts: "=" and "/" would swallow log keys (sasl_username=alice@...).
 LOCAL_PART = r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*"
 ADDRESS = (
-    rf"(?<![\w.%+-])(?P<local>{LOCAL_PART}|\"[^\"\r\n]*\")@"
+    rf"(?:{AFTER_ESCAPE}|(?<![\w.%+\\-]))(?P<local>{LOCAL_PART}|\"[^\"\r\n]*\")@"
     rf"(?P<domain>(?:{LABEL}\.)*{LABEL}(?![\w-]|\.[A-Za-z0-9])|\[[^\]\s]+\])"
 )
 IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"

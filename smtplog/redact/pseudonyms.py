@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from smtplog.redact.names import (
+    AFTER_ESCAPE,
     PATTERN,
     is_host_name,
     is_private_to_nobody,
@@ -212,7 +213,9 @@ class Pseudonyms:
             originals = sorted((n for n in self.names if "." in n), key=len, reverse=True)
             self._glued_size = len(self.names)
             self._glued_pattern = re.compile(
-                r"(?<![A-Za-z0-9-])(?:" + "|".join(map(re.escape, originals)) + ")",
+                rf"(?:{AFTER_ESCAPE}|(?<=[2-5]\d\d-)|(?<![A-Za-z0-9\\-]))(?:"
+                + "|".join(map(re.escape, originals))
+                + ")",
                 re.IGNORECASE,
             )
         return self._glued_pattern.sub(lambda m: self.names[m.group(0).lower()], line)
