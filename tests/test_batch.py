@@ -362,3 +362,11 @@ def test_write_reports_renders_like_analyze(folder: Path) -> None:
     buffer = io.StringIO()
     write_reports([analyze_bytes(path.read_bytes(), str(path))], "text", buffer)
     assert buffer.getvalue() == run_cli("analyze", "-f", "text", str(path)).stdout
+
+
+def test_streamed_json_is_exactly_what_json_dumps_writes(folder: Path) -> None:
+    run_ = run_cli("analyze", str(folder), "-f", "json")
+    assert run_.stdout == json.dumps(json.loads(run_.stdout), indent=2, ensure_ascii=False) + "\n"
+    document = json.loads(run_.stdout)
+    assert [Path(e["source"]).name for e in document["errors"]] == ["notes.md"]
+    assert document["errors"][0]["exit_code"] == 3

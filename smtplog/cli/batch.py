@@ -165,7 +165,7 @@ class _Progress:
             console=Console(stderr=True, highlight=False, markup=False),
             transient=True,
             redirect_stdout=False,
-            redirect_stderr=False,
+            redirect_stderr=True,  # error lines print above the bar, not through it
         )
         self._task = self._progress.add_task("analysing", total=total, current="")
 

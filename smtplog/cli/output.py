@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from smtplog.errors import ExitCode
 
 if TYPE_CHECKING:
-    from smtplog.render.summary import SummaryRow
+    from smtplog.render.summary import SummaryRow, Totals
     from smtplog.report import Report
 
 FORMATS = ("auto", "terminal", "text", "json", "jsonl", "markdown", "html")
@@ -260,7 +260,7 @@ class Writer:
             self._summary(summary)
         self.out.flush()
 
-    def _summary(self, summary) -> None:  # type: ignore[no-untyped-def]
+    def _summary(self, summary: Totals) -> None:
         from smtplog.render.safe import safe
         from smtplog.render.summary import HEADERS, cells, count_lines, headline
 
