@@ -2,8 +2,9 @@
 
 Logs that interleave connections name each one (``Event.stream``): those are
 grouped by name. Otherwise a new session starts where a new connection does:
-a connect notice after SMTP traffic, or a greeting after the previous session
-ended (several pastes one after another).
+a connect notice after SMTP traffic, a shell prompt after SMTP traffic (the
+next run of the tool), or a greeting after the previous session ended
+(several pastes one after another).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from smtplog.events import (
     Connecting,
     Event,
     Reply,
+    ShellPrompt,
 )
 
 # A failed attempt followed by another one (telnet trying ::1, then
@@ -49,7 +51,8 @@ def split_connections(events: Iterable[Event]) -> list[list[Event]]:
         if isinstance(event, Connected) and current and isinstance(current[-1], Connecting):
             starts_connection = False
         greeting_after_end = isinstance(event, Reply) and event.code == 220 and _ended(current)
-        if starts_connection or greeting_after_end:
+        next_run = isinstance(event, ShellPrompt) and _has_traffic(current)
+        if starts_connection or greeting_after_end or next_run:
             sessions.append([])
         sessions[-1].append(event)
     return [session for session in sessions if session]

@@ -21,6 +21,7 @@ from smtplog.events import (
     Event,
     Note,
     Reply,
+    ShellPrompt,
     Timeout,
     TlsFailed,
     TlsStarted,
@@ -82,7 +83,21 @@ def _line(event: Event, offset: int = 0) -> int | None:
     return min(event.span.first + offset, event.span.last)
 
 
-def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
+def rows_for(
+    event: Event, violations: dict[int, str], unanswered: frozenset[int] = frozenset()
+) -> list[Row]:
+    """The rows of one event; ``unanswered`` holds id() of requests no reply answered."""
+    if isinstance(event, ShellPrompt):
+        note = "shell prompt, not part of the session"
+        return [Row(_line(event), "*", safe(event.text), note, "info")]
+    rows = _rows_for(event, violations)
+    if rows and id(event) in unanswered and not rows[0].note:
+        first = rows[0]
+        rows[0] = Row(first.line, first.who, first.text, "no reply in the transcript", first.style)
+    return rows
+
+
+def _rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
     line = _line(event)
     if isinstance(event, Reply):
         note = reply_note(event)
@@ -192,9 +207,10 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
 
 def session_rows(analysis: SessionAnalysis) -> list[Row]:
     violations = {v.span.first: v.message for v in analysis.violations if v.span is not None}
+    unanswered = frozenset(id(event) for event in analysis.unanswered)
     rows: list[Row] = []
     for event in analysis.events:
-        rows.extend(rows_for(event, violations))
+        rows.extend(rows_for(event, violations, unanswered))
     return rows
 
 

@@ -1,0 +1,52 @@
+"""Escape sequences: terminal colours, and line breaks that were written out as text."""
+
+from __future__ import annotations
+
+import re
+
+from smtplog.cleanup.shapes import is_command, is_reply, retext
+from smtplog.source import Line
+
+# Real CSI/OSC sequences, and the ways they get printed when a log or a web
+# page escapes the ESC byte: syslog "#033[", caret "^[[", C/shell "\033[",
+# "\x1b[", "\e[", "\u001b[", and the Unicode symbol "␛[".
+_REAL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-B]")
+_PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[A-Za-z]")
+
+# Literal "\r\n" written into the text (a JSON string, a log that escapes
+# control characters). Some dialects write one at the end of a quoted line
+# (Ruby, Python smtplib): only lines holding several SMTP lines are split.
+_LITERAL = re.compile(r"\\r\\n|\\n|\\r(?!\\n)")
+MIN_PIECES = 2
+
+
+def colour(lines: list[Line]) -> list[Line] | None:
+    if not any("\x1b" in line.text or "[" in line.text for line in lines):
+        return None
+    out, changed = [], False
+    for line in lines:
+        text = _PRINTED.sub("", _REAL.sub("", line.text))
+        if text != line.text:
+            out.append(retext(line, text, "colour"))
+            changed = True
+        else:
+            out.append(line)
+    return out if changed else None
+
+
+def literal_breaks(lines: list[Line]) -> list[Line] | None:
+    out, changed = [], False
+    for line in lines:
+        if "\\" not in line.text:
+            out.append(line)
+            continue
+        pieces = _LITERAL.split(line.text)
+        if pieces and pieces[-1] == "":
+            pieces.pop()
+        starts = sum(1 for piece in pieces if is_reply(piece) or is_command(piece))
+        if len(pieces) < MIN_PIECES or starts < MIN_PIECES:
+            out.append(line)
+            continue
+        out.extend(retext(line, piece, "literal-newlines") for piece in pieces)
+        changed = True
+    return out if changed else None
