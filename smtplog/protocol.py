@@ -358,7 +358,11 @@ class Machine:
     # -- replies -----------------------------------------------------------
 
     def _reply(self, reply: Reply, analysis: SessionAnalysis) -> None:
-        if not self.banner_seen and _is_greeting(reply) and (not self.pending or reply.code == 220):
+        # The server speaks first (RFC 5321 §3.1): when the transcript shows the
+        # connection opening, its first reply is the greeting even if the
+        # client talked before it.
+        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:
             request, verb = self.pending.popleft()
