@@ -266,7 +266,8 @@ class Machine:
         has_server = any(isinstance(e, Reply) for e in events)
         if has_server and not has_client:
             analysis.one_sided = "server"
-        elif has_client and not has_server:
+        elif has_client and not has_server and not any(isinstance(e, Timeout) for e in events):
+            # (A timeout says the server was silent: then nothing is missing.)
             analysis.one_sided = "client"
         for event in events:
             self._event(event, analysis)
@@ -585,12 +586,9 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
 
 
 def _replies_missing(analysis: SessionAnalysis) -> bool:
-    """A client-only log without a timeout or a client error: the outcome is unknowable."""
-    return (
-        analysis.one_sided == "client"
-        and not analysis.client_errors
-        and not isinstance(analysis.end, Timeout)
-    )
+    """A client-only log: the outcome is unknowable, unless the client program said
+    what went wrong."""
+    return analysis.one_sided == "client" and not analysis.client_errors
 
 
 def _stopped_at(analysis: SessionAnalysis) -> str:

@@ -7,11 +7,13 @@ import re
 from smtplog.cleanup.shapes import is_command, is_reply, retext
 from smtplog.source import Line
 
-# Real CSI/OSC sequences, and the ways they get printed when a log or a web
-# page escapes the ESC byte: syslog "#033[", caret "^[[", C/shell "\033[",
-# "\x1b[", "\e[", "\u001b[", and the Unicode symbol "␛[".
-_REAL = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-B]")
-_PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[A-Za-z]")
+# Colour (SGR "m") and erase-line ("K", grep --color adds it) sequences, real
+# or printed the way a log or a web page escapes the ESC byte: syslog "#033[",
+# caret "^[[", C/shell "\033[", "\x1b[", "\e[", "\u001b[", the symbol "␛[".
+# Other sequences (clear screen, hyperlinks) are not colour: they stay, and
+# the renderers show them escaped.
+_REAL = re.compile(r"\x1b\[[0-9;]*[mK]")
+_PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[mK]")
 
 # Literal "\r\n" written into the text (a JSON string, a log that escapes
 # control characters). Some dialects write one at the end of a quoted line
