@@ -39,7 +39,7 @@ def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = T
     """
     reading = read(source, dialect, cleanup)
     detection, cleaned = reading.detection, reading.source
-    events = detection.dialect.events(cleaned)
+    events = reading.events if reading.events is not None else detection.dialect.events(cleaned)
     events = list(with_prompts(stamp_times(events, cleaned.lines), reading.cleaning.aside))
     sessions = [
         session
