@@ -36,6 +36,7 @@ class Normaliser:
     name: str
     undoes: str  # for notes and `smtplog dialects`: what it undoes
     apply: Apply
+    verb: str = "undid"  # how the note says it: "undid HTML escaping"
 
 
 # Stage 0: what no transcript format ever contains; always undone.
@@ -43,7 +44,9 @@ ALWAYS: tuple[Normaliser, ...] = (
     Normaliser("colour", "terminal colour escapes (\\x1b[34m, #033[34m, ^[[34m)", escapes.colour),
     Normaliser("fence", "markdown code fences (```)", markup.fences),
     Normaliser("backticks", "inline-code backticks around lines", markup.backticks),
-    Normaliser("prompt", "shell prompts and the commands typed at them", shell.prompts),
+    Normaliser(
+        "prompt", "shell prompts (and the commands typed at them)", shell.prompts, "set aside"
+    ),
 )
 # Stage 1: the transport, run to a fixpoint with stage 0 (a fence inside a
 # quote inside an indented block...). Some look like a dialect's own format
@@ -86,7 +89,7 @@ class Cleaning:
             count = sum(1 for line in self.source.lines if name in line.flags)
             count += sum(1 for line in self.aside if name in line.flags)
             lines = f" ({count} line{'s' if count != 1 else ''})" if count else ""
-            notes.append(f"cleanup: undid {normaliser.undoes}{lines}")
+            notes.append(f"cleanup: {normaliser.verb} {normaliser.undoes}{lines}")
         return notes
 
 
