@@ -20,9 +20,9 @@ PROMPT = re.compile(
     r"|\[[\w.-]+@[\w.-]+(?:\s[^\]]*)?\][$#]"
     r"|[\w.-]+@[\w.-]+ \S+ %"
     r"|\$"
-    r"|PS [A-Za-z]:\\[^>]*>"
-    r"|[A-Za-z]:\\[^>]*>"
     r")(?:\s+(?P<command>.*)|$)"
+    # Windows cmd and PowerShell need no space before the command.
+    r"|^(?:PS )?[A-Za-z]:\\[^>]*>(?P<windows>.*)$"
 )
 
 
