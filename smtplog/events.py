@@ -118,6 +118,7 @@ class Command(Event):
     argument: str = ""
     text: str = ""
     secret: bool = False
+    edited: bool = False  # typed with backspace/DEL: the server may have seen the raw bytes
 
     @property
     def display(self) -> str:

@@ -199,7 +199,8 @@ class SessionAnalysis:
     authenticated: bool = False
     connected: bool = False
     connect_failure: ConnectFailed | None = None
-    end: Closed | Timeout | None = None
+    end: Closed | Timeout | None = None  # the first abnormal end, else the last close
+    end_phase: str | None = None  # where the session stood when ``end`` happened
     client_errors: list[ClientError] = field(default_factory=list)
     unanswered: list[Event] = field(default_factory=list)
     delivered: Reply | None = None
@@ -303,9 +304,23 @@ class Machine:
         elif isinstance(event, TlsFailed):
             analysis.tls_failure = event
         elif isinstance(event, Closed | Timeout):
-            analysis.end = event
+            # A timeout or a drop is what matters; the client's own close
+            # after it (swaks: "Connection closed with remote host.") is not.
+            if analysis.end is None or not _abnormal(analysis.end):
+                analysis.end = event
+                analysis.end_phase = self._current_phase()
         elif isinstance(event, ClientError):
             analysis.client_errors.append(event)
+
+    def _current_phase(self) -> str:
+        """The phase the session is in: the first unanswered request's, else the state's."""
+        for request, verb in self.pending:
+            row = TABLE.get(verb)
+            if row is not None and row.phase:
+                return row.phase
+            if isinstance(request, DataEnd):
+                return "message"
+        return STATE_PHASE[self.state]
 
     def _predicted_state(self) -> State:
         """The state the client may assume once its pipelined commands succeed."""
@@ -592,6 +607,8 @@ def _replies_missing(analysis: SessionAnalysis) -> bool:
 
 
 def _stopped_at(analysis: SessionAnalysis) -> str:
+    if analysis.end is not None and analysis.end_phase is not None:
+        return analysis.end_phase
     if analysis.unanswered:
         first = analysis.unanswered[0]
         if isinstance(first, Command):
@@ -603,6 +620,10 @@ def _stopped_at(analysis: SessionAnalysis) -> str:
         if isinstance(first, AuthResponse):
             return "auth"
     return STATE_PHASE[analysis.state]
+
+
+def _abnormal(end: Closed | Timeout) -> bool:
+    return isinstance(end, Timeout) or end.unexpected
 
 
 def _ended_abnormally(analysis: SessionAnalysis) -> bool:

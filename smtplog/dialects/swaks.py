@@ -152,7 +152,10 @@ class SwaksDialect(LineDialect):
                 tls = record
                 continue
             if tls is not None:
-                if isinstance(record, Note) and record.text.startswith("TLS "):
+                # Certificate lines, and their indented continuation lines.
+                if isinstance(record, Note) and (
+                    record.text.startswith("TLS ") or record.text[:1].isspace()
+                ):
                     tls = _with_certificate(tls, record)
                     continue
                 yield tls
