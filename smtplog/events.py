@@ -169,8 +169,9 @@ class TlsStarted(Event):
     subject: str | None = None
     issuer: str | None = None
     not_after: str | None = None
+    sans: tuple[str, ...] = ()  # subjectAltName entries: "DNS:mx.example.com", "IP:192.0.2.1"
     verified: bool | None = None
-    detail: str = ""
+    detail: str = ""  # e.g. why verification failed, or "not checked (--insecure)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

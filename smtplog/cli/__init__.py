@@ -21,6 +21,8 @@ from smtplog.errors import ExitCode, SmtplogError
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
     "dialects": "smtplog.cli.dialects_cmd:dialects",
+    "probe": "smtplog.cli.probe_cmd:probe",
+    "record": "smtplog.cli.record_cmd:record",
     "rules": "smtplog.cli.rules_cmd:rules",
 }
 

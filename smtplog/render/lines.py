@@ -148,6 +148,8 @@ def _tls_text(event: TlsStarted) -> str:
         bits.append(f"subject {event.subject}")
     if event.verified is not None:
         bits.append("certificate verified" if event.verified else "certificate NOT verified")
+        if event.detail and not event.verified:
+            bits.append(event.detail)  # why verification failed (recorded by probe --insecure)
     text = "TLS started" + (": " + ", ".join(bits) if bits else "")
     if not bits and event.detail:
         text += f" ({event.detail})"

@@ -213,7 +213,7 @@ class Diagnoser:
             )
         if isinstance(reason, TlsFailed):
             return self.finding(
-                "tls-handshake-failed",
+                _tls_failure_diagnosis(reason.reason),
                 confidence="high",
                 evidence=[evidence_of(reason)],
                 facts=self.facts(detail=reason.reason),
@@ -303,6 +303,14 @@ class Diagnoser:
         findings = [root] if root is not None else []
         findings.extend(self.other_failures(root))
         return _ordered(findings)
+
+
+def _tls_failure_diagnosis(reason: str) -> str:
+    """tls-port-mismatch when the failure says so (client-errors.tsv), else the handshake."""
+    for diagnosis, pattern in _client_error_rows():
+        if diagnosis.startswith("tls-") and pattern.search(reason):
+            return diagnosis
+    return "tls-handshake-failed"
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
