@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 import re
 import sys
 import textwrap
@@ -265,14 +264,10 @@ def read_manifest() -> tuple[list[str], list[dict[str, str]]]:
 
 
 def write_manifest(columns: list[str], rows: list[dict[str, str]]) -> None:
-    out = io.StringIO()
-    writer = csv.DictWriter(
-        out, columns, delimiter="\t", quoting=csv.QUOTE_NONE, lineterminator="\n", restval=""
-    )
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: (value or "") for key, value in row.items() if key in columns})
-    MANIFEST.write_text(out.getvalue(), encoding="utf-8")
+    # Written by hand, not with csv: the notes hold quotes, which csv would escape.
+    lines = ["\t".join(columns)]
+    lines += ["\t".join(row.get(column) or "" for column in columns).rstrip("\t") for row in rows]
+    MANIFEST.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main() -> int:
