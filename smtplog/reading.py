@@ -5,9 +5,14 @@ cleaned variants. The dialects decide, in two steps:
 
 1. scores: a more cleaned variant is read when some dialect (the named one,
    with ``--dialect``) recognises it clearly better (by CLEANER_MARGIN);
-2. a tie (scores saturate: a swaks paste with one wrapped line still looks
-   like swaks) is broken by parsing: the variant that leaves fewer lines
-   ``Unparsed`` wins, the less cleaned one if that ties too.
+2. when the same dialect wins both, a tie (scores saturate: a swaks paste
+   with one wrapped line still looks like swaks) is broken by parsing: the
+   variant that leaves fewer lines ``Unparsed`` wins, then the one where more
+   replies are found (curl reads a quoted paste as client lines only), the
+   less cleaned one if that ties too;
+3. when different dialects win, scores are not comparable: a transport
+   cleanup (stage 1, done only on strong evidence) is read; a timestamp
+   removal (stage 2) needs step 1.
 
 So a Postfix log keeps its syslog prefixes and a PHPMailer html log its
 ``-&gt;`` arrows when their dialects read them natively, while an
@@ -22,7 +27,7 @@ from dataclasses import dataclass, field
 from smtplog import cleanup, dialects
 from smtplog.cleanup import Cleaning
 from smtplog.errors import NotSmtpError
-from smtplog.events import Event, Unparsed
+from smtplog.events import Event, Reply, Unparsed
 from smtplog.source import Source
 
 CLEANER_MARGIN = 0.02  # a cleaned variant must score this much better to win on score
@@ -42,10 +47,13 @@ class Candidate:
     def dialect_name(self, dialect: str | None) -> str:
         return dialect if dialect is not None else self.scores[0][0]
 
-    def unparsed(self, dialect: str | None) -> int:
+    def understood(self, dialect: str | None) -> tuple[int, int]:
+        """How well the dialect reads this text: (-unparsed lines, replies), more is better."""
         if self.events is None:
             self.events = dialects.get(self.dialect_name(dialect)).events(self.cleaning.source)
-        return sum(1 for event in self.events if isinstance(event, Unparsed))
+        unparsed = sum(1 for event in self.events if isinstance(event, Unparsed))
+        replies = sum(1 for event in self.events if isinstance(event, Reply))
+        return -unparsed, replies
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +79,28 @@ def choose(options: list[Candidate], dialect: str | None = None) -> Candidate:
     """The variant to read (see the module docstring)."""
     chosen = options[0]
     for option in options[1:]:
-        mine, theirs = option.score(dialect), chosen.score(dialect)
-        better = mine > theirs + CLEANER_MARGIN
-        as_good = mine >= max(theirs - CLEANER_MARGIN, dialects.MIN_SCORE)
-        if better or (as_good and option.unparsed(dialect) < chosen.unparsed(dialect)):
+        if _cleaner_wins(chosen, option, dialect):
             chosen = option
     return chosen
+
+
+def _cleaner_wins(current: Candidate, cleaner: Candidate, dialect: str | None) -> bool:
+    mine, theirs = cleaner.score(dialect), current.score(dialect)
+    if mine > theirs + CLEANER_MARGIN:
+        return True
+    if mine < dialects.MIN_SCORE:
+        return False
+    if dialect is not None or cleaner.dialect_name(None) == current.dialect_name(None):
+        # The same dialect reads both: the one it understands more of.
+        return mine >= theirs - CLEANER_MARGIN and cleaner.understood(dialect) > current.understood(
+            dialect
+        )
+    # Different dialects claim the two texts, and dialects' scores are not
+    # calibrated against each other (a quoted session looks like curl's "> "
+    # client lines, at a higher score than a bare reply log ever gets). The
+    # transport is undone (stage 1) only on strong evidence of damage, so its
+    # reading is trusted; removing timestamps (stage 2) must win on score.
+    return cleaner.cleaning.stage == 1
 
 
 def read(source: Source, dialect: str | None = None, use_cleanup: bool = True) -> Reading:

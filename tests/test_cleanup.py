@@ -85,7 +85,15 @@ def test_literal_crlf_splits_a_collapsed_session_keeping_its_line_number() -> No
     ],
 )
 def test_literal_crlf_that_a_dialect_writes_itself_stays(line: str) -> None:
-    assert escapes.literal_breaks(lines(line)) is None
+    log = lines("reply: b'354 End data with <CR><LF>.<CR><LF>\\r\\n'", line, "data: (250, b'ok')")
+    assert escapes.literal_breaks(log) is None
+
+
+def test_a_paste_collapsed_into_one_line_is_split_even_without_replies() -> None:
+    refused = (
+        "Trying 127.0.0.1...\\r\\ntelnet: Unable to connect to remote host: Connection refused"
+    )
+    assert texts(escapes.literal_breaks(lines(refused))) == refused.split("\\r\\n")
 
 
 def test_html_entities_and_breaks_are_undone() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from smtplog.cleanup.shapes import is_command, is_reply, retext
+from smtplog.cleanup.shapes import MARKERS, is_reply, retext, smtp_content
 from smtplog.source import Line
 
 # Colour (SGR "m") and erase-line ("K", grep --color adds it) sequences, real
@@ -20,6 +20,16 @@ _PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9
 # (Ruby, Python smtplib): only lines holding several SMTP lines are split.
 _LITERAL = re.compile(r"\\r\\n|\\n|\\r(?!\\n)")
 MIN_PIECES = 2
+COLLAPSED_LINES = 2
+
+
+def _starts_line(piece: str) -> bool:
+    """A reply or a timestamp, behind any direction marker ("<-- 250 ok").
+
+    Not a command: Python's reply summary joins EHLO keywords with a literal
+    "\\n" ("...\\nSTARTTLS\\nVRFY"), and those are verbs too.
+    """
+    return is_reply(MARKERS.sub("", piece, count=1)) or smtp_content(piece)
 
 
 def colour(lines: list[Line]) -> list[Line] | None:
@@ -37,6 +47,9 @@ def colour(lines: list[Line]) -> list[Line] | None:
 
 
 def literal_breaks(lines: list[Line]) -> list[Line] | None:
+    # The whole paste collapsed into a line or two: split whatever it holds
+    # (a refused connection has no reply to recognise).
+    collapsed = sum(1 for line in lines if line.text.strip()) <= COLLAPSED_LINES
     out, changed = [], False
     for line in lines:
         if "\\" not in line.text:
@@ -45,8 +58,8 @@ def literal_breaks(lines: list[Line]) -> list[Line] | None:
         pieces = _LITERAL.split(line.text)
         if pieces and pieces[-1] == "":
             pieces.pop()
-        starts = sum(1 for piece in pieces if is_reply(piece) or is_command(piece))
-        if len(pieces) < MIN_PIECES or starts < MIN_PIECES:
+        starts = sum(1 for piece in pieces if _starts_line(piece))
+        if len(pieces) < MIN_PIECES or (starts < MIN_PIECES and not collapsed):
             out.append(line)
             continue
         out.extend(retext(line, piece, "literal-newlines") for piece in pieces)

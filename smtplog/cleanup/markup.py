@@ -91,13 +91,23 @@ _ONE_LEVEL = re.compile(r"^ ?> ?")
 LONG_QUOTE = 8  # a run this long is a quote whatever is in it
 
 
-def _is_quote_run(run: list[Line]) -> bool:
+_ATTRIBUTION = re.compile(r"(wrote|schrieb|a écrit|escribió|scrisse|написал)\s*:\s*$", re.I)
+
+
+def _is_quote_run(run: list[Line], before: Line | None, whole_text: bool) -> bool:
     """A quote holds a session (replies, timestamps); a run of client markers does not.
 
     curl's "> EHLO" and sendmail's ">>> MAIL From:" start with ">" too, but
-    only on the client's lines: the replies between them are not quoted.
+    only on the client's lines: the replies between them are not quoted. So a
+    run is a quote when it holds replies or timestamps, is long, follows an
+    attribution ("Alice wrote:"), or is the whole text.
     """
-    return len(run) >= LONG_QUOTE or any(smtp_content(line.text) for line in run)
+    return (
+        len(run) >= LONG_QUOTE
+        or whole_text
+        or (before is not None and bool(_ATTRIBUTION.search(before.text)))
+        or any(smtp_content(line.text) for line in run)
+    )
 
 
 def quotes(lines: list[Line]) -> list[Line] | None:
@@ -114,7 +124,9 @@ def quotes(lines: list[Line]) -> list[Line] | None:
         while end < len(lines) and _QUOTED.match(lines[end].text):
             end += 1
         run = lines[index:end]
-        if _is_quote_run(run):
+        before = lines[index - 1] if index else None
+        whole = all(blank(line) for line in lines[:index] + lines[end:])
+        if _is_quote_run(run, before, whole):
             out.extend(
                 retext(line, _ONE_LEVEL.sub("", line.text, count=1), "quote") for line in run
             )
