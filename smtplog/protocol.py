@@ -260,8 +260,10 @@ class Machine:
 
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
+        # (A DataEnd the assembler inferred from a reply is not the client speaking.)
         has_client = any(
-            isinstance(e, Command | AuthResponse | DataEnd | DataBody) and not e.inferred
+            isinstance(e, Command | AuthResponse | DataBody)
+            or (isinstance(e, DataEnd) and not e.inferred)
             for e in events
         )
         has_server = any(isinstance(e, Reply) for e in events)

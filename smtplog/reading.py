@@ -11,8 +11,9 @@ cleaned variants. The dialects decide, in two steps:
    replies are found (curl reads a quoted paste as client lines only), the
    less cleaned one if that ties too;
 3. when different dialects win, scores are not comparable: a transport
-   cleanup (stage 1, done only on strong evidence) is read; a timestamp
-   removal (stage 2) needs step 1.
+   cleanup (stage 1, done only on strong evidence) is read when it destroyed
+   the first reading (curl's "> " lines were quote marks) and its own reading
+   is not far worse; a timestamp removal (stage 2) needs step 1.
 
 So a Postfix log keeps its syslog prefixes and a PHPMailer html log its
 ``-&gt;`` arrows when their dialects read them natively, while an
@@ -31,6 +32,8 @@ from smtplog.events import Event, Reply, Unparsed
 from smtplog.source import Source
 
 CLEANER_MARGIN = 0.02  # a cleaned variant must score this much better to win on score
+DESTROYED = 0.3  # a reading that loses this much to the cleanup depended on the damage
+TRANSPORT_TRUST = 0.5  # how much lower a transport-cleaned reading may then score
 
 
 @dataclass(slots=True)
@@ -98,9 +101,15 @@ def _cleaner_wins(current: Candidate, cleaner: Candidate, dialect: str | None) -
     # Different dialects claim the two texts, and dialects' scores are not
     # calibrated against each other (a quoted session looks like curl's "> "
     # client lines, at a higher score than a bare reply log ever gets). The
-    # transport is undone (stage 1) only on strong evidence of damage, so its
-    # reading is trusted; removing timestamps (stage 2) must win on score.
-    return cleaner.cleaning.stage == 1
+    # transport cleanup (stage 1) is read when it took away what the first
+    # reading relied on and its own reading is not far worse; a reading that
+    # survives the cleanup (PHPMailer's html output, unescaped) stays. Removing
+    # timestamps (stage 2) must win on score.
+    if cleaner.cleaning.stage != 1:
+        return False
+    first = current.dialect_name(None)
+    destroyed = cleaner.score(first) <= current.score(first) - DESTROYED
+    return destroyed and mine >= theirs - TRANSPORT_TRUST
 
 
 def read(source: Source, dialect: str | None = None, use_cleanup: bool = True) -> Reading:

@@ -81,6 +81,7 @@ def unwrap(lines: list[Line]) -> list[Line] | None:
         joinable = (
             physical is not None
             and out
+            and " " in physical.text.strip()  # wrappers break at spaces
             and not blank(physical)
             and not blank(line)
             and not _fits(physical, line, width)
@@ -88,8 +89,7 @@ def unwrap(lines: list[Line]) -> list[Line] | None:
         )
         if joinable:
             head = out[-1]
-            # A break inside one long word (no space to break at) lost nothing.
-            glue = "" if len(physical.text) >= width and " " not in physical.text else " "  # type: ignore[union-attr]
+            glue = " "  # the wrapper replaced this space with the line break
             out[-1] = replace(
                 head,
                 text=head.text + glue + line.text,
