@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 MESSY = SAMPLES / "messy"
 MANIFEST = SAMPLES / "manifest.tsv"
-COLUMNS = ["path", "dialect", "outcome", "failed_at", "diagnosis", "origin", "notes", "scenario"]
+COLUMNS = [
+    "path", "dialect", "outcome", "failed_at", "diagnosis", "origin", "notes", "session", "scenario"
+]  # fmt: skip
 
 Lines = list[str]
 
@@ -291,6 +293,8 @@ def main() -> int:
                 "path": f"messy/{messy.name}",
                 "origin": "derived",
                 "notes": f"from {' + '.join(messy.sources)}: {messy.note}",
+                # Several runs pasted together: the labels are the last run's.
+                "session": "last" if len(messy.sources) > 1 else decisive.get("session", ""),
             }
         )
         print(f"wrote samples/messy/{messy.name}")

@@ -137,6 +137,7 @@ _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": 
 
 # Where a client program's own error text says it stopped.
 _CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"message size \d+ exceeds|exceeds size limit", re.I), "mail"),
     (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
     (re.compile(r"auth", re.I), "auth"),
     (re.compile(r"recipient|RCPT", re.I), "rcpt"),
@@ -260,10 +261,8 @@ class Machine:
 
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
-        # (A DataEnd the assembler inferred from a reply is not the client speaking.)
         has_client = any(
-            isinstance(e, Command | AuthResponse | DataBody)
-            or (isinstance(e, DataEnd) and not e.inferred)
+            isinstance(e, Command | AuthResponse | DataEnd | DataBody) and not e.inferred
             for e in events
         )
         has_server = any(isinstance(e, Reply) for e in events)
@@ -341,7 +340,14 @@ class Machine:
             self._implicit_handshake(analysis)
         state = self._predicted_state()
         row = TABLE.get(verb)
-        if row is not None and state not in row.allowed and state is not S.DISCONNECTED:
+        # An inferred request (a log that summarises the session) stands for a
+        # dialogue the log left out: what came before it is unknown, not illegal.
+        if (
+            row is not None
+            and state not in row.allowed
+            and state is not S.DISCONNECTED
+            and not event.inferred
+        ):
             analysis.violations.append(
                 Violation(event.span, f"{verb} is not allowed in state '{state.value}'", row.rfc)
             )
@@ -379,7 +385,12 @@ class Machine:
         # The server speaks first (RFC 5321 §3.1): when the transcript shows the
         # connection opening, its first reply is the greeting even if the
         # client talked before it.
-        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        # A log that summarises (requests inferred from it, or TLS already
+        # up) has simply not shown the greeting.
+        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
+        first_after_connect = (
+            (analysis.connected and not summarised) or not self.pending or reply.code == 220
+        )
         if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:
@@ -603,9 +614,14 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
 
 
 def _replies_missing(analysis: SessionAnalysis) -> bool:
-    """A client-only log: the outcome is unknowable, unless the client program said
-    what went wrong."""
-    return analysis.one_sided == "client" and not analysis.client_errors
+    """A client-only log: the outcome is unknowable, unless the log says what went
+    wrong (the client program's error, the connection lost)."""
+    end = analysis.end
+    return (
+        analysis.one_sided == "client"
+        and not analysis.client_errors
+        and not (end is not None and _abnormal(end))
+    )
 
 
 def _stopped_at(analysis: SessionAnalysis) -> str:

@@ -102,7 +102,7 @@ SCENARIOS = _scenarios()
 
 def _facts(sample: Sample) -> tuple[object, ...]:
     report = analyze_bytes(sample.file.read_bytes(), sample.path)
-    session = report.sessions[-1]
+    session = report.sessions[sample.session_index]
     verdict = session.analysis.verdict
     decisive = verdict.decisive.reply if verdict.decisive is not None else None
     delivered = session.analysis.delivered
