@@ -112,6 +112,11 @@ inputs, the most serious one wins (2 over 3 over 1).
     "even then (unreadable input still exits 2 or 3).",
 )
 @click.option("--pager", is_flag=True, help="Page the output through $PAGER (less) on a TTY.")
+@click.option(
+    "--no-cleanup",
+    is_flag=True,
+    help="Read the text exactly as given: do not undo HTML escaping, quoting, wrapping...",
+)
 def analyze(  # noqa: PLR0917 (click passes every option)
     files: tuple[str, ...],
     fmt: str,
@@ -124,6 +129,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     color: str,
     fail_on: str,
     pager: bool,
+    no_cleanup: bool,
 ) -> None:
     """Explain SMTP transcripts: annotate every line, give the verdict and the diagnosis.
 
@@ -166,6 +172,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
         label=len(found) > 1,
         fail_on=fail_on,
         dialect=dialect,
+        cleanup=not no_cleanup,
     )
     # A progress bar when the output does not stream to the same terminal.
     streams_to_terminal = to_tty and not paged and options.details and fmt != "quiet"
