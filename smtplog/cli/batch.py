@@ -41,7 +41,7 @@ def process(number: int, item: Pending | InputError, options: Options) -> Result
         return Result(number, str(item).split(": ", 1)[0], item.exit_code, error=str(item))
     try:
         data = item.read()
-        report = analyze_bytes(data.data, data.name, options.dialect)
+        report = analyze_bytes(data.data, data.name, options.dialect, cleanup=options.cleanup)
         return Result(
             number,
             report.source,

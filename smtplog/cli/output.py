@@ -48,6 +48,7 @@ class Options:
     label: bool = False  # start quiet verdict lines with the file name
     fail_on: str = "error"  # error | warning | never
     dialect: str | None = None
+    cleanup: bool = True  # undo what pasting did to the text (smtplog/cleanup)
 
 
 def resolve_format(name: str, output: str | None = None, color: str = "auto") -> str:
