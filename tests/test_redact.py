@@ -459,3 +459,31 @@ def test_byte_counts_that_frame_data_follow_the_redaction() -> None:
     changed = ["42", "From: user1@example-1.example"]
     fix_byte_counts(unrelated, changed)
     assert changed[0] == "42"
+
+
+def test_a_secret_wrapped_over_two_lines_goes_entirely() -> None:
+    """A mailer hard-wrapped the paste at 72 columns, through the AUTH PLAIN blob."""
+    blob = base64.b64encode(
+        b"\0very.long.user.name.for.testing@customer-example.com\0S3cr3t-Pa55-and-more"
+    ).decode()
+    lines = [
+        "220 mx.customer-example.com ESMTP Postfix (Debian/GNU) ready and waiting for you",
+        "EHLO client.customer-example.com",
+        "250-mx.customer-example.com Hello client.customer-example.com, pleased to meet you",
+        "250 AUTH PLAIN LOGIN",
+        f"AUTH PLAIN {blob}",
+        "235 2.7.0 Authentication successful, you may now relay mail through this server",
+        "QUIT",
+        "221 2.0.0 Bye",
+    ]
+    wrapped = []
+    for line in lines:
+        while len(line) > 72:
+            wrapped.append(line[:72])
+            line = line[72:]
+        wrapped.append(line)
+    text = "\n".join(wrapped) + "\n"
+    assert blob[:61] in text and blob[61:] in text
+    out = redact_text(text)
+    assert blob[:61] not in out and blob[61:] not in out
+    assert "S3cr3t" not in out

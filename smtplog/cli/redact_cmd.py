@@ -57,6 +57,11 @@ written; please report it).
     help="Read the input as this dialect instead of detecting it.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Do not report what was replaced on stderr.")
+@click.option(
+    "--no-cleanup",
+    is_flag=True,
+    help="Read the text exactly as given, as `smtplog analyze --no-cleanup` does.",
+)
 def redact(  # noqa: PLR0917 (click passes every option)
     file: str,
     addresses: bool,
@@ -67,6 +72,7 @@ def redact(  # noqa: PLR0917 (click passes every option)
     mapping: str | None,
     dialect: str | None,
     quiet: bool,
+    no_cleanup: bool,
 ) -> None:
     """Write a copy of FILE that is safe to share, in FILE's own format.
 
@@ -92,7 +98,13 @@ def redact(  # noqa: PLR0917 (click passes every option)
         addresses = hosts = ips = True
     item = read_stdin() if file == "-" else read_file(file)
     result = redact_bytes(
-        item.data, item.name, addresses=addresses, hosts=hosts, ips=ips, dialect=dialect
+        item.data,
+        item.name,
+        addresses=addresses,
+        hosts=hosts,
+        ips=ips,
+        dialect=dialect,
+        cleanup=not no_cleanup,
     )
     if output and output != "-":
         _write_atomically(output, result.data)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import gzip
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from smtplog.errors import ExitCode, SmtplogError
 from smtplog.redact.pseudonyms import Pseudonyms
 from smtplog.redact.secrets import Findings, Secret, find
-from smtplog.source import Line, decode, source_from_bytes, strip_telnet_negotiation
+from smtplog.source import decode, source_from_bytes, strip_telnet_negotiation
 
 __all__ = ["Redaction", "RedactionError", "redact_bytes", "redact_text"]
 
@@ -72,17 +73,31 @@ def split_with_endings(data: bytes) -> list[tuple[str, str]]:
     return parts
 
 
-def _replace_secret(original: str, line: Line, secret: Secret) -> str:
-    """The line with ``secret`` replaced; the whole client part if it cannot be found."""
+def _replace_secret(original: str, edited: str, secret: Secret) -> str:
+    """The line with ``secret`` replaced; its longest base64 word, or all of it, if the
+    secret cannot be found as sent (a wrapped line, text a cleanup changed)."""
     if secret.sent and secret.sent in original:
         return original.replace(secret.sent, secret.mask)
-    if secret.sent and secret.sent in line.text:  # typed with backspaces: use the edited line
-        return line.text.replace(secret.sent, secret.mask)
-    runs = _BASE64_RUN.findall(line.text)
+    if secret.sent and secret.sent in edited:  # typed with backspaces: use the edited line
+        return edited.replace(secret.sent, secret.mask)
+    runs = [run for run in _BASE64_RUN.findall(original) if not secret.sent or run in secret.sent]
     if runs:
-        longest = max(runs, key=len)
-        return line.text.replace(longest, secret.mask)
+        return original.replace(max(runs, key=len), secret.mask)
     return secret.mask
+
+
+def _last_line(number: int, kept: list[int], total: int) -> int:
+    """The last original line a cleaned line ``number`` was made from."""
+    index = bisect_right(kept, number)
+    return (kept[index] - 1) if index < len(kept) else min(total, number)
+
+
+def _remove_tail(original: str, secret: Secret) -> str:
+    """Drop the part of a wrapped secret that continues on this line."""
+    for run in sorted(_BASE64_RUN.findall(original), key=len, reverse=True):
+        if len(run) >= 4 and run in secret.sent:
+            original = original.replace(run, "", 1)
+    return original
 
 
 def _scrub(text: str, found: Findings) -> str:
@@ -110,6 +125,7 @@ def redact_bytes(
     hosts: bool = False,
     ips: bool = False,
     dialect: str | None = None,
+    cleanup: bool = True,
     check: bool = True,
 ) -> Redaction:
     """Redact a transcript given as bytes.
@@ -119,14 +135,18 @@ def redact_bytes(
         NotSmtpError: nothing in it looks like an SMTP session.
         RedactionError: a secret survived (nothing is returned then).
     """
-    from smtplog import dialects
+    from smtplog.reading import read
 
     source = source_from_bytes(data, name)
-    detection = dialects.forced(dialect) if dialect else dialects.detect(source)
-    found = find(detection.dialect, source)
+    # Read it the way `analyze` does: the dialect may read a cleaned variant
+    # (unquoted, unwrapped...); its lines keep their original numbers.
+    reading = read(source, dialect, cleanup)
+    detection, cleaned = reading.detection, reading.source
+    found = find(detection.dialect, cleaned)
     names = Pseudonyms(addresses=addresses, hosts=hosts, ips=ips)
     if hosts:
         names.learn_domains(source.text)
+        names.learn_domains(cleaned.text)
     for helo in found.helo_names:
         names.learn_word(helo)
     for _line, login in found.logins:
@@ -138,12 +158,21 @@ def redact_bytes(
     by_line: dict[int, list[Secret]] = {}
     for secret in found.secrets:
         by_line.setdefault(secret.line, []).append(secret)
+    # A line cleanup joined (a secret hard-wrapped by a mailer) spans the
+    # original lines up to the next line it kept: the secret's tail is there.
+    kept = sorted({line.number for line in cleaned.lines})
+    tails: dict[int, list[Secret]] = {}
+    for secret, last in ((s, _last_line(s.line, kept, len(parts))) for s in found.secrets):
+        for number in range(secret.line + 1, last + 1):
+            tails.setdefault(number, []).append(secret)
 
     texts: list[str] = []
     for (original, _ending), line in zip(parts, source.lines, strict=True):
         text = original
         for secret in by_line.get(line.number, ()):
-            text = _replace_secret(text, line, secret)
+            text = _replace_secret(text, line.text, secret)
+        for secret in tails.get(line.number, ()):
+            text = _remove_tail(text, secret)
         if found.values:
             text = _scrub(text, found)
         if names.active:
@@ -154,6 +183,7 @@ def redact_bytes(
     fix_byte_counts([original for original, _ in parts], texts)
     result = "".join(text + ending for text, (_, ending) in zip(texts, parts, strict=True))
     _assert_no_secret(result, found, name)
+    _assert_no_secret(_cleaned_text(result, name), found, name)  # not even once unwrapped
     redaction = Redaction(
         data=result.encode("utf-8", errors="surrogateescape"),
         dialect=detection.dialect.name,
@@ -162,7 +192,7 @@ def redact_bytes(
         mapping=names.mapping(),
     )
     if check:
-        redaction.changed = compare(data, redaction.data, name, dialect)
+        redaction.changed = compare(data, redaction.data, name, dialect, cleanup)
     return redaction
 
 
@@ -197,6 +227,17 @@ def fix_byte_counts(before: list[str], after: list[str]) -> None:
                 break
 
 
+def _cleaned_text(text: str, name: str) -> str:
+    """The copy as the most thorough cleanup reads it (unwrapped, unquoted, unescaped)."""
+    from smtplog.cleanup import clean
+    from smtplog.source import source_from_text
+
+    try:
+        return clean(source_from_text(text, name)).source.text
+    except SmtplogError:
+        return text
+
+
 def _assert_no_secret(text: str, found: Findings, name: str) -> None:
     for secret in found.secrets:
         if len(secret.sent) >= 4 and secret.sent in text:
@@ -211,12 +252,12 @@ def _assert_no_secret(text: str, found: Findings, name: str) -> None:
 Reading = tuple[tuple[str, str | None, str | None], tuple[tuple[str, object], ...]]
 
 
-def readings(data: bytes, name: str, dialect: str | None) -> list[Reading]:
+def readings(data: bytes, name: str, dialect: str | None, cleanup: bool = True) -> list[Reading]:
     """Per session: the verdict, and the shape of every event (kind and code or verb)."""
     from smtplog.analysis import analyze_bytes
     from smtplog.events import Command, Reply
 
-    report = analyze_bytes(data, name, dialect)
+    report = analyze_bytes(data, name, dialect, cleanup=cleanup)
     out = []
     for session in report.sessions:
         verdict = (session.outcome, session.failed_at, session.main.id if session.main else None)
@@ -235,11 +276,13 @@ def readings(data: bytes, name: str, dialect: str | None) -> list[Reading]:
     return out
 
 
-def compare(before: bytes, after: bytes, name: str, dialect: str | None = None) -> list[str]:
+def compare(
+    before: bytes, after: bytes, name: str, dialect: str | None = None, cleanup: bool = True
+) -> list[str]:
     """How the redacted copy analyses differently from the original (empty: the same)."""
     try:
-        old = readings(before, name, dialect)
-        new = readings(after, name, dialect)
+        old = readings(before, name, dialect, cleanup)
+        new = readings(after, name, dialect, cleanup)
     except SmtplogError as exc:
         return [f"the copy no longer analyses: {exc}"]
     if len(old) != len(new):

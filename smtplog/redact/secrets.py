@@ -57,7 +57,7 @@ def client_texts(records: Iterable[object]) -> dict[int, str]:
 
 
 def find(dialect: object, source: object) -> Findings:
-    """Events and AUTH secrets of ``source`` read as ``dialect``."""
+    """Events and AUTH secrets of ``source`` (as cleanup left it) read as ``dialect``."""
     from smtplog.dialects.base import Dialect
 
     assert isinstance(dialect, Dialect)
