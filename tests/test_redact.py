@@ -476,12 +476,7 @@ def test_a_secret_wrapped_over_two_lines_goes_entirely() -> None:
         "QUIT",
         "221 2.0.0 Bye",
     ]
-    wrapped = []
-    for line in lines:
-        while len(line) > 72:
-            wrapped.append(line[:72])
-            line = line[72:]
-        wrapped.append(line)
+    wrapped = [line[i : i + 72] for line in lines for i in range(0, len(line), 72)]
     text = "\n".join(wrapped) + "\n"
     assert blob[:61] in text and blob[61:] in text
     out = redact_text(text)
