@@ -87,7 +87,9 @@ def test_importing_smtplog_is_cheap() -> None:
 )
 def test_the_readme_lists_every_attribute(cls: type, extra: set[str]) -> None:
     """The attribute tables in the README cannot fall behind the dataclasses."""
-    section = README.split(f"\n`{cls.__name__}` (", 1)[1].split("\n\n", 2)[1]
+    heading = re.search(rf"^`{cls.__name__}` \([^)]*\):$", README, re.MULTILINE)
+    assert heading is not None, f"no attribute table for {cls.__name__} in the README"
+    section = README[heading.end() :].split("\n\n", 2)[1]
     documented = {m.group(1) for m in re.finditer(r"^\| `(\w+)(?:\(\))?` \|", section, re.M)}
     fields = {field.name for field in dataclasses.fields(cls)}
     assert fields | extra == documented

@@ -185,10 +185,10 @@ def test_a_bug_in_one_file_does_not_stop_the_batch(monkeypatch: pytest.MonkeyPat
 
     real = smtplog.analysis.analyze_bytes
 
-    def flaky(data: bytes, name: str = "", dialect: str | None = None):  # type: ignore[no-untyped-def]
+    def flaky(data: bytes, name: str = "", dialect: str | None = None, **options):  # type: ignore[no-untyped-def]
         if name == "boom":
             raise RuntimeError("kaputt")
-        return real(data, name, dialect)
+        return real(data, name, dialect, **options)
 
     monkeypatch.setattr(smtplog.analysis, "analyze_bytes", flaky)
     monkeypatch.delenv("SMTPLOG_DEBUG", raising=False)

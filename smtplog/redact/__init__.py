@@ -312,9 +312,17 @@ def redact_text(
     hosts: bool = False,
     ips: bool = False,
     dialect: str | None = None,
+    cleanup: bool = True,
 ) -> str:
     """The Python API: a transcript as a string in, its redacted copy out."""
     data = text.encode("utf-8", errors="surrogateescape")
     return redact_bytes(
-        data, "<text>", addresses=addresses, hosts=hosts, ips=ips, dialect=dialect, check=False
+        data,
+        "<text>",
+        addresses=addresses,
+        hosts=hosts,
+        ips=ips,
+        dialect=dialect,
+        cleanup=cleanup,
+        check=False,
     ).text
