@@ -9,16 +9,11 @@ from typing import TextIO
 
 import click
 
-from smtplog.cli.inputs import Pending, find_inputs
-from smtplog.cli.output import (
-    FORMATS,
-    Options,
-    Writer,
-    color_system,
-    resolve_format,
-    terminal_width,
-)
 from smtplog.errors import ExitCode, InputError
+
+# `smtplog --help` imports this module to list the command: everything else is
+# imported when the command runs.
+FORMATS = ("auto", "terminal", "text", "json", "jsonl", "markdown", "html")
 
 
 def _complete_dialect(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
@@ -139,6 +134,14 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     diagnosis; they are analysed in parallel.
     """
     from smtplog.cli.batch import default_jobs, run
+    from smtplog.cli.inputs import Pending, find_inputs
+    from smtplog.cli.output import (
+        Options,
+        Writer,
+        color_system,
+        resolve_format,
+        terminal_width,
+    )
 
     if dialect:
         from smtplog import dialects

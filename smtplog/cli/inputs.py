@@ -5,17 +5,18 @@ happens where they are analysed (a worker process in a batch), so that one bad
 file never stops the others and a thousand files are read in parallel.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typing.NamedTuple would compile every
+# string annotation at import (~2 ms); real annotations cost nothing.
 
 import os
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from fnmatch import translate as fnmatch_translate
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from smtplog.errors import InputError
 
@@ -23,16 +24,16 @@ MAX_INPUT_BYTES = 2 * 1024**3  # larger inputs need the streaming reader
 STDIN = "-"
 
 
-@dataclass(frozen=True, slots=True)
-class Input:
+# NamedTuple, not a frozen dataclass: these modules load on every run, and a
+# dataclass costs ~0.7 ms to create at import (start-up matters in pipes).
+class Input(NamedTuple):
     """Read input: its display name and its bytes."""
 
     name: str
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """An input found on the command line, not read yet.
 
     ``data`` is set for standard input, which only the main process can read.
