@@ -56,6 +56,8 @@ def cli() -> None:
     \b
     smtplog analyze session.txt        explain a telnet/swaks/... transcript
     cat session.txt | smtplog analyze  the same, from a pipe
+    smtplog analyze tickets/ -s        triage a folder: one summary table
+    smtplog redact --all session.txt   a copy safe to share (no secrets, names)
     smtplog rules                      list every diagnosis
     smtplog dialects                   list the transcript formats it reads
     """
