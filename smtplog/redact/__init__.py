@@ -13,26 +13,27 @@ redactor checks both before it hands the copy out::
 
 from __future__ import annotations
 
-import gzip
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from smtplog.errors import ExitCode, SmtplogError
+from smtplog.redact.check import RedactionError, assert_no_secret, cleaned_text, compare
+from smtplog.redact.lines import fix_byte_counts, split_with_endings
 from smtplog.redact.pseudonyms import Pseudonyms
-from smtplog.redact.secrets import Findings, Secret, find
-from smtplog.source import decode, source_from_bytes, strip_telnet_negotiation
+from smtplog.redact.secrets import Findings, Secret, find, standing_alone
+from smtplog.source import source_from_bytes
 
-__all__ = ["Redaction", "RedactionError", "redact_bytes", "redact_text"]
+__all__ = [
+    "Redaction",
+    "RedactionError",
+    "fix_byte_counts",
+    "redact_bytes",
+    "redact_text",
+    "split_with_endings",
+]
 
 FALLBACK_MASK = "[secret redacted]"
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
-
-
-class RedactionError(SmtplogError):
-    """A secret could not be removed: nothing is written (a bug; please report it)."""
-
-    exit_code = ExitCode.INTERNAL
 
 
 @dataclass(slots=True)
@@ -49,28 +50,6 @@ class Redaction:
     @property
     def text(self) -> str:
         return self.data.decode("utf-8", errors="surrogateescape")
-
-
-def split_with_endings(data: bytes) -> list[tuple[str, str]]:
-    """The input's lines with their own line endings, numbered as ``source.py`` numbers them."""
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    data, _ = strip_telnet_negotiation(data)
-    text, _ = decode(data)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\n" not in text and "\r" in text:
-        parts = [(part, "\r") for part in text.split("\r")]
-    else:
-        parts = []
-        for part in text.split("\n"):
-            body = part.rstrip("\r")
-            parts.append((body, part[len(body) :] + "\n"))
-    last, ending = parts[-1]
-    parts[-1] = (last, ending[:-1] if ending.endswith("\n") else ending.rstrip("\r"))
-    if parts[-1] == ("", ""):
-        parts.pop()
-    return parts
 
 
 def _replace_secret(original: str, edited: str, secret: Secret) -> str:
@@ -107,9 +86,7 @@ def _scrub(text: str, found: Findings) -> str:
             if _is_sent(value, found):
                 text = text.replace(value, FALLBACK_MASK)
             else:
-                text = re.sub(
-                    rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])", FALLBACK_MASK, text
-                )
+                text = standing_alone(value).sub(FALLBACK_MASK, text)
     return text
 
 
@@ -182,8 +159,8 @@ def redact_bytes(
         texts = [names.glued(text) for text in texts]
     fix_byte_counts([original for original, _ in parts], texts)
     result = "".join(text + ending for text, (_, ending) in zip(texts, parts, strict=True))
-    _assert_no_secret(result, found, name)
-    _assert_no_secret(_cleaned_text(result, name), found, name)  # not even once unwrapped
+    assert_no_secret(result, found, name)
+    assert_no_secret(cleaned_text(result, name), found, name)  # not even once unwrapped
     redaction = Redaction(
         data=result.encode("utf-8", errors="surrogateescape"),
         dialect=detection.dialect.name,
@@ -194,115 +171,6 @@ def redact_bytes(
     if check:
         redaction.changed = compare(data, redaction.data, name, dialect, cleanup)
     return redaction
-
-
-_COUNT = re.compile(r"^(\t?)(\d{1,7})$")
-
-
-def fix_byte_counts(before: list[str], after: list[str]) -> None:
-    """Keep byte counts that frame the lines after them true (in place).
-
-    Some captures frame data by length: tshark's "Follow TCP Stream" writes
-    each TCP segment's byte count on a line of its own, and its reader counts
-    bytes to find where the segment ends. A line that is only a number equal
-    to the bytes of the lines after it (each with a CRLF or LF line end) is
-    recomputed from the redacted lines, so the copy frames the same lines.
-    """
-    for index, line in enumerate(before):
-        match = _COUNT.match(line)
-        if match is None or line != after[index]:
-            continue
-        count = int(match.group(2))
-        for eol in (2, 1):
-            total, end = 0, index + 1
-            while end < len(before) and total < count:
-                total += len(before[end].encode("utf-8", "surrogateescape")) + eol
-                end += 1
-            if total == count and end > index + 1:
-                new = sum(
-                    len(text.encode("utf-8", "surrogateescape")) + eol
-                    for text in after[index + 1 : end]
-                )
-                after[index] = f"{match.group(1)}{new}"
-                break
-
-
-def _cleaned_text(text: str, name: str) -> str:
-    """The copy as the most thorough cleanup reads it (unwrapped, unquoted, unescaped)."""
-    from smtplog.cleanup import clean
-    from smtplog.source import source_from_text
-
-    try:
-        return clean(source_from_text(text, name)).source.text
-    except SmtplogError:
-        return text
-
-
-def _assert_no_secret(text: str, found: Findings, name: str) -> None:
-    for secret in found.secrets:
-        if len(secret.sent) >= 4 and secret.sent in text:
-            raise RedactionError(
-                f"{name}: could not remove the AUTH {secret.role} on line {secret.line}"
-            )
-    for value in found.values:
-        if re.search(rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])", text):
-            raise RedactionError(f"{name}: an AUTH secret is still in the copy")
-
-
-Reading = tuple[tuple[str, str | None, str | None], tuple[tuple[str, object], ...]]
-
-
-def readings(data: bytes, name: str, dialect: str | None, cleanup: bool = True) -> list[Reading]:
-    """Per session: the verdict, and the shape of every event (kind and code or verb)."""
-    from smtplog.analysis import analyze_bytes
-    from smtplog.events import Command, Reply
-
-    report = analyze_bytes(data, name, dialect, cleanup=cleanup)
-    out = []
-    for session in report.sessions:
-        verdict = (session.outcome, session.failed_at, session.main.id if session.main else None)
-        shape = tuple(
-            (
-                event.kind,
-                event.code
-                if isinstance(event, Reply)
-                else event.verb
-                if isinstance(event, Command)
-                else None,
-            )
-            for event in session.analysis.events
-        )
-        out.append((verdict, shape))
-    return out
-
-
-def compare(
-    before: bytes, after: bytes, name: str, dialect: str | None = None, cleanup: bool = True
-) -> list[str]:
-    """How the redacted copy analyses differently from the original (empty: the same)."""
-    try:
-        old = readings(before, name, dialect, cleanup)
-        new = readings(after, name, dialect, cleanup)
-    except SmtplogError as exc:
-        return [f"the copy no longer analyses: {exc}"]
-    if len(old) != len(new):
-        return [f"{len(old)} sessions became {len(new)}"]
-    changes = []
-    for index, ((verdict_a, shape_a), (verdict_b, shape_b)) in enumerate(
-        zip(old, new, strict=True), 1
-    ):
-        if verdict_a != verdict_b:
-            changes.append(f"session {index}: {_verdict(verdict_a)} became {_verdict(verdict_b)}")
-        elif shape_a != shape_b:
-            changes.append(f"session {index}: the events differ (same verdict)")
-    return changes
-
-
-def _verdict(item: tuple[str, str | None, str | None]) -> str:
-    outcome, failed_at, main = item
-    return " ".join(
-        part for part in (outcome, f"at {failed_at}" if failed_at else "", main) if part
-    )
 
 
 def redact_text(

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 
 from smtplog.assemble import ClientLine, UnmarkedLine, assemble
 from smtplog.auth import already_masked, hidden_by_tool
-from smtplog.events import AuthResponse, Command, Event
+from smtplog.events import AuthResponse, Command
 from smtplog.smtp import b64decode_text, split_command
 
 MIN_PLAIN_SECRET = 6  # a decoded password shorter than this is only replaced where it was sent
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +36,12 @@ class Findings:
     values: set[str] = field(default_factory=set)  # decoded passwords and tokens
     logins: list[tuple[int, str]] = field(default_factory=list)  # (line, decoded user name)
     helo_names: list[str] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+
+
+def standing_alone(value: str) -> re.Pattern[str]:
+    """A decoded secret as a word of its own: "S3cr3t-Pa55" in a line, not "test" in
+    "example.test" (clear-text values are only ever replaced where they stand alone)."""
+    return re.compile(rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])")
 
 
 def dialect_safe(mask: str) -> str:
@@ -70,7 +74,7 @@ def find(dialect: object, source: object) -> Findings:
     else:
         events = dialect.events(source)  # type: ignore[arg-type]
     texts = client_texts(records)
-    found = Findings(events=events)
+    found = Findings()
     for event in events:
         if event.span is None:
             continue
