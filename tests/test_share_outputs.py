@@ -199,3 +199,17 @@ def test_json_document_is_one_valid_json_value_in_a_batch() -> None:
     assert document["summary"]["inputs"] == 7
     assert document["summary"]["diagnoses"]["relay-denied"] == 1
     assert document["errors"] == []
+
+
+@pytest.mark.parametrize(
+    "text", ["127.0.0.1", "1. not a list", "2) nor this", "# not a heading", "- nor a list", "> no"]
+)
+def test_markdown_escape_keeps_block_starts_literal(text: str) -> None:
+    escaped = md.escape(text)
+    for source in (escaped, f"- {escaped}"):
+        tokens = _tokens(source)
+        kinds = {token.type for token in tokens}
+        assert not kinds & {"heading_open", "blockquote_open", "ordered_list_open"}
+        inline = next(token for token in tokens if token.type == "inline")
+        assert inline.content.replace("\\", "") == text.replace("\\", "")
+        assert "".join(c.content for c in inline.children or []) == text

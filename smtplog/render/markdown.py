@@ -23,7 +23,8 @@ NOTED = ("AUTH", "user name", "⚠")  # notes kept in an excerpt besides the evi
 ICONS = {"error": "✖", "warning": "⚠", "info": "✔"}
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!])")
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
+# What starts a block when it opens a line: a heading, a quote, a list item.
+_LINE_START = re.compile(r"^(\s*)([#>+=-]|(?P<number>\d+)[.)])")
 _BACKTICKS = re.compile(r"`+")
 
 
@@ -31,7 +32,14 @@ def escape(text: str) -> str:
     """Text that Markdown shows literally, on one line."""
     text = " ".join(safe(text).split())
     text = _INLINE_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_START.sub(_escape_block_start, text)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    # Backslash escapes punctuation only: "1." becomes "1\.", "#" becomes "\#".
+    if match.group("number"):
+        return match.group(1) + match.group("number") + "\\" + match.group(2)[-1]
+    return match.group(1) + "\\" + match.group(2)
 
 
 def cell(text: str) -> str:
@@ -216,6 +224,7 @@ def render_document(
 ) -> str:
     """The whole Markdown document: a title, the summary of a batch, then each report."""
     if rows is not None and summary is not None:
-        head = [f"# smtplog: {len(sections) or summary.inputs} transcripts", ""]
+        count = summary.inputs
+        head = [f"# smtplog: {count} transcripts" if count > 1 else "# smtplog report", ""]
         return "\n".join([*head, render_summary(rows, summary), *sections]).rstrip() + "\n"
     return "\n".join(["# smtplog report", "", *sections]).rstrip() + "\n"
