@@ -370,3 +370,13 @@ def test_streamed_json_is_exactly_what_json_dumps_writes(folder: Path) -> None:
     document = json.loads(run_.stdout)
     assert [Path(e["source"]).name for e in document["errors"]] == ["notes.md"]
     assert document["errors"][0]["exit_code"] == 3
+
+
+def test_json_summary_of_a_single_file(folder: Path) -> None:
+    document = json.loads(run_cli("analyze", "-f", "json", str(folder / "t1" / "swaks.log")).stdout)
+    assert document["summary"] == {
+        "inputs": 1,
+        "sessions": 1,
+        "outcomes": {"failed": 1},
+        "diagnoses": {"relay-denied": 1},
+    }

@@ -173,6 +173,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
         width=terminal_width(to_tty),
         details=not summary_only,
         label=len(found) > 1,
+        summary=len(found) > 1 or summary_only,
         fail_on=fail_on,
         dialect=dialect,
         cleanup=not no_cleanup,

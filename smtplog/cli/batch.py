@@ -12,12 +12,14 @@ everything before them are done, so ``--format jsonl`` streams.
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from smtplog.cli.inputs import Pending
 from smtplog.cli.output import Options, exit_code, render
 from smtplog.errors import ExitCode, InputError, SmtplogError
-from smtplog.render.summary import SummaryRow, report_rows
+
+if TYPE_CHECKING:
+    from smtplog.report import Report
 
 IN_FLIGHT_PER_JOB = 4  # chunks in flight per worker: memory stays flat for huge folders
 MAX_CHUNK = 16  # inputs per task at most
@@ -29,7 +31,7 @@ class Result(NamedTuple):
     source: str
     code: ExitCode
     output: str = ""
-    rows: tuple[SummaryRow, ...] = ()
+    rows: tuple = ()  # of render.summary.SummaryRow: one per session, for the batch summary
     error: str | None = None
 
 
@@ -47,7 +49,7 @@ def process(number: int, item: Pending | InputError, options: Options) -> Result
             report.source,
             exit_code(report, options.fail_on),
             render(report, options, number),
-            report_rows(report),
+            _rows(report, options),
         )
     except SmtplogError as exc:
         return Result(number, item.name, exc.exit_code, error=str(exc))
@@ -60,6 +62,15 @@ def process(number: int, item: Pending | InputError, options: Options) -> Result
             "(please report it; set SMTPLOG_DEBUG=1 to see the traceback)"
         )
         return Result(number, item.name, ExitCode.INTERNAL, error=message)
+
+
+def _rows(report: "Report", options: Options) -> tuple:
+    """Summary rows, when a summary may be shown (the module is not loaded otherwise)."""
+    if not (options.summary or options.fmt == "json" or len(report.sessions) > 1):
+        return ()
+    from smtplog.render.summary import report_rows
+
+    return report_rows(report)
 
 
 def default_jobs() -> int:

@@ -43,6 +43,7 @@ class Options(NamedTuple):
     width: int = DEFAULT_WIDTH
     details: bool = True  # render each report (False: the batch summary only)
     label: bool = False  # start quiet verdict lines with the file name
+    summary: bool = False  # a batch summary will be shown: compute its rows
     fail_on: str = "error"  # error | warning | never
     dialect: str | None = None
     cleanup: bool = True  # undo what pasting did to the text (smtplog/cleanup)
@@ -232,10 +233,12 @@ class Writer:
     def finish(self) -> None:
         if self.reports == 0:
             return
+        fmt = self.options.fmt
+        if not self.summary and fmt not in ("json", "markdown", "html"):
+            return  # one report, nothing to add (and no summary module to load)
         from smtplog.render.summary import totals
 
         summary = totals(self.rows, self.inputs)
-        fmt = self.options.fmt
         if fmt == "json":
             tail = {"errors": self.errors, "summary": summary.to_dict()}
             rest = json_text(tail, indent=2)[1:]  # without its "{"
@@ -295,6 +298,7 @@ def write_reports(reports: list["Report"], fmt: str, out: TextIO | None = None) 
         color_system=color_system("auto", isatty) if fmt == "terminal" else None,
         width=terminal_width(isatty),
         label=len(reports) > 1,
+        summary=len(reports) > 1,
     )
     writer = Writer(stream, options, summary=len(reports) > 1)
     for number, report in enumerate(reports, 1):
