@@ -39,6 +39,12 @@ class Finding:
     phase: str | None = None
     provider: str | None = None
     matched_by: str | None = None
+    group: str = ""
+
+    @property
+    def observation(self) -> bool:
+        """A secondary note: it never changes the verdict or the exit code."""
+        return self.group == "observation"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,7 @@ class Finding:
             "phase": self.phase,
             "provider": self.provider,
             "matched_by": self.matched_by,
+            "group": self.group,
         }
 
 
@@ -75,7 +82,7 @@ class SessionReport:
     @property
     def main(self) -> Finding | None:
         """The finding that explains the session (the root cause, or delivered)."""
-        return self.findings[0] if self.findings else None
+        return next((f for f in self.findings if not f.observation), None)
 
     @property
     def has_errors(self) -> bool:

@@ -58,7 +58,22 @@ def _transcript(session: SessionReport) -> Table:
     return table
 
 
-def _finding(finding: Finding) -> Panel:
+def _observation(finding: Finding) -> Text:
+    """Observations are one-line notes, not panels (`smtplog explain ID` says more)."""
+    icon, colour = {"warning": ("⚠", "yellow"), "info": ("•", "blue")}.get(
+        finding.severity, SEVERITY[finding.severity]
+    )
+    text = Text(f"{icon} {finding.title}: ", style=f"bold {colour}")
+    text.append(safe(finding.summary))
+    lines = [item.line for item in finding.evidence if item.line]
+    if lines:
+        text.append(f" [line {lines[0]}]", style="dim")
+    return text
+
+
+def _finding(finding: Finding) -> Panel | Text:
+    if finding.observation:
+        return _observation(finding)
     icon, colour = SEVERITY[finding.severity]
     body: list[Text] = [Text(safe(finding.summary), style="bold"), Text(safe(finding.explanation))]
     if finding.evidence:
