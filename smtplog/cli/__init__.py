@@ -20,6 +20,7 @@ from smtplog.errors import ExitCode, SmtplogError
 # and shell completion stay fast.
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "explain": "smtplog.cli.explain_cmd:explain",
     "rules": "smtplog.cli.rules_cmd:rules",
 }
 
@@ -52,6 +53,7 @@ def cli() -> None:
     \b
     smtplog analyze session.txt        explain a telnet/swaks/... transcript
     cat session.txt | smtplog analyze  the same, from a pipe
+    smtplog explain 5.7.139            what a code, reply or diagnosis means
     smtplog rules                      list every diagnosis
     """
 

@@ -134,6 +134,7 @@ class Provider:
     help: str | None
     variants: tuple[Variant, ...]
     rules: tuple[Rule, ...]
+    names: tuple[str, ...] = ()  # how generic advice names this provider ("Gmail")
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,15 @@ def providers() -> dict[str, Provider]:
             )
             for variant in data.get("variants", [])
         )
-        table[key] = Provider(key, data["name"], source, data.get("help"), variants, rules)
+        table[key] = Provider(
+            key,
+            data["name"],
+            source,
+            data.get("help"),
+            variants,
+            rules,
+            tuple(data.get("names", ())),
+        )
     return table
 
 
@@ -392,6 +401,17 @@ def _explain_match(
     return f"reply code {reply.code}" + (
         " at " + "/".join(sorted(rule.phases)) if rule.phases else ""
     )
+
+
+def merge_steps(rule: Rule | None, generic: tuple[str, ...]) -> tuple[str, ...]:
+    """A provider row's own next steps replace the generic ones they make specific.
+
+    The generic questions for the customer ("Ask the customer ...") stay.
+    """
+    if rule is None or not rule.steps:
+        return generic
+    questions = [step for step in generic if step.startswith("Ask ")]
+    return tuple(dict.fromkeys((*rule.steps, *questions)))
 
 
 def rules_for(diagnosis: str) -> list[Rule]:

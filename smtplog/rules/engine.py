@@ -44,6 +44,7 @@ from smtplog.rules.classify import (
     ProviderMatch,
     classify,
     detect_provider,
+    merge_steps,
     parse_reply_line,
     providers,
 )
@@ -199,7 +200,7 @@ class Diagnoser:
         if rule is not None and rule.meaning:
             # The provider's own meaning and steps come first: they are specific.
             summary = f"{summary} {rule.meaning}"
-            next_steps = _unique((*rule.steps, *next_steps))
+            next_steps = merge_steps(rule, next_steps)
             help_page = providers()[rule.provider].help if rule.provider else None
             references = _unique(
                 (*rule.references, *([help_page] if help_page else []), *references)
