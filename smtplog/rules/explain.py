@@ -19,6 +19,7 @@ from smtplog.knowledge import (
     enhanced_class,
     enhanced_meaning,
     enhanced_subjects,
+    read_tsv,
     reply_meaning,
 )
 from smtplog.rules.classify import (
@@ -157,14 +158,9 @@ def reply_code_meanings(code: int) -> list[Meaning]:
     found = reply_meaning(code)
     if found is not None:
         meanings.append(Meaning(str(code), "reply code", found.meaning, found.source))
-    cls = {
-        2: "success: the command was accepted",
-        3: "intermediate: the server waits for more (the message after 354, an AUTH answer after 334)",
-        4: "temporary failure: the same command may work later; a mail server keeps the message queued and retries",
-        5: "permanent failure: do not repeat the same command unchanged; something must be fixed first",
-    }.get(code // 100)
-    if cls:
-        meanings.append(Meaning(f"{code // 100}xx", "class", cls, "RFC 5321 §4.2.1"))
+    for row in read_tsv("reply-classes.tsv"):
+        if row["class"] == str(code // 100):
+            meanings.append(Meaning(f"{code // 100}xx", "class", row["meaning"], row["source"]))
     return meanings
 
 
