@@ -9,6 +9,7 @@ content, masks credentials and cuts the message body at the lone ".".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ class ClientLine:
     time: float | None = None
     stream: str | None = None
     body: bool = False
+    edited: bool = False  # typed with backspace/DEL (applied, or echoed as ^H / ^?)
+    bare_lf: bool = False  # the tool shows this content line ended in LF without CR
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,7 @@ class UnmarkedLine:
     reply: ServerLine | None = None
     time: float | None = None
     stream: str | None = None
+    edited: bool = False
 
 
 Record = ServerLine | ClientLine | UnmarkedLine | Event
@@ -83,8 +87,14 @@ class _Stream:
     body_count: int = 0
     body_span: Span | None = None
     body_time: float | None = None
+    body_bare_lf: bool = False
     seen_client: bool = False
     seen_server: bool = False
+
+
+# A terminal with ECHOCTL shows a control key it did not act on as ^H / ^?:
+# the character went to the server as typed.
+_CARET_CONTROL = re.compile(r"\^[H?]")
 
 
 def _looks_like_command(text: str) -> bool:
@@ -92,6 +102,7 @@ def _looks_like_command(text: str) -> bool:
 
     Prose around a pasted session ("The following example shows ...") is not.
     """
+    text = _CARET_CONTROL.sub("", text)
     verb, argument = split_command(text)
     if not verb:
         return False
@@ -224,6 +235,7 @@ class Assembler:
         else:
             state.body_span = Span(state.body_span.first, line.span.last)
         state.body_count += 1
+        state.body_bare_lf = state.body_bare_lf or line.bare_lf
         if len(state.body) < BODY_LINES_KEPT:
             state.body.append(line.text)
             state.body_numbers.append(line.span.first)
@@ -236,8 +248,10 @@ class Assembler:
             span=state.body_span,
             time=state.body_time,
             stream=key,
+            bare_lf=state.body_bare_lf,
         )
         state.body, state.body_numbers, state.body_count = [], [], 0
+        state.body_bare_lf = False
         state.body_span, state.body_time = None, None
         return body
 
@@ -259,6 +273,11 @@ class Assembler:
 
     def _command(self, state: _Stream, line: ClientLine) -> Command:
         verb, argument = split_command(line.text)
+        edited = line.edited or bool(_CARET_CONTROL.search(line.text))
+        if _CARET_CONTROL.search(line.text.split(" ", 1)[0]):
+            # The server received the control character inside the verb ("EHLP\bO").
+            verb, _, argument = line.text.partition(" ")
+            verb = verb.upper()
         text, secret = line.text, False
         if verb == "AUTH":
             mechanism, _, initial = argument.partition(" ")
@@ -276,6 +295,7 @@ class Assembler:
             argument=argument,
             text=text,
             secret=secret,
+            edited=edited,
             span=line.span,
             time=line.time,
             stream=line.stream,
@@ -298,7 +318,7 @@ class Assembler:
             return
         if not text.strip():
             return  # blank lines between replies carry nothing
-        client = ClientLine(text, line.span, line.time, line.stream)
+        client = ClientLine(text, line.span, line.time, line.stream, edited=line.edited)
         if state.mode in ("auth", "data") or _looks_like_command(text):
             yield from self._client_line(client)
             return

@@ -118,6 +118,7 @@ class Command(Event):
     argument: str = ""
     text: str = ""
     secret: bool = False
+    edited: bool = False  # typed with backspace/DEL: the server may have seen the raw bytes
 
     @property
     def display(self) -> str:
@@ -168,8 +169,9 @@ class TlsStarted(Event):
     subject: str | None = None
     issuer: str | None = None
     not_after: str | None = None
+    sans: tuple[str, ...] = ()  # subjectAltName entries: "DNS:mx.example.com", "IP:192.0.2.1"
     verified: bool | None = None
-    detail: str = ""
+    detail: str = ""  # e.g. why verification failed, or "not checked (--insecure)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -137,6 +137,7 @@ _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": 
 
 # Where a client program's own error text says it stopped.
 _CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"message size \d+ exceeds|exceeds size limit", re.I), "mail"),
     (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
     (re.compile(r"auth", re.I), "auth"),
     (re.compile(r"recipient|RCPT", re.I), "rcpt"),
@@ -199,7 +200,8 @@ class SessionAnalysis:
     authenticated: bool = False
     connected: bool = False
     connect_failure: ConnectFailed | None = None
-    end: Closed | Timeout | None = None
+    end: Closed | Timeout | None = None  # the first abnormal end, else the last close
+    end_phase: str | None = None  # where the session stood when ``end`` happened
     client_errors: list[ClientError] = field(default_factory=list)
     unanswered: list[Event] = field(default_factory=list)
     delivered: Reply | None = None
@@ -259,7 +261,10 @@ class Machine:
 
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
-        has_client = any(isinstance(e, Command | AuthResponse | DataEnd | DataBody) for e in events)
+        has_client = any(
+            isinstance(e, Command | AuthResponse | DataEnd | DataBody) and not e.inferred
+            for e in events
+        )
         has_server = any(isinstance(e, Reply) for e in events)
         if has_server and not has_client:
             analysis.one_sided = "server"
@@ -296,9 +301,23 @@ class Machine:
         elif isinstance(event, TlsFailed):
             analysis.tls_failure = event
         elif isinstance(event, Closed | Timeout):
-            analysis.end = event
+            # A timeout or a drop is what matters; the client's own close
+            # after it (swaks: "Connection closed with remote host.") is not.
+            if analysis.end is None or not _abnormal(analysis.end):
+                analysis.end = event
+                analysis.end_phase = self._current_phase()
         elif isinstance(event, ClientError):
             analysis.client_errors.append(event)
+
+    def _current_phase(self) -> str:
+        """The phase the session is in: the first unanswered request's, else the state's."""
+        for request, verb in self.pending:
+            row = TABLE.get(verb)
+            if row is not None and row.phase:
+                return row.phase
+            if isinstance(request, DataEnd):
+                return "message"
+        return STATE_PHASE[self.state]
 
     def _predicted_state(self) -> State:
         """The state the client may assume once its pipelined commands succeed."""
@@ -317,7 +336,14 @@ class Machine:
             self._implicit_handshake(analysis)
         state = self._predicted_state()
         row = TABLE.get(verb)
-        if row is not None and state not in row.allowed and state is not S.DISCONNECTED:
+        # An inferred request (a log that summarises the session) stands for a
+        # dialogue the log left out: what came before it is unknown, not illegal.
+        if (
+            row is not None
+            and state not in row.allowed
+            and state is not S.DISCONNECTED
+            and not event.inferred
+        ):
             analysis.violations.append(
                 Violation(event.span, f"{verb} is not allowed in state '{state.value}'", row.rfc)
             )
@@ -352,7 +378,11 @@ class Machine:
     # -- replies -----------------------------------------------------------
 
     def _reply(self, reply: Reply, analysis: SessionAnalysis) -> None:
-        if not self.banner_seen and _is_greeting(reply) and (not self.pending or reply.code == 220):
+        # The server speaks first (RFC 5321 §3.1): when the transcript shows the
+        # connection opening, its first reply is the greeting even if the
+        # client talked before it.
+        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:
             request, verb = self.pending.popleft()
@@ -551,6 +581,8 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
 
 
 def _stopped_at(analysis: SessionAnalysis) -> str:
+    if analysis.end is not None and analysis.end_phase is not None:
+        return analysis.end_phase
     if analysis.unanswered:
         first = analysis.unanswered[0]
         if isinstance(first, Command):
@@ -562,6 +594,10 @@ def _stopped_at(analysis: SessionAnalysis) -> str:
         if isinstance(first, AuthResponse):
             return "auth"
     return STATE_PHASE[analysis.state]
+
+
+def _abnormal(end: Closed | Timeout) -> bool:
+    return isinstance(end, Timeout) or end.unexpected
 
 
 def _ended_abnormally(analysis: SessionAnalysis) -> bool:

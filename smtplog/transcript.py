@@ -53,6 +53,8 @@ def tls_fields(event: TlsStarted) -> str:
     ):
         if value:
             parts.append(f"{key}={shlex.quote(value)}")
+    if event.sans:
+        parts.append(f"names={shlex.quote(','.join(event.sans))}")
     if event.verified is not None:
         parts.append(f"verified={'yes' if event.verified else 'no'}")
     if event.detail:
@@ -71,7 +73,10 @@ def entries(event: Event) -> list[str]:
     if isinstance(event, DataBody):
         if event.summary and not event.lines:
             return [f"** data-summary {_one_line(event.summary)}"]
-        return [f"C: {line}" for line in event.lines]
+        lines = [f"C: {line}" for line in event.lines]
+        if event.line_count > len(event.lines):
+            lines.append(f"** note {event.line_count - len(event.lines)} more message lines sent")
+        return lines
     if isinstance(event, DataEnd):
         return ["C: ."]
     if isinstance(event, Connected):
@@ -96,11 +101,21 @@ def entries(event: Event) -> list[str]:
     return []
 
 
-def format_events(events: Iterable[Event], first_line: str | None = None) -> Iterator[str]:
-    """Transcript lines for ``events``; ``event.time`` is seconds since the start."""
+def format_events(
+    events: Iterable[Event], first_line: str | None = None, *, stream: str | None = None
+) -> Iterator[str]:
+    """Transcript lines for ``events``; ``event.time`` is seconds since the start.
+
+    Events of several connections (``event.stream``: each MX of ``probe --mx``,
+    each client of a proxy) are told apart by a ``** session LABEL`` line
+    whenever the connection changes; ``stream`` is the one already written.
+    """
     if first_line:
         yield first_line
     for event in events:
         stamp = f"+{event.time:.3f} " if event.time is not None else ""
+        if event.stream is not None and event.stream != stream:
+            stream = event.stream
+            yield f"{stamp}** session {_one_line(stream)}"
         for entry in entries(event):
             yield f"{stamp}{entry}"

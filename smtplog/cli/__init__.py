@@ -21,6 +21,8 @@ from smtplog.errors import ExitCode, SmtplogError
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
     "explain": "smtplog.cli.explain_cmd:explain",
+    "probe": "smtplog.cli.probe_cmd:probe",
+    "record": "smtplog.cli.record_cmd:record",
     "rules": "smtplog.cli.rules_cmd:rules",
 }
 

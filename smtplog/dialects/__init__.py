@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "smtplog": "smtplog.dialects.canonical:CanonicalDialect",
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
+    "curl": "smtplog.dialects.curl:CurlDialect",
+    "phpmailer": "smtplog.dialects.phpmailer:PhpMailerDialect",
+    "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
+    "openssl": "smtplog.dialects.openssl:OpensslDialect",
+    "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
+    "javamail": "smtplog.dialects.javamail:JavaMailDialect",
+    "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
+    "ruby": "smtplog.dialects.ruby:RubyDialect",
+    "perl": "smtplog.dialects.perl:PerlDialect",
+    "mailkit": "smtplog.dialects.mailkit:MailKitDialect",
+    "postfix": "smtplog.dialects.postfix:PostfixDialect",
+    "tshark": "smtplog.dialects.tshark:TsharkDialect",
+    "exchange": "smtplog.dialects.exchange:ExchangeDialect",
+    "sendmail": "smtplog.dialects.sendmail:SendmailDialect",
+    "exim": "smtplog.dialects.exim:EximDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 

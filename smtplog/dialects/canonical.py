@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
@@ -30,6 +31,13 @@ _CLOSED = re.compile(
     r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$"
 )
 _FAILURES = {"timeout", "refused", "unreachable", "dns", "reset", "other"}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMark:
+    """``** session LABEL``: the records after it belong to that connection."""
+
+    label: str
 
 
 def _unescape(text: str) -> str:
@@ -96,6 +104,8 @@ class CanonicalTransformer(LineTransformer):
             return Closed(detail=text, span=span)
         if verb == "error":
             return ClientError(text=_unescape(text), span=span)
+        if verb == "session":
+            return SessionMark(_unescape(text))  # type: ignore[return-value]
         if verb == "data-summary":
             return DataBody(summary=_unescape(text), span=span)
         return Note(text=_unescape(text), span=span)
@@ -115,6 +125,7 @@ def _tls(text: str, span: Any) -> TlsStarted:
         subject=fields.get("subject"),
         issuer=fields.get("issuer"),
         not_after=fields.get("not-after"),
+        sans=tuple(name for name in fields.get("names", "").split(",") if name),
         verified=None if verified is None else verified == "yes",
         detail=_unescape(fields.get("detail", "")),
         span=span,
@@ -122,8 +133,8 @@ def _tls(text: str, span: Any) -> TlsStarted:
 
 
 def _timed(record: Any, time: float) -> Any:
-    from dataclasses import replace
-
+    if isinstance(record, SessionMark):
+        return record
     return replace(record, time=time)
 
 
@@ -133,6 +144,14 @@ class CanonicalDialect(LineDialect):
     example = "+0.031 S: 220 mx.example.com ESMTP"
     grammar = "smtplog"
     transformer_class = CanonicalTransformer
+
+    def post(self, records: Iterator[Record]) -> Iterator[Record]:
+        stream: str | None = None
+        for record in records:
+            if isinstance(record, SessionMark):
+                stream = record.label
+                continue
+            yield record if stream is None else replace(record, stream=stream)
 
     def sniff(self, lines: Sequence[Line]) -> float:
         if lines and _HEADER.match(lines[0].text):

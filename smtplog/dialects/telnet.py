@@ -35,7 +35,7 @@ class TelnetTransformer(LineTransformer):
         return UnmarkedLine(self.line.text, self.span, reply=self.server_line(items))
 
     def client_text(self, items: list[Any]) -> UnmarkedLine:
-        return UnmarkedLine(self.line.text, self.span)
+        return UnmarkedLine(self.line.text, self.span, edited="backspace" in self.line.flags)
 
     def trying(self, items: list[Any]) -> Connecting:
         return Connecting(target=str(items[0]).rstrip("."), span=self.span)
@@ -110,11 +110,12 @@ class TelnetDialect(LineDialect):
 
     def sniff(self, lines: Sequence[Line]) -> float:
         replies = count_matching(_REPLY, lines)
+        banner = count_matching(_TELNET_BANNER, lines) + count_matching(_OTHER_CLIENTS, lines)
+        if banner and (replies or banner >= 2):
+            # "Trying ..." + "telnet: Unable to connect ..." is a whole session too.
+            return min(0.95, 0.7 + 0.1 * banner)
         if not replies:
             return 0.0
-        banner = count_matching(_TELNET_BANNER, lines) + count_matching(_OTHER_CLIENTS, lines)
-        if banner:
-            return min(0.95, 0.7 + 0.1 * banner)
         # No client program notices: a bare log of replies (the seed example,
         # an `openssl s_client -quiet` paste...). Weak, so that any dialect
         # with a real signature wins.

@@ -58,7 +58,9 @@ def event_to_dict(event: Event, t0: float | None) -> dict[str, Any]:
             subject=event.subject,
             issuer=event.issuer,
             not_after=event.not_after,
+            names=list(event.sans),
             verified=event.verified,
+            detail=event.detail,
         )
     elif isinstance(event, ConnectFailed):
         data.update(reason=event.reason, text=_clean(event.detail))

@@ -82,112 +82,124 @@ def _line(event: Event, offset: int = 0) -> int | None:
     return min(event.span.first + offset, event.span.last)
 
 
-def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
+def _reply_rows(event: Reply) -> list[Row]:
+    note, style = reply_note(event), f"reply-{event.code // 100}"
+    return [
+        Row(_line(event, i), "S", safe(text), note if i == 0 else "", style)
+        for i, text in enumerate(event.wire_lines())
+    ]
+
+
+def _command_rows(event: Command, violations: dict[int, str]) -> list[Row]:
     line = _line(event)
-    if isinstance(event, Reply):
-        note = reply_note(event)
-        style = f"reply-{event.code // 100}"
-        return [
-            Row(_line(event, i), "S", safe(text), note if i == 0 else "", style)
-            for i, text in enumerate(event.wire_lines())
-        ]
-    if isinstance(event, Command):
-        note = "inferred from the reply" if event.inferred else ""
-        if event.secret:
-            note = "credentials masked"
-        if line is not None and line in violations:
-            note = f"⚠ {violations[line]}"
-        style = "inferred" if event.inferred else ("secret" if event.secret else "")
-        return [Row(line, "C", safe(event.display), note, style)]
-    if isinstance(event, AuthResponse):
-        if event.inferred:
-            return [Row(None, "C", safe(event.text), "inferred from the reply", "inferred")]
-        if event.secret:
-            return [Row(line, "C", safe(event.text), f"{event.role} masked", "secret")]
-        if event.role == "username" and event.decoded is not None:
-            note = f'user name, decoded: "{safe(event.decoded)}"'
-        elif not event.valid_base64:
-            note = "⚠ not base64: the server expects base64 here"
-        else:
-            note = event.role
-        return [Row(line, "C", safe(event.text), note, "")]
-    if isinstance(event, DataBody):
-        if event.summary and not event.lines:
-            return [Row(line, "C", f"[message content: {safe(event.summary)}]", "", "body")]
-        shown = [
-            Row(_line(event, i), "C", safe(text), "", "body")
-            for i, text in enumerate(event.lines[:BODY_ROWS])
-        ]
-        hidden = event.line_count - len(shown)
-        if hidden > 0:
-            shown.append(Row(None, "C", f"… {hidden} more message lines", "", "body"))
-        if shown:
-            shown[0] = Row(
-                shown[0].line,
-                "C",
-                shown[0].text,
-                f"message content, {event.line_count} lines",
-                "body",
-            )
-        return shown
+    note = "inferred from the reply" if event.inferred else ""
+    if event.secret:
+        note = "credentials masked"
+    if event.edited:
+        echoed = "^H" in event.display or "^?" in event.display
+        note = (
+            "⚠ the terminal echoed a control key: the server received it as a character"
+            if echoed
+            else "edited with backspace (shown as corrected)"
+        )
+    if line is not None and line in violations:
+        note = f"⚠ {violations[line]}"
+    style = "inferred" if event.inferred else ("secret" if event.secret else "")
+    return [Row(line, "C", safe(event.display), note, style)]
+
+
+def _auth_rows(event: AuthResponse) -> list[Row]:
+    line = _line(event)
+    if event.inferred:
+        return [Row(None, "C", safe(event.text), "inferred from the reply", "inferred")]
+    if event.secret:
+        return [Row(line, "C", safe(event.text), f"{event.role} masked", "secret")]
+    if event.role == "username" and event.decoded is not None:
+        note = f'user name, decoded: "{safe(event.decoded)}"'
+    elif not event.valid_base64:
+        note = "⚠ not base64: the server expects base64 here"
+    else:
+        note = event.role
+    return [Row(line, "C", safe(event.text), note, "")]
+
+
+def _body_rows(event: DataBody) -> list[Row]:
+    if event.summary and not event.lines:
+        return [Row(_line(event), "C", f"[message content: {safe(event.summary)}]", "", "body")]
+    rows = [
+        Row(_line(event, i), "C", safe(text), "", "body")
+        for i, text in enumerate(event.lines[:BODY_ROWS])
+    ]
+    hidden = event.line_count - len(rows)
+    if hidden > 0:
+        rows.append(Row(None, "C", f"… {hidden} more message lines", "", "body"))
+    if rows:
+        first = rows[0]
+        rows[0] = Row(
+            first.line, "C", first.text, f"message content, {event.line_count} lines", "body"
+        )
+    return rows
+
+
+def _tls_text(event: TlsStarted) -> str:
+    bits = [b for b in (event.version, event.cipher) if b]
+    if event.subject:
+        bits.append(f"subject {event.subject}")
+    if event.verified is not None:
+        bits.append("certificate verified" if event.verified else "certificate NOT verified")
+        if event.detail and not event.verified:
+            bits.append(event.detail)  # why verification failed (recorded by probe --insecure)
+    text = "TLS started" + (": " + ", ".join(bits) if bits else "")
+    if not bits and event.detail:
+        text += f" ({event.detail})"
+    return text
+
+
+def _notice_row(event: Event) -> Row | None:
+    """One row for what the client program or the recorder noticed."""
+    line = _line(event)
     if isinstance(event, DataEnd):
         note = "end of message (inferred)" if event.inferred else "end of message"
-        return [Row(line, "C", ".", note, "inferred" if event.inferred else "")]
+        return Row(line, "C", ".", note, "inferred" if event.inferred else "")
     if isinstance(event, Connecting):
-        return [Row(line, "*", f"connecting to {safe(event.target)}", "", "info")]
+        return Row(line, "*", f"connecting to {safe(event.target)}", "", "info")
     if isinstance(event, Connected):
         target = safe(event.target) + (f" ({safe(event.address)})" if event.address else "")
-        return [Row(line, "*", f"connected to {target}", "", "info")]
+        return Row(line, "*", f"connected to {target}", "", "info")
     if isinstance(event, ConnectFailed):
-        return [
-            Row(
-                line,
-                "*",
-                safe(event.detail or event.reason),
-                f"connection failed: {event.reason}",
-                "error",
-            )
-        ]
+        detail = safe(event.detail or event.reason)
+        return Row(line, "*", detail, f"connection failed: {event.reason}", "error")
     if isinstance(event, TlsStarted):
-        bits = [b for b in (event.version, event.cipher) if b]
-        if event.subject:
-            bits.append(f"subject {event.subject}")
-        if event.verified is not None:
-            bits.append("certificate verified" if event.verified else "certificate NOT verified")
-        text = "TLS started" + (": " + ", ".join(bits) if bits else "")
-        if not bits and event.detail:
-            text += f" ({event.detail})"
-        return [Row(line, "*", safe(text), "", "info")]
+        return Row(line, "*", safe(_tls_text(event)), "", "info")
     if isinstance(event, TlsFailed):
-        return [Row(line, "*", safe(event.reason), "TLS failed", "error")]
+        return Row(line, "*", safe(event.reason), "TLS failed", "error")
     if isinstance(event, Timeout):
-        return [
-            Row(
-                line,
-                "*",
-                safe(event.detail or f"timeout waiting for {event.waiting_for}"),
-                "timeout",
-                "error",
-            )
-        ]
+        detail = safe(event.detail or f"timeout waiting for {event.waiting_for}")
+        return Row(line, "*", detail, "timeout", "error")
     if isinstance(event, Closed):
         note = f"connection closed by {event.by}" + (" unexpectedly" if event.unexpected else "")
-        return [
-            Row(
-                line,
-                "*",
-                safe(event.detail or "connection closed"),
-                note,
-                "error" if event.unexpected else "info",
-            )
-        ]
+        style = "error" if event.unexpected else "info"
+        return Row(line, "*", safe(event.detail or "connection closed"), note, style)
     if isinstance(event, ClientError):
-        return [Row(line, "*", safe(event.text), "error reported by the client program", "error")]
+        return Row(line, "*", safe(event.text), "error reported by the client program", "error")
     if isinstance(event, Note):
-        return [Row(line, "*", safe(event.text), "", "info")]
+        return Row(line, "*", safe(event.text), "", "info")
     if isinstance(event, Unparsed):
-        return [Row(line, "?", safe(event.text), "", "unparsed")]
-    return []
+        return Row(line, "?", safe(event.text), "", "unparsed")
+    return None
+
+
+def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
+    if isinstance(event, Reply):
+        return _reply_rows(event)
+    if isinstance(event, Command):
+        return _command_rows(event, violations)
+    if isinstance(event, AuthResponse):
+        return _auth_rows(event)
+    if isinstance(event, DataBody):
+        return _body_rows(event)
+    row = _notice_row(event)
+    return [row] if row is not None else []
 
 
 def session_rows(analysis: SessionAnalysis) -> list[Row]:

@@ -6,6 +6,8 @@ parsed as markup) after ``safe()`` has replaced control characters.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
@@ -58,6 +60,16 @@ def _transcript(session: SessionReport) -> Table:
     return table
 
 
+def _listing(title: str, items: list[tuple[str, str]], item_style: str = "") -> Group:
+    """A heading and hanging-indented items (bullets or numbers)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True, style="dim")
+    grid.add_column(overflow="fold", style=item_style)
+    for mark, text in items:
+        grid.add_row(mark, Text(text))
+    return Group(Text(title, style="bold"), grid)
+
+
 def _observation(finding: Finding) -> Text:
     """Observations are one-line notes, not panels (`smtplog explain ID` says more)."""
     icon, colour = {"warning": ("⚠", "yellow"), "info": ("•", "blue")}.get(
@@ -75,40 +87,39 @@ def _finding(finding: Finding) -> Panel | Text:
     if finding.observation:
         return _observation(finding)
     icon, colour = SEVERITY[finding.severity]
-    body: list[Text] = [Text(safe(finding.summary), style="bold"), Text(safe(finding.explanation))]
+    body: list[Any] = [
+        Text(safe(finding.summary), style="bold"),
+        Text(safe(finding.explanation)),
+    ]
     if finding.evidence:
-        evidence = Text("Evidence\n", style="bold")
-        for item in finding.evidence:
-            where = f"line {item.line}" if item.line else "inferred"
-            for text in item.text.splitlines() or [""]:
-                evidence.append(f"  {where}: ", style="dim")
-                evidence.append(safe(text) + "\n")
-        body.append(evidence)
+        evidence = [
+            (f"line {item.line}:" if item.line else "inferred:", safe(text))
+            for item in finding.evidence
+            for text in (item.text.splitlines() or [""])
+        ]
+        body.append(_listing("Evidence", evidence))
     if finding.consequences:
-        consequences = Text("Consequences (not separate problems)\n", style="bold")
-        for item in finding.consequences:
-            first = item.text.splitlines()[0] if item.text else ""
-            consequences.append(f"  line {item.line}: ", style="dim")
-            consequences.append(safe(first) + "\n")
-        body.append(consequences)
+        first_lines = [
+            (f"line {item.line}:", safe(item.text.splitlines()[0] if item.text else ""))
+            for item in finding.consequences
+        ]
+        body.append(_listing("Consequences (not separate problems)", first_lines))
     if finding.causes:
-        causes = Text("Likely causes\n", style="bold")
-        for cause in finding.causes:
-            causes.append(f"  • {safe(cause)}\n")
-        body.append(causes)
+        body.append(_listing("Likely causes", [("•", safe(cause)) for cause in finding.causes]))
     if finding.next_steps:
-        steps = Text("Next steps\n", style="bold")
-        for number, step in enumerate(finding.next_steps, 1):
-            steps.append(f"  {number}. {safe(step)}\n")
-        body.append(steps)
+        steps = [(f"{n}.", safe(step)) for n, step in enumerate(finding.next_steps, 1)]
+        body.append(_listing("Next steps", steps))
     footer = Text(style="dim")
     if finding.matched_by:
         footer.append(f"matched by {safe(finding.matched_by)}; {finding.confidence} confidence\n")
     if finding.references:
         footer.append("see " + "; ".join(finding.references))
     body.append(footer)
+    spaced: list[Any] = []
+    for part in body:
+        spaced.extend((part, Text()))
     title = Text(f" {icon} {finding.id} — {finding.title} ", style=f"bold {colour}")
-    return Panel(Group(*body), title=title, title_align="left", border_style=colour)
+    return Panel(Group(*spaced[:-1]), title=title, title_align="left", border_style=colour)
 
 
 def _verdict(session: SessionReport) -> Text:

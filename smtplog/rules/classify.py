@@ -97,6 +97,7 @@ class Rule:
     pattern: re.Pattern[str] | None = None
     provider: str | None = None  # provider rows: the provider's key
     unique: bool = False  # provider rows: the pattern is this provider's own wording
+    collision: bool = False  # provider rows: a registered code used with another meaning
     text: str | None = None  # provider rows: the reply as documented
     meaning: str | None = None  # provider rows: what it means there
     steps: tuple[str, ...] = ()
@@ -234,6 +235,7 @@ def _provider_rule(key: str, source: str, entry: dict[str, object], where: str) 
         pattern=_compile(str(entry["pattern"])) if "pattern" in entry else None,
         provider=key,
         unique=bool(entry.get("unique", False)),
+        collision=bool(entry.get("collision", False)),
         text=str(entry["text"]),
         meaning=str(entry["meaning"]),
         steps=strings("steps") or (),

@@ -266,11 +266,16 @@ class Diagnoser:
         evidence = [evidence_of(exchange.reply)]
         if exchange.request is not None:
             evidence.insert(0, evidence_of(exchange.request))
+        facts = self.facts(exchange, detail=detail)
+        if isinstance(exchange.request, Command) and exchange.request.edited:
+            facts["command"] += (
+                " (typed with backspace: telnet sent the control character to the server)"
+            )
         return self.finding(
             result.diagnosis,
             confidence=result.confidence,
             evidence=evidence,
-            facts=self.facts(exchange, detail=detail),
+            facts=facts,
             severity=severity,
             phase=exchange.phase,
             matched_by=result.matched_by,

@@ -1,0 +1,91 @@
+"""What probe and record share on the command line: the password, the transcript file,
+and the analysis that follows a recording."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from smtplog.errors import ExitCode, SmtplogError
+
+if TYPE_CHECKING:
+    from smtplog.record.recorder import Recorder
+
+PASSWORD_VARIABLE = "SMTPLOG_PASSWORD"
+
+
+class RecordingError(SmtplogError):
+    """A usage problem found before connecting (exit code 2)."""
+
+
+def read_password(user: str) -> str:
+    """SMTPLOG_PASSWORD, else a prompt on the terminal; never from argv."""
+    value = os.environ.get(PASSWORD_VARIABLE)
+    if value is not None:
+        return value
+    if not sys.stdin or not sys.stdin.isatty():
+        raise RecordingError(
+            f"no password for {user}: set {PASSWORD_VARIABLE}, or run in a terminal to be asked"
+        )
+    import getpass
+
+    return getpass.getpass(f"Password for {user}: ")
+
+
+def open_transcript(
+    save: str | None, no_save: bool, target: str, command: str
+) -> tuple[Path | None, TextIO | None]:
+    """The transcript file: --save FILE, else a new file in the user's data directory."""
+    if no_save:
+        return None, None
+    from datetime import datetime, timezone
+
+    from smtplog.record.recorder import default_transcript_path, open_private
+
+    path = (
+        Path(save) if save else default_transcript_path(target, datetime.now(timezone.utc), command)
+    )
+    try:
+        return path, open_private(path)
+    except OSError as exc:
+        raise RecordingError(
+            f"{path}: cannot write the transcript ({exc.strerror or exc})"
+        ) from exc
+
+
+def finish(
+    recorder: Recorder,
+    path: Path | None,
+    fmt: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Analyse what was recorded, render it like `smtplog analyze`, exit with its code."""
+    from smtplog.analysis import analyze_text
+    from smtplog.cli.output import resolve_format, write_reports
+    from smtplog.errors import NotSmtpError
+
+    recorder.close()
+    name = str(path) if path else "<recording>"
+    try:
+        report = analyze_text(recorder.text, dialect="smtplog", name=name)
+    except NotSmtpError:
+        click.echo("smtplog: nothing was recorded", err=True)
+        sys.exit(int(ExitCode.NOT_SMTP))
+    fmt = resolve_format(fmt)
+    if fmt == "json":
+        from smtplog.render.data import document
+
+        doc = document([report])
+        doc["reports"][0]["recording"] = {"transcript": name, **(extra or {})}
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        write_reports([report], fmt)
+        if path is not None:
+            click.echo(f"transcript saved to {path}", err=True)
+    sys.stdout.flush()
+    sys.exit(int(ExitCode.FAILURE if report.has_errors else ExitCode.OK))

@@ -1,0 +1,83 @@
+"""The wheel carries the grammars and knowledge files and installs a working `smtplog`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, transcript
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    (built,) = out.glob("smtplog-*.whl")
+    return built
+
+
+def test_the_wheel_ships_grammars_and_data(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    grammars = {path.name for path in (ROOT / "grammar").glob("*.lark")}
+    assert grammars, "no grammars in the source tree"
+    assert {f"smtplog/grammar/{name}" for name in grammars} <= names
+    for data in ("reply-codes.tsv", "enhanced-status-codes.tsv", "diagnoses.toml", "patterns.tsv"):
+        assert f"smtplog/knowledge/{data}" in names
+
+
+def test_the_installed_command_parses_a_transcript(wheel: Path, tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    pip = env_dir / "bin" / "pip"
+    subprocess.run(
+        [str(pip), "install", "-q", str(wheel)], check=True, capture_output=True, timeout=600
+    )
+    sample = tmp_path / "session.txt"
+    sample.write_text(
+        transcript(
+            """
+            220 mx ESMTP
+            EHLO c
+            250 mx
+            MAIL FROM:<a@b.example>
+            250 ok
+            RCPT TO:<nobody@mx.example>
+            550 5.1.1 <nobody@mx.example>: Recipient address rejected: User unknown
+            """
+        )
+    )
+    # Run outside the source tree so the installed package (not ./smtplog) is used.
+    result = subprocess.run(
+        [str(env_dir / "bin" / "smtplog"), "analyze", str(sample)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "recipient-unknown" in result.stdout
+    located = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import smtplog.grammars as g; print(g.grammar_dir())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert "site-packages/smtplog/grammar" in located.stdout
