@@ -381,7 +381,12 @@ class Machine:
         # The server speaks first (RFC 5321 §3.1): when the transcript shows the
         # connection opening, its first reply is the greeting even if the
         # client talked before it.
-        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        # A log that summarises (requests inferred from it, or TLS already
+        # up) has simply not shown the greeting.
+        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
+        first_after_connect = (
+            (analysis.connected and not summarised) or not self.pending or reply.code == 220
+        )
         if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:
