@@ -7,7 +7,7 @@ from smtplog.errors import NotSmtpError
 from smtplog.events import Command, ConnectFailed, Event, Reply
 from smtplog.protocol import analyze_session
 from smtplog.report import Report, SessionReport
-from smtplog.rules import diagnose
+from smtplog.rules import diagnose_session
 from smtplog.sessions import split_sessions
 from smtplog.source import Source, source_from_bytes, source_from_text
 
@@ -35,7 +35,8 @@ def analyze_source(source: Source, dialect: str | None = None) -> Report:
     reports = []
     for session in sessions:
         analysis = analyze_session(session)
-        reports.append(SessionReport(analysis, diagnose(analysis)))
+        findings, observations = diagnose_session(analysis)
+        reports.append(SessionReport(analysis, findings, observations))
     return Report(
         source=source.name,
         dialect=detection.dialect.name,

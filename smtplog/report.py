@@ -70,6 +70,8 @@ class Finding:
 class SessionReport:
     analysis: SessionAnalysis
     findings: list[Finding] = field(default_factory=list)
+    # Warnings and notes that never change the verdict or the exit code.
+    observations: list[Finding] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:
@@ -82,7 +84,7 @@ class SessionReport:
     @property
     def main(self) -> Finding | None:
         """The finding that explains the session (the root cause, or delivered)."""
-        return next((f for f in self.findings if not f.observation), None)
+        return self.findings[0] if self.findings else None
 
     @property
     def has_errors(self) -> bool:

@@ -102,6 +102,7 @@ def session_to_dict(session: SessionReport) -> dict[str, Any]:
         "failed_at": session.failed_at,
         "target": analysis.target,
         "diagnoses": [finding_to_dict(finding) for finding in session.findings],
+        "observations": [finding_to_dict(finding) for finding in session.observations],
         "capabilities": analysis.capabilities,
         "tls": analysis.tls is not None,
         "authenticated": analysis.authenticated,

@@ -158,5 +158,7 @@ def render(console: Console, reports: list[Report]) -> None:
                 console.print(Text(f"note: {note}", style="dim"))
             for finding in session.findings:
                 console.print(_finding(finding))
+            for finding in session.observations:
+                console.print(_finding(finding))
             console.print(_verdict(session))
             console.print()

@@ -78,6 +78,9 @@ def _session(session: SessionReport, index: int, total: int) -> Iterator[str]:
     for finding in session.findings:
         yield from _finding(finding)
         yield ""
+    for finding in session.observations:
+        yield from _finding(finding)
+        yield ""
     main = session.main
     yield "Verdict: " + verdict_text(
         session.outcome, session.failed_at, main.title if main else None, main.id if main else None

@@ -400,15 +400,15 @@ class Diagnoser:
             findings.append(self.from_exchange(exchange, severity=severity))
         return findings
 
-    def run(self) -> list[Finding]:
+    def run(self) -> tuple[list[Finding], list[Finding]]:
+        """The findings (root cause first, then other failures) and the observations."""
         from smtplog.rules.observations import observe
 
         root = self.root()
         findings = [root] if root is not None else []
         findings.extend(self.other_failures(root))
         findings = _ordered(findings)
-        findings.extend(observe(self, findings))
-        return findings
+        return findings, observe(self, findings)
 
 
 def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
@@ -473,5 +473,11 @@ def _shorten(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def diagnose(analysis: SessionAnalysis) -> list[Finding]:
+def diagnose_session(analysis: SessionAnalysis) -> tuple[list[Finding], list[Finding]]:
+    """Findings (root cause first) and observations (warnings and notes) of one session."""
     return Diagnoser(analysis).run()
+
+
+def diagnose(analysis: SessionAnalysis) -> list[Finding]:
+    """The findings of one session, root cause first (observations not included)."""
+    return Diagnoser(analysis).run()[0]

@@ -128,7 +128,7 @@ def starttls_not_used(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
     if (
         analysis.tls is not None
         or _tls_port(diagnoser)
-        or ids & {"tls-required", "tls-port-mismatch"}
+        or ids & {"tls-required", "tls-port-mismatch", "auth-without-tls:warning"}
     ):
         return None
     if any(isinstance(e, Command) and e.verb == "STARTTLS" for e in analysis.events):
@@ -281,7 +281,8 @@ def server_capabilities(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
 def _describe(keyword: str, value: str) -> str:
     if keyword == "SIZE":
         if value.isdigit() and int(value) > 0:
-            return f"SIZE {int(value) / 1_000_000:.1f} MB"
+            size = int(value)
+            return f"SIZE {size / 1e6:.1f} MB" if size >= 1_000_000 else f"SIZE {size / 1e3:.0f} kB"
         return "SIZE (no limit announced)"
     if keyword == "AUTH":
         return f"AUTH ({value})" if value else "AUTH"
@@ -330,6 +331,11 @@ CHECKS: tuple[Callable[[Diagnoser, set[str]], Finding | None], ...] = (
 def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
     """The observations of one session, given the findings already made."""
     ids = {finding.id for finding in findings}
-    notes = [note for check in CHECKS if (note := check(diagnoser, ids)) is not None]
+    notes = []
+    for check in CHECKS:
+        note = check(diagnoser, ids)
+        if note is not None:
+            notes.append(note)
+            ids.add(f"{note.id}:{note.severity}")  # later checks may defer to it
     notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return notes

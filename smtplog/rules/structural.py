@@ -24,6 +24,7 @@ from smtplog.events import (
     Closed,
     Command,
     ConnectFailed,
+    Note,
     Reply,
     Timeout,
     TlsFailed,
@@ -103,22 +104,60 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     )
 
 
+# What the client program says about the session's shape, strongest first: a
+# "did not advertise STARTTLS" explains the "wrong version number" after it.
+CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
+_SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
+
+
+def client_says(diagnoser: Diagnoser) -> Finding | None:
+    """The client program names a structural problem (knowledge/client-errors.tsv)."""
+    from smtplog.rules.engine import client_error_diagnosis, event_text, evidence_of
+
+    analysis = diagnoser.analysis
+    said = [
+        (event, known)
+        for event in analysis.events
+        if isinstance(event, _SAYING_EVENTS)
+        and (known := client_error_diagnosis(event_text(event))) is not None
+        and known[0] in CLIENT_SAYS
+    ]
+    for diagnosis in CLIENT_SAYS:
+        for event, (found, words) in said:
+            if found != diagnosis:
+                continue
+            if diagnosis == "tls-port-mismatch":
+                detail = (
+                    f"the client started TLS and the server answered with something that is not "
+                    f'TLS ("{words}"): implicit TLS was used on a port that expects plain SMTP '
+                    "and STARTTLS (or the other way round)"
+                )
+                return _mismatch(diagnoser, [evidence_of(event)], detail, "TLS error text")
+            keyword = "STARTTLS" if diagnosis == "tls-not-offered" else "AUTH"
+            detail = f'the client program says so ("{event_text(event)}")'
+            offered = _last_ehlo(diagnoser)
+            if offered is not None and keyword not in offered[0]:
+                detail += "; " + _not_offered(keyword, offered, None)
+            shown = [evidence_of(event)]
+            return diagnoser.finding(
+                diagnosis,
+                confidence="high",
+                evidence=shown,
+                facts=diagnoser.facts(detail=detail),
+                phase="starttls" if keyword == "STARTTLS" else "auth",
+                matched_by=f'the client program\'s words "{words}"',
+                consequences=_consequences(diagnoser, *shown),
+            )
+    return None
+
+
 def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
     """Implicit TLS to a STARTTLS port, or plain SMTP to an implicit-TLS port."""
-    from smtplog.rules.engine import client_error_diagnosis, event_text, evidence_of, target_port
+    from smtplog.rules.engine import evidence_of, target_port
 
     analysis = diagnoser.analysis
     signals = _signals()
     for event in analysis.events:
-        if isinstance(event, TlsFailed | ClientError | ConnectFailed | Closed | Timeout):
-            known = client_error_diagnosis(event_text(event))
-            if known is not None and known[0] == "tls-port-mismatch":
-                detail = (
-                    f"the client started TLS and the server answered with something that is not "
-                    f'TLS ("{known[1]}"): implicit TLS was used on a port that expects plain SMTP '
-                    "and STARTTLS (or the other way round)"
-                )
-                return _mismatch(diagnoser, [evidence_of(event)], detail, "TLS error text")
         if isinstance(event, Command | Unparsed) and signals["tls-client"].search(event.text):
             detail = (
                 "the client sent a TLS handshake where the server expected an SMTP command: "
@@ -182,6 +221,7 @@ def tls_failed_first(diagnoser: Diagnoser) -> Finding | None:
 
 BEFORE_REPLIES: tuple[Callable[[Diagnoser], Finding | None], ...] = (
     pregreet,
+    client_says,
     tls_port_mismatch,
     tls_failed_first,
 )
@@ -235,9 +275,12 @@ def _context(diagnosis: str, matched_by: str) -> Classification:
 
 
 def _offered_before(
-    diagnoser: Diagnoser, exchange: Exchange
+    diagnoser: Diagnoser, exchange: Exchange | None
 ) -> tuple[dict[str, str], Exchange] | None:
-    """The extensions of the last successful EHLO/HELO before ``exchange`` (same TLS layer)."""
+    """The extensions of the last successful EHLO/HELO before ``exchange`` (same TLS layer).
+
+    With None: the last of the whole session.
+    """
     found: tuple[dict[str, str], Exchange] | None = None
     for other in diagnoser.analysis.exchanges:
         if other is exchange:
@@ -251,7 +294,12 @@ def _offered_before(
     return found
 
 
-def _not_offered(keyword: str, offered: tuple[dict[str, str], Exchange], quoted: str) -> str:
+def _last_ehlo(diagnoser: Diagnoser) -> tuple[dict[str, str], Exchange] | None:
+    """The extensions of the last successful EHLO/HELO of the session (same TLS layer)."""
+    return _offered_before(diagnoser, None)
+
+
+def _not_offered(keyword: str, offered: tuple[dict[str, str], Exchange], quoted: str | None) -> str:
     capabilities, greeting = offered
     line = greeting.reply.span.first if greeting.reply.span else None
     where = f" (line {line})" if line else ""
@@ -267,6 +315,8 @@ def _not_offered(keyword: str, offered: tuple[dict[str, str], Exchange], quoted:
                 ", but it lists STARTTLS: this server offers AUTH only on an encrypted "
                 "connection, so send STARTTLS and EHLO again first"
             )
+    if quoted is None:
+        return said
     return f'{said}. The server answered {keyword} with "{quoted}"'
 
 

@@ -22,7 +22,7 @@ EXPECTED = {
     "exchange/send-log.txt": [
         (D, None, D),
         (F, "rcpt", "recipient-unknown"),
-        (DF, "banner", "unclassified"),
+        (DF, "banner", "rate-limited"),
     ],
     "exchange/ndr-remote-server-returned.txt": [(F, "rcpt", "recipient-unknown")],
     "exchange/ndr-hash-forms.txt": [(F, "rcpt", "recipient-unknown"), (F, "rcpt", "unclassified")],
