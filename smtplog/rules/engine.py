@@ -381,12 +381,16 @@ class Diagnoser:
 
     # -- everything else -------------------------------------------------------
 
-    def other_failures(self, root: Finding | None) -> list[Finding]:
-        """Failures that did not decide the verdict: typos retried, one of several recipients."""
+    def other_failures(self, root: Finding | None) -> tuple[Finding | None, list[Finding]]:
+        """Failures that did not decide the verdict: typos retried, one of several recipients.
+
+        An earlier attempt that failed the same way as the root cause (a login
+        tried with PLAIN, then LOGIN) is part of the root cause, not a new problem.
+        """
         analysis = self.analysis
         explained = {item.line for item in root.consequences} if root else set()
         explained |= {item.line for item in root.evidence} if root else set()
-        findings = []
+        findings, same = [], []
         for exchange in analysis.exchanges:
             if not exchange.failed or exchange is analysis.verdict.decisive:
                 continue
@@ -397,16 +401,22 @@ class Diagnoser:
                 continue  # an inferred reply the root's consequences already cover
             # A rejected recipient is lost even when others were accepted.
             severity = "error" if exchange.verb == "RCPT" else "warning"
-            findings.append(self.from_exchange(exchange, severity=severity))
-        return findings
+            finding = self.from_exchange(exchange, severity=severity)
+            if root is not None and finding.id == root.id and finding.phase == root.phase:
+                same.append(evidence_of(exchange.reply))
+                continue
+            findings.append(finding)
+        if root is not None and same:
+            root = replace(root, consequences=(*same, *root.consequences))
+        return root, findings
 
     def run(self) -> tuple[list[Finding], list[Finding]]:
         """The findings (root cause first, then other failures) and the observations."""
         from smtplog.rules.observations import observe
 
-        root = self.root()
+        root, others = self.other_failures(self.root())
         findings = [root] if root is not None else []
-        findings.extend(self.other_failures(root))
+        findings.extend(others)
         findings = _ordered(findings)
         return findings, observe(self, findings)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from smtplog.events import AuthResponse, Command, Connected, DataBody, Event, Reply, TlsStarted
+from smtplog.events import AuthResponse, Command, Connected, DataBody, Event, TlsStarted
 from smtplog.knowledge import read_toml, read_tsv
 from smtplog.protocol import Exchange, parse_capabilities
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
@@ -44,41 +44,46 @@ def _at(line: int | None) -> str:
 
 
 def _tls_port(diagnoser: Diagnoser) -> bool:
+    """Implicit TLS by the target: port 465 or an smtps:// URL."""
     from smtplog.rules.engine import target_port
     from smtplog.rules.structural import implicit_tls_ports
 
-    return target_port(diagnoser.analysis) in implicit_tls_ports()
+    target = (diagnoser.analysis.target or "").lower()
+    return target.startswith("smtps://") or target_port(diagnoser.analysis) in implicit_tls_ports()
+
+
+def _tls_start(diagnoser: Diagnoser) -> int | None:
+    """Index in the session's events from which the connection was encrypted, if ever."""
+    if _tls_port(diagnoser):
+        return -1
+    analysis = diagnoser.analysis
+    starttls_ok = {
+        id(x.reply) for x in analysis.exchanges if x.verb == "STARTTLS" and x.reply.code == 220
+    }
+    for index, event in enumerate(analysis.events):
+        if isinstance(event, TlsStarted) or id(event) in starttls_ok:
+            return index
+    return None
+
+
+def _tls_active_at(diagnoser: Diagnoser, event: Event) -> bool:
+    """Was the connection encrypted when ``event`` happened?"""
+    start = _tls_start(diagnoser)
+    if start is None:
+        return False
+    position = next(
+        (i for i, other in enumerate(diagnoser.analysis.events) if other is event), None
+    )
+    return position is None or position > start
 
 
 def _ehlo_exchanges(diagnoser: Diagnoser) -> list[tuple[Exchange, bool]]:
     """Successful EHLO exchanges, each with whether TLS was active at the time."""
-    tls = _tls_port(diagnoser)
-    found = []
-    for exchange in diagnoser.analysis.exchanges:
-        if exchange.verb == "STARTTLS" and exchange.reply.code == 220:
-            tls = True
-        if exchange.verb in ("EHLO", "LHLO") and exchange.reply.code == 250:
-            found.append((exchange, tls))
-    return found
-
-
-def _tls_active_at(diagnoser: Diagnoser, event: Event) -> bool:
-    """Was the connection encrypted when ``event`` was sent?"""
-    if _tls_port(diagnoser):
-        return True
-    for other in diagnoser.analysis.events:
-        if other is event:
-            return False
-        if isinstance(other, TlsStarted):
-            return True
-        if isinstance(other, Reply):
-            exchange = next(
-                (x for x in diagnoser.analysis.exchanges if x.reply is other),
-                None,
-            )
-            if exchange is not None and exchange.verb == "STARTTLS" and other.code == 220:
-                return True
-    return False
+    return [
+        (exchange, _tls_active_at(diagnoser, exchange.reply))
+        for exchange in diagnoser.analysis.exchanges
+        if exchange.verb in ("EHLO", "LHLO") and exchange.reply.code == 250
+    ]
 
 
 def auth_without_tls(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
