@@ -25,7 +25,7 @@ EXPECTED = {
         (DF, "banner", "rate-limited"),
     ],
     "exchange/ndr-remote-server-returned.txt": [(F, "rcpt", "recipient-unknown")],
-    "exchange/ndr-hash-forms.txt": [(F, "rcpt", "recipient-unknown"), (F, "rcpt", "unclassified")],
+    "exchange/ndr-hash-forms.txt": [(F, "rcpt", "recipient-unknown"), (F, "rcpt", "spam-rejected")],
     "sendmail/v-delivered.txt": [(D, None, D)],
     "sendmail/v-user-unknown.txt": [(F, "rcpt", "recipient-unknown"), (D, None, D)],
     "sendmail/v-mailbox-full.txt": [(DF, "rcpt", "mailbox-full")],
