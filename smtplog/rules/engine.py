@@ -165,7 +165,11 @@ class Diagnoser:
             facts["code"] = str(reply.code)
             facts["enhanced"] = reply.enhanced or ""
             facts["reply"] = _shorten(" ".join(reply.wire_lines()))
-            facts["command"] = event_text(exchange.request) if exchange.request else "the greeting"
+            facts["command"] = (
+                ("the end of the message" if exchange.verb == "." else event_text(exchange.request))
+                if exchange.request
+                else "the greeting"
+            )
             if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
                 from smtplog.smtp import command_address
 
