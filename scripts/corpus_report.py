@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.corpus.corpus import accuracy_table, classify_labelled, load_corpus  # noqa: E402
+from tests.corpus.corpus import accuracy_table, classify_labelled, load_corpus
 
 
 def main() -> int:
