@@ -43,6 +43,7 @@ from smtplog.rules.classify import (
     Classification,
     ProviderMatch,
     classify,
+    classify_any_phase,
     detect_provider,
     merge_steps,
     parse_reply_line,
@@ -66,7 +67,8 @@ GENERIC = frozenset(
     {"command-syntax-error", "command-sequence-error", "command-not-supported", "unclassified"}
 )
 
-_EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)[ -](?:([245]\.\d{1,3}\.\d{1,3})\s)?")
+# "421 4.4.2 ...", "550-5.1.1 ...", and Python's repr of an SMTP error: "(535, b'5.7.8 ...')".
+_EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]|, b?['\"])")
 
 
 class _Facts(dict[str, str]):
@@ -364,6 +366,9 @@ class Diagnoser:
         embedded = embedded_reply(error.text)
         if embedded is not None:
             result = classify(embedded, phase, self.provider)
+            if result.tier in (None, "code", "text"):
+                # The phase of a client's error is a guess; let the text speak.
+                result = classify_any_phase(embedded, self.provider)[1]
             if result.diagnosis != "unclassified":
                 return self.finding(
                     result.diagnosis,
@@ -447,12 +452,12 @@ def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:
     matches = [m for m in _EMBEDDED_REPLY.finditer(text) if not (skip_first and m.start() < 4)]
     if not matches:
         return None
-    start = matches[-1].start()
-    quoted = text[start:].strip().rstrip(">)]}.,;").strip()
-    # Inside <...> the quote ends at the closing bracket.
-    if text[:start].rstrip().endswith("<") and ">" in quoted:
-        quoted = quoted.split(">", 1)[0]
-    return parse_reply_line(quoted)
+    match = matches[-1]
+    before, rest = text[: match.start()].rstrip(), text[match.end() :]
+    if before.endswith("<") and ">" in rest:  # inside <...> the quote ends at ">"
+        rest = rest.split(">", 1)[0]
+    rest = rest.strip().rstrip(">)]}.,;'\"").strip()
+    return parse_reply_line(f"{match.group(1)} {rest}")
 
 
 def _with_reply(facts: _Facts, reply: Reply) -> _Facts:
