@@ -84,6 +84,32 @@ class EnhancedSpec:
         return base if self.first == self.last else f"{base}-{self.last}"
 
 
+class LazyPattern:
+    """A case-insensitive regular expression compiled on first use.
+
+    Most rows never get as far as their pattern (phase, code or enhanced code
+    do not fit), so compiling all of them up front would only slow start-up.
+    """
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, re.IGNORECASE)
+        return self._compiled.search(text)
+
+    def check(self) -> None:
+        """Compile now (raises re.error for a bad pattern)."""
+        self.search("")
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One row of knowledge: when it applies, and the diagnosis it gives."""
@@ -94,7 +120,7 @@ class Rule:
     phases: frozenset[str] | None = None
     codes: tuple[str, ...] | None = None  # "550" or a class "5xx"
     enhanced: tuple[EnhancedSpec, ...] | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: LazyPattern | None = None
     provider: str | None = None  # provider rows: the provider's key
     unique: bool = False  # provider rows: the pattern is this provider's own wording
     collision: bool = False  # provider rows: a registered code used with another meaning
@@ -115,10 +141,9 @@ class Rule:
             return False
         return self.pattern is None or bool(self.pattern.search(text))
 
-    @property
-    def unregistered_code(self) -> bool:
-        """Does the row name an enhanced code IANA does not define (only a provider uses it)?"""
-        return bool(self.enhanced) and not any(spec.registered for spec in self.enhanced or ())
+    unregistered_code: bool = (
+        False  # an enhanced code IANA does not define: only a provider uses it
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +214,10 @@ def _check_row(rule: Rule, where: str) -> Rule:
     return rule
 
 
-def _compile(pattern: str | None) -> re.Pattern[str] | None:
+def _compile(pattern: str | None) -> LazyPattern | None:
     if pattern is None or pattern.strip() in ("", "*"):
         return None
-    return re.compile(pattern, re.IGNORECASE)
+    return LazyPattern(pattern)
 
 
 @cache
@@ -236,6 +261,8 @@ def _provider_rule(key: str, source: str, entry: dict[str, object], where: str) 
         provider=key,
         unique=bool(entry.get("unique", False)),
         collision=bool(entry.get("collision", False)),
+        unregistered_code=bool(enhanced)
+        and not any(EnhancedSpec.parse(e).registered for e in enhanced or ()),
         text=str(entry["text"]),
         meaning=str(entry["meaning"]),
         steps=strings("steps") or (),

@@ -130,6 +130,12 @@ def test_tables_name_only_registered_diagnoses() -> None:
     assert not unknown
 
 
+def test_every_pattern_compiles() -> None:
+    for rule in (*generic_rules(), *provider_rules()):
+        if rule.pattern is not None:
+            rule.pattern.check()
+
+
 def test_generic_rows_come_in_tier_order() -> None:
     ranks = [TIERS.index(rule.tier) for rule in generic_rules()]
     assert ranks == sorted(ranks)
