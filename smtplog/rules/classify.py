@@ -443,6 +443,18 @@ def merge_steps(rule: Rule | None, generic: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*rule.steps, *questions)))
 
 
+def about_provider(rule: Rule, causes: tuple[str, ...]) -> tuple[str, ...]:
+    """Generic causes without the ones that name other providers ("Gmail, Yahoo: ...")."""
+    others = tuple(
+        name
+        for key, provider in providers().items()
+        if key != rule.provider
+        for name in provider.names
+    )
+    kept = tuple(cause for cause in causes if not cause.startswith(others)) if others else causes
+    return kept or causes
+
+
 def rules_for(diagnosis: str) -> list[Rule]:
     """Every row that can give ``diagnosis`` (for docs and `smtplog explain`)."""
     return [rule for rule in all_rules() if rule.diagnosis == diagnosis]

@@ -42,6 +42,7 @@ from smtplog.report import SEVERITY_ORDER, Evidence, Finding
 from smtplog.rules.classify import (
     Classification,
     ProviderMatch,
+    about_provider,
     classify,
     classify_any_phase,
     detect_provider,
@@ -203,13 +204,16 @@ class Diagnoser:
         rule = classification.rule if classification else None
         if classification is not None and classification.provider is not None:
             provider = classification.provider.name
+        causes = doc.causes
         if rule is not None and rule.meaning:
             # The provider's own meaning and steps come first: they are specific.
             summary = f"{summary} {rule.meaning}"
             next_steps = merge_steps(rule, next_steps)
+            causes = about_provider(rule, causes)
             help_page = providers()[rule.provider].help if rule.provider else None
+            standards = [ref for ref in references if not ref.startswith("http")]
             references = _unique(
-                (*rule.references, *([help_page] if help_page else []), *references)
+                (*rule.references, *([help_page] if help_page else []), *standards)
             )
         if extra:
             summary = f"{summary} {extra}"
@@ -220,7 +224,7 @@ class Diagnoser:
             title=doc.title,
             summary=summary,
             explanation=doc.explanation,
-            causes=doc.causes,
+            causes=causes,
             next_steps=next_steps,
             references=references,
             evidence=tuple(evidence),

@@ -28,6 +28,7 @@ from smtplog.rules.classify import (
     EnhancedSpec,
     ProviderMatch,
     Rule,
+    about_provider,
     classify,
     classify_any_phase,
     detect_provider,
@@ -134,16 +135,16 @@ class Explanation:
 
 
 def diagnosis_dict(doc: Diagnosis, rule: Rule | None = None) -> dict[str, Any]:
-    steps = (
-        merge_steps(rule, doc.next_steps) if rule and rule.diagnosis == doc.id else doc.next_steps
-    )
+    specific = rule is not None and rule.diagnosis == doc.id
+    steps = merge_steps(rule, doc.next_steps) if specific else doc.next_steps
+    causes = about_provider(rule, doc.causes) if specific and rule else doc.causes
     return {
         "id": doc.id,
         "group": doc.group,
         "severity": doc.severity,
         "title": doc.title,
         "explanation": doc.explanation,
-        "causes": list(doc.causes),
+        "causes": list(causes),
         "next_steps": list(steps),
         "references": list(doc.references),
         "detection": doc.detection,
