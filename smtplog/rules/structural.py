@@ -77,6 +77,13 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     if first_reply is None or not analysis.connected:
         return None
     early = [e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred]
+    # Postfix postscreen sends a "220-" teaser first: a command typed before the
+    # rest of the greeting is "answered" by that greeting's final 220 line.
+    early += [
+        x.request
+        for x in analysis.exchanges
+        if x.verb in ("EHLO", "HELO") and x.reply.code == 220 and isinstance(x.request, Command)
+    ]
     if not early:
         return None
     signal = _signals()["pregreet"]

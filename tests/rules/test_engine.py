@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from smtplog.analysis import analyze_text
 from smtplog.events import Command, Connected, DataBody, DataEnd, Reply, Span
 from smtplog.protocol import analyze_session
@@ -241,3 +243,32 @@ def test_no_finding_for_a_session_that_only_greeted() -> None:
     assert session.outcome == "incomplete" and session.findings == []
     assert session.main is None
     assert [o.id for o in session.observations] == ["server-capabilities"]
+
+
+CLIENT_SAYS = [
+    ("SMTP Error: Could not authenticate.", "auth-rejected"),  # PHPMailer
+    ("SMTP Error: Could not connect to SMTP host.", "connect-timeout"),  # PHPMailer
+    ("curl: (7) Failed to connect to mx.example.com port 25 after 0 ms: Couldn't connect to server", "connect-refused"),
+    ("curl: (28) Failed to connect to mx.example.com port 25 after 3001 ms: Timeout was reached", "connect-timeout"),
+    ("curl: (67) Login denied", "auth-rejected"),
+    ("smtplib.SMTPServerDisconnected: Connection unexpectedly closed", "connection-dropped"),
+    ("smtplib.SMTPNotSupportedError: SMTP AUTH extension not supported by server.", "auth-not-offered"),
+    ("smtplib.SMTPNotSupportedError: STARTTLS extension not supported by server.", "tls-not-offered"),
+    ("ssl.SSLError: [SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)", "tls-port-mismatch"),
+    ("javax.mail.MessagingException: Could not convert socket to TLS", "tls-handshake-failed"),
+    ("ERROR Send Error: Greeting never received", "no-greeting"),  # Nodemailer
+    ("msmtp: the server does not support TLS via the STARTTLS command", "tls-not-offered"),
+    ("*** No authentication type succeeded", "auth-rejected"),  # swaks
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), CLIENT_SAYS)
+def test_the_client_programs_own_words(text: str, expected: str) -> None:
+    session = only_session(
+        f"""
+        # smtplog transcript 1; target=mx.example.com:25; started=2026-11-28T19:40:02Z
+        +0.000 ** connect mx.example.com:25 (192.0.2.25)
+        +0.030 ** error {text}
+        """
+    )
+    assert session.main is not None and session.main.id == expected, session.main
