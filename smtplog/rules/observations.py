@@ -260,7 +260,8 @@ def server_capabilities(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
         return None
     first, first_tls = ehlos[0]
     last, last_tls = ehlos[-1]
-    capabilities = parse_capabilities(last.reply)
+    # A last line "250 OK" (Exchange-style servers) is a filler, not an extension.
+    capabilities = {k: v for k, v in parse_capabilities(last.reply).items() if k != "OK"}
     if not capabilities:
         return None
     parts = [_describe(keyword, capabilities[keyword]) for keyword in _in_table_order(capabilities)]
