@@ -20,6 +20,7 @@ from smtplog.errors import ExitCode, SmtplogError
 # and shell completion stay fast.
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "dialects": "smtplog.cli.dialects_cmd:dialects",
     "explain": "smtplog.cli.explain_cmd:explain",
     "probe": "smtplog.cli.probe_cmd:probe",
     "record": "smtplog.cli.record_cmd:record",
@@ -57,6 +58,7 @@ def cli() -> None:
     cat session.txt | smtplog analyze  the same, from a pipe
     smtplog explain 5.7.139            what a code, reply or diagnosis means
     smtplog rules                      list every diagnosis
+    smtplog dialects                   list the transcript formats it reads
     """
 
 
