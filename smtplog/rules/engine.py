@@ -20,6 +20,7 @@ from smtplog.events import (
     Command,
     ConnectFailed,
     DataEnd,
+    Encrypted,
     Event,
     Reply,
     Timeout,
@@ -71,6 +72,8 @@ def event_text(event: Event | None) -> str:
         return event.detail or event.kind
     if isinstance(event, TlsFailed):
         return event.reason
+    if isinstance(event, Encrypted):
+        return event.text
     if isinstance(event, ClientError):
         return event.text
     return getattr(event, "text", event.kind)
@@ -219,6 +222,14 @@ class Diagnoser:
                 facts=self.facts(detail=reason.reason),
                 phase="starttls",
                 matched_by="TLS failure reported by the client",
+            )
+        if isinstance(reason, Encrypted):
+            return self.finding(
+                "encrypted",
+                confidence="high",
+                evidence=[evidence_of(reason)],
+                facts=self.facts(detail=reason.detail or "after TLS started"),
+                matched_by="traffic after the TLS handshake was recorded but not decrypted",
             )
         if isinstance(reason, Closed | Timeout):
             return self._structural_end(reason)
