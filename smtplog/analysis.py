@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from smtplog import dialects
-from smtplog.errors import NotSmtpError
+from smtplog.errors import InputError, NotSmtpError
 from smtplog.events import Command, ConnectFailed, Event, Reply
 from smtplog.protocol import analyze_session
 from smtplog.report import Report, SessionReport
@@ -53,6 +53,25 @@ def _has_connection(events: list[Event]) -> bool:
 
 
 def analyze_bytes(data: bytes, name: str = "<stdin>", dialect: str | None = None) -> Report:
+    """Analyse raw input: a text transcript in any dialect, or a packet capture."""
+    from smtplog.pcap.reader import is_capture
+
+    if data[:2] == b"\x1f\x8b":  # capture.pcap.gz: look inside before judging
+        import gzip
+        import zlib
+
+        try:
+            inner = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            inner = b""
+        if is_capture(inner):
+            data = inner
+    if is_capture(data):
+        if dialect:
+            raise InputError(f"{name}: a packet capture is read as is; --dialect is for text")
+        from smtplog.pcap import analyze_capture
+
+        return analyze_capture(data, name)
     return analyze_source(source_from_bytes(data, name), dialect)
 
 

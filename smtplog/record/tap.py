@@ -231,7 +231,9 @@ class Tap:
             waited = self._waiting(at)
             if waited is not None:
                 return [*events, *self._client_gave_up(waited, at, how)]
-        unexpected = reset or (by == "server" and not self._server_said_goodbye())
+        # Inside TLS nobody here knows whether QUIT was said: only a reset is abnormal.
+        readable = self.view is None or not self.view.established
+        unexpected = reset or (readable and by == "server" and not self._server_said_goodbye())
         text = detail or (f"the {by} {how}" if unexpected else "")
         events.append(
             Closed(by=by, unexpected=unexpected, detail=text, time=at, stream=self.stream)
