@@ -21,6 +21,7 @@ from smtplog.errors import ExitCode, SmtplogError
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
     "probe": "smtplog.cli.probe_cmd:probe",
+    "proxy": "smtplog.cli.proxy_cmd:proxy",
     "record": "smtplog.cli.record_cmd:record",
     "rules": "smtplog.cli.rules_cmd:rules",
 }

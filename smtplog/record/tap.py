@@ -228,7 +228,7 @@ class Tap:
         events.extend(self._tls_end(by, at))
         how = "reset the connection (TCP RST)" if reset else "closed the connection"
         if by == "client" and self.view is None:
-            waited = self._waiting(at)
+            waited = self.waiting(at)
             if waited is not None:
                 return [*events, *self._client_gave_up(waited, at, how)]
         # Inside TLS nobody here knows whether QUIT was said: only a reset is abnormal.
@@ -269,7 +269,7 @@ class Tap:
             )
         return events
 
-    def _waiting(self, at: float) -> float | None:
+    def waiting(self, at: float) -> float | None:
         """Seconds the client had been waiting for the server (None: it was not)."""
         if not self.server_spoke and self.opened_at is not None:
             return at - self.opened_at
