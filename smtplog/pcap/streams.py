@@ -36,7 +36,12 @@ IMPLICIT_TLS_PORTS = frozenset({465})
 MAX_HELD = 4 * 1024 * 1024  # early segments held per direction before the gap is given up
 
 _GREETING = re.compile(rb"^(220|421|554)[ -]")
+_REPLY = re.compile(rb"^[2-5][0-9][0-9][ -][^\r\n]*\r?\n")
 _CLIENT_FIRST = re.compile(rb"^(EHLO|HELO|LHLO)[ \r\n]", re.IGNORECASE)
+_COMMAND = re.compile(
+    rb"^((EHLO|HELO|LHLO|DATA|BDAT|RSET|NOOP|QUIT|AUTH|STARTTLS|VRFY)\b|(MAIL FROM|RCPT TO):)",
+    re.IGNORECASE,
+)
 
 Kind = Literal["unknown", "smtp", "tls", "other"]
 
@@ -239,7 +244,7 @@ class Streams:
 
     def _deliver(self, connection: Connection, side: str, data: bytes, at: float) -> None:
         if connection.kind == "unknown":
-            connection.kind = _kind(side, data)
+            connection.kind = _kind(side, data, joined_late=connection.syn_at is None)
         if connection.kind == "other":
             return
         tap = self._tap(connection, at)
@@ -261,7 +266,6 @@ class Streams:
     def _close(self, connection: Connection, side: str, at: float, *, reset: bool) -> None:
         if connection.kind == "other":
             connection.ended = True
-            self._forget(connection)
             return
         if connection.syn_ack_at is None and connection.tap is None and side == "server":
             # The answer to the SYN was a reset: nothing listens there.
@@ -276,7 +280,6 @@ class Streams:
                 )
             )
             connection.ended = True
-            self._forget(connection)
             return
         tap = self._tap(connection, at)
         connection.events.extend(
@@ -285,8 +288,7 @@ class Streams:
         sending = connection.to_server if side == "client" else connection.to_client
         sending.fin = True
         if (connection.to_server.fin and connection.to_client.fin) or reset:
-            connection.ended = True
-            self._forget(connection)
+            connection.ended = True  # kept until a new SYN reuses the ports: late ACKs land here
 
     # -- the end of the capture ----------------------------------------------------------------
 
@@ -296,7 +298,7 @@ class Streams:
             if connection.kind == "other":
                 continue
             if connection.tap is None and connection.syn_ack_at is None:
-                waited = end - (connection.syn_at or end)
+                waited = end - (connection.syn_at if connection.syn_at is not None else end)
                 tap = Tap()
                 connection.tap = tap
                 if connection.syns > 1 or waited >= 1.0:
@@ -338,10 +340,11 @@ class Streams:
         return chosen
 
 
-def _kind(side: str, data: bytes) -> Kind:
-    if side == "server" and _GREETING.match(data):
+def _kind(side: str, data: bytes, *, joined_late: bool = False) -> Kind:
+    """What a connection carries, from the first bytes seen (and who sent them)."""
+    if side == "server" and (_REPLY if joined_late else _GREETING).match(data):
         return "smtp"
-    if side == "client" and _CLIENT_FIRST.match(data):
+    if side == "client" and (_COMMAND if joined_late else _CLIENT_FIRST).match(data):
         return "smtp"
     if side == "client" and looks_like_tls(data):
         return "tls"
