@@ -209,14 +209,22 @@ def ssl_errors() -> type[Exception]:
 
 
 def _listener(text: str, implicit_tls: bool) -> object:
+    """[HOST:]PORT; a bare port listens on loopback, port 0 picks a free one."""
     from smtplog.record.proxy import Listener
     from smtplog.record.target import parse_target
 
     text = text.strip()
-    if text.isdigit():  # a bare port: loopback only
-        return Listener("127.0.0.1", int(text), implicit_tls)
-    target = parse_target(text, 2525)
-    return Listener(target.host, target.port, implicit_tls)
+    if text.isdigit():
+        return Listener("127.0.0.1", _port(text), implicit_tls)
+    any_port = text.endswith(":0")
+    target = parse_target(text[:-2] if any_port else text, 2525)
+    return Listener(target.host, 0 if any_port else target.port, implicit_tls)
+
+
+def _port(text: str) -> int:
+    if int(text) > 65535:
+        raise RecordingError(f"{text} is not a port number (0-65535)")
+    return int(text)
 
 
 class VerdictPrinter:

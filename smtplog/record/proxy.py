@@ -123,6 +123,8 @@ class ProxySession:
         self.up_reader: asyncio.StreamReader | None = None
         self.up_writer: asyncio.StreamWriter | None = None
         self.listener = listener
+        own = writer.get_extra_info("sockname")
+        self.local = Listener(str(own[0]), int(own[1])).label if own else listener.label
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.client = f"[{peer[0]}]:{peer[1]}" if ":" in str(peer[0]) else f"{peer[0]}:{peer[1]}"
         self.path, sink = self._open_transcript()
@@ -160,7 +162,7 @@ class ProxySession:
 
     async def run(self) -> None:
         try:
-            self.note(f"client {self.client} connected to the proxy on {self.listener.label}")
+            self.note(f"client {self.client} connected to the proxy on {self.local}")
             if self.listener.implicit_tls and not await self._client_tls():
                 return
             if not await self._connect_upstream():
@@ -241,10 +243,11 @@ class ProxySession:
                 context, ssl_handshake_timeout=self.options.tls_timeout
             )
         except (ssl.SSLError, OSError, asyncio.TimeoutError, ConnectionError) as exc:
+            detail = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             what = (
                 "did not finish the handshake in time"
                 if isinstance(exc, asyncio.TimeoutError)
-                else f"failed: {getattr(exc, 'reason', None) or exc}"
+                else f"failed ({detail})"
             )
             self.record(
                 TlsFailed(
@@ -267,6 +270,9 @@ class ProxySession:
         the client. False when the session cannot go on."""
         if not await self._upstream_tls():
             return False
+        # The client answers the 220 with its ClientHello at once: stop reading until
+        # the TLS layer is in place, or those bytes would land in the plaintext buffer.
+        self.client_writer.transport.pause_reading()
         self.client_writer.write(data)
         await self._drain(self.client_writer)
         if not await self._client_tls():
@@ -475,6 +481,10 @@ class Proxy:
             writer.write(b"421 4.3.2 smtplog proxy: too many sessions at once, try again later\r\n")
             writer.close()
             return
+        if listener.implicit_tls:
+            # TLS from the first byte: keep the ClientHello in the socket until the
+            # handshake starts (start_tls resumes reading).
+            writer.transport.pause_reading()
         self.count += 1
         try:
             session = ProxySession(self, self.count, reader, writer, listener)
