@@ -145,16 +145,7 @@ class Tap:
                 self.view = HandshakeView()
                 self.tls_detail = "after STARTTLS"
                 if held and not looks_like_tls(held):
-                    self.mode = "smtp"  # the client did not start TLS after all
-                    self.view = None
-                    events.append(
-                        Note(
-                            text="the client went on in plaintext after the 220 to STARTTLS",
-                            time=at,
-                            stream=self.stream,
-                        )
-                    )
-                    events.extend(self._client_smtp(held, at))
+                    events.extend(self._no_tls_after_all(held, at))
                     events.extend(self.server(rest, at))
                     return events
                 events.extend(self._tls_bytes("client", held, at))
@@ -166,24 +157,40 @@ class Tap:
             return events
         return events
 
+    def _no_tls_after_all(self, data: bytes, at: float) -> list[Event]:
+        """After a 220 to STARTTLS the client went on in plaintext (a broken client)."""
+        self.mode = "smtp"
+        self.view = None
+        note = Note(
+            text="the client went on in plaintext after the 220 to STARTTLS",
+            time=at,
+            stream=self.stream,
+        )
+        return [note, *self._client_smtp(data, at)]
+
     def _client_starts_tls(self, data: bytes, at: float) -> list[Event]:
         self.mode = "tls"
         self.view = HandshakeView()
+        self.tls_detail = "from the first byte (implicit TLS)"
         if self.server_spoke:
             # The server greeted in plaintext and the client answered with TLS.
+            self.mode = "gone"
             first = self.wire.last_reply.wire_lines()[0] if self.wire.last_reply else "220"
-            self.view.failure = (
+            reason = (
                 "TLS on a plaintext port: the client started a TLS handshake, but the server "
                 f'had greeted in plaintext ("{first[:120]}"); this port expects STARTTLS, '
                 "not implicit TLS"
             )
-        self.tls_detail = "from the first byte (implicit TLS)"
+            self.view.failure = reason
+            return [TlsFailed(reason=reason, time=at, stream=self.stream)]
         return self._tls_bytes("client", data, at)
 
     def _tls_bytes(self, side: Side, data: bytes, at: float) -> list[Event]:
         view = self.view
         if view is None or not data:
             return []
+        if side == "client" and not view.client.bytes and not looks_like_tls(data):
+            return self._no_tls_after_all(data, at)
         before = view.done
         view.feed(side, data)
         if view.established:
