@@ -37,7 +37,6 @@ MAX_HELD = 4 * 1024 * 1024  # early segments held per direction before the gap i
 
 _GREETING = re.compile(rb"^(220|421|554)[ -]")
 _REPLY = re.compile(rb"^[2-5][0-9][0-9][ -][^\r\n]*\r?\n")
-_CLIENT_FIRST = re.compile(rb"^(EHLO|HELO|LHLO)[ \r\n]", re.IGNORECASE)
 _COMMAND = re.compile(
     rb"^((EHLO|HELO|LHLO|DATA|BDAT|RSET|NOOP|QUIT|AUTH|STARTTLS|VRFY)\b|(MAIL FROM|RCPT TO):)",
     re.IGNORECASE,
@@ -122,6 +121,7 @@ class Connection:
     syn_at: float | None
     last_packet: int = 0
     syns: int = 0
+    last_syn_at: float | None = None
     syn_ack_at: float | None = None
     kind: Kind = "unknown"
     to_server: Direction = field(default_factory=Direction)
@@ -169,6 +169,7 @@ class Streams:
             if connection is None:
                 connection = self._new(segment, forward, at)
             connection.syns += 1
+            connection.last_syn_at = at
             connection.to_server.base = (segment.seq + 1) % MOD
             connection.last_packet = segment.number
             return
@@ -298,18 +299,23 @@ class Streams:
             if connection.kind == "other":
                 continue
             if connection.tap is None and connection.syn_ack_at is None:
-                waited = end - (connection.syn_at if connection.syn_at is not None else end)
+                first = connection.syn_at if connection.syn_at is not None else end
+                last = connection.last_syn_at if connection.last_syn_at is not None else first
                 tap = Tap()
                 connection.tap = tap
-                if connection.syns > 1 or waited >= 1.0:
-                    tries = f"sent {connection.syns} times" if connection.syns > 1 else "sent once"
+                if connection.syns > 1 or end - first >= 1.0:
+                    tries = (
+                        f"the SYN was sent {connection.syns} times over {last - first:.1f}s"
+                        if connection.syns > 1
+                        else f"the SYN was not answered in {end - first:.1f}s"
+                    )
                     connection.events.extend(
                         tap.connect_failed(
                             "timeout",
                             f"no answer from {_endpoint(*connection.server)} to the connection "
-                            f"attempt (SYN {tries} over {waited:.1f}s): packets dropped by a "
-                            "firewall, or a server too busy to accept",
-                            end,
+                            f"attempt ({tries}): packets dropped by a firewall, or a server "
+                            "too busy to accept",
+                            last,
                         )
                     )
                 else:
@@ -344,8 +350,8 @@ def _kind(side: str, data: bytes, *, joined_late: bool = False) -> Kind:
     """What a connection carries, from the first bytes seen (and who sent them)."""
     if side == "server" and (_REPLY if joined_late else _GREETING).match(data):
         return "smtp"
-    if side == "client" and (_COMMAND if joined_late else _CLIENT_FIRST).match(data):
-        return "smtp"
+    if side == "client" and _COMMAND.match(data):
+        return "smtp"  # EHLO first, or QUIT from a client that gave up on the greeting
     if side == "client" and looks_like_tls(data):
         return "tls"
     return "other"

@@ -61,6 +61,7 @@ class Tap:
         self.client_spoke_at: float | None = None  # a client line still awaiting its reply
         self.last_command: Command | None = None
         self.server_spoke = False
+        self.greeting_missed = False  # the client spoke after waiting in vain for the greeting
         self.ended = False
 
     # -- the connection ---------------------------------------------------------------
@@ -87,7 +88,19 @@ class Tap:
         if self.mode == "starttls":
             self.held += data
             return []
-        return self._client_smtp(data, at)
+        events: list[Event] = []
+        waited = at - self.opened_at if self.opened_at is not None else 0.0
+        if not self.server_spoke and not self.greeting_missed and waited >= GAVE_UP_AFTER:
+            self.greeting_missed = True
+            events.append(
+                Timeout(
+                    waiting_for="banner",
+                    detail=f"no greeting after {waited:.1f}s: the client went on without it",
+                    time=at,
+                    stream=self.stream,
+                )
+            )
+        return events + self._client_smtp(data, at)
 
     def server(self, data: bytes, at: float) -> list[Event]:
         """Bytes the server sent."""
@@ -287,6 +300,9 @@ class Tap:
     def _client_gave_up(self, waited: float, at: float, how: str) -> list[Event]:
         greeting = not self.server_spoke
         what = "no greeting" if greeting else "no reply"
+        if greeting and self.greeting_missed:  # already recorded when the client went on
+            detail = f"the client {how} after {waited:.1f}s, still without a greeting"
+            return [Closed(by="client", detail=detail, time=at, stream=self.stream)]
         if waited >= GAVE_UP_AFTER:
             return [
                 Timeout(

@@ -172,7 +172,7 @@ def test_unanswered_syns_are_a_connect_timeout():
     c = Conversation(server=("192.0.2.25", 25)).syn().syn(gap=1.0).syn(gap=2.0)
     result = capture_transcript(write_pcap(of(c)))
     assert "** connect-failed timeout" in result.text
-    assert "SYN sent 3 times over 3.0s" in result.text
+    assert "the SYN was sent 3 times over 3.0s" in result.text
     assert verdict(write_pcap(of(c))) == ("no-connection", "connect", "connect-timeout")
 
 
