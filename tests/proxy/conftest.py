@@ -134,3 +134,13 @@ def start_proxy(writes: Path) -> Iterator:  # type: ignore[type-arg]
     yield start
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy_cert(ca, writes: Path) -> str:  # type: ignore[no-untyped-def]
+    """The proxy's own certificate (and key) for TLS termination, from the test CA."""
+    path = writes / "proxy-cert.pem"
+    ca.issue_cert("proxy.example.test", "127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
+        str(path)
+    )
+    return str(path)

@@ -283,15 +283,6 @@ def test_starttls_passes_through_encrypted(start_proxy, smtpd, ca):  # type: ign
     assert verdict_of(proxy.transcripts()[0]) == ("unknown", None, "encrypted")
 
 
-@pytest.fixture(scope="module")
-def proxy_cert(ca, writes):  # type: ignore[no-untyped-def]
-    path = writes / "proxy-cert.pem"
-    ca.issue_cert("proxy.example.test", "127.0.0.1").private_key_and_cert_chain_pem.write_to_path(
-        str(path)
-    )
-    return str(path)
-
-
 def test_starttls_terminated_records_everything(start_proxy, smtpd, ca, proxy_cert):  # type: ignore[no-untyped-def]
     proxy = start_proxy("--upstream", f"127.0.0.1:{smtpd}", "--tls-cert", proxy_cert,
                         "--tls-key", proxy_cert)  # fmt: skip
