@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -239,18 +240,17 @@ class VerdictPrinter:
         from smtplog.render.safe import safe
 
         where = f"; transcript {result.path}" if result.path else ""
-        try:
-            report = result.report()
-        except SmtplogError:
+        if self.full:
+            from smtplog.cli.output import resolve_format, write_reports
+
+            with contextlib.suppress(SmtplogError):  # nothing recorded: the line below says so
+                write_reports([result.report()], resolve_format("auto"))
+        session = result.verdict()
+        if session is None:
             click.echo(
                 f"session {result.number} from {safe(result.client)}: nothing recorded{where}"
             )
             return
-        if self.full:
-            from smtplog.cli.output import resolve_format, write_reports
-
-            write_reports([report], resolve_format("auto"))
-        session = report.sessions[-1]
         main = session.main
         verdict = verdict_text(
             session.outcome,

@@ -189,6 +189,8 @@ def _interface(idb: pcapng.InterfaceDescriptionBlock, little: bool) -> tuple[int
 def _network(linktype: int, frame: bytes) -> object | None:
     """The IP packet inside a link-layer frame (a dpkt object), or None."""
     if linktype == ETHERNET:
+        if frame[12:14] == b"\x08\x00":  # IPv4 without a VLAN tag: skip the Ethernet object
+            return dpkt.ip.IP(frame[14:])
         return dpkt.ethernet.Ethernet(frame).data
     if linktype == LINUX_SLL:
         return dpkt.sll.SLL(frame).data

@@ -183,6 +183,10 @@ class Streams:
             return
         if connection.ended:
             return
+        if connection.kind == "other":  # not SMTP: only its end matters
+            if flags & (FIN | RST):
+                connection.ended = True
+            return
         sending = connection.to_server if from_client else connection.to_client
         receiving = connection.to_client if from_client else connection.to_server
         side = "client" if from_client else "server"

@@ -39,7 +39,7 @@ from smtplog.record.tap import Tap
 from smtplog.record.target import Target
 
 if TYPE_CHECKING:
-    from smtplog.report import Report
+    from smtplog.report import Report, SessionReport
 
 READ_SIZE = 65536
 LINGER = 5.0  # seconds the other side may still talk after one side closed
@@ -89,9 +89,24 @@ class SessionResult:
     duration: float
 
     def report(self) -> Report:
+        """The analysis of the transcript as written (line numbers point into the file)."""
         from smtplog.analysis import analyze_text
 
         return analyze_text(self.text, dialect="smtplog", name=str(self.path or "<proxy>"))
+
+    def verdict(self) -> SessionReport | None:
+        """The analysis of the recorded events themselves: the same verdict as ``report``
+        without reading the transcript back (the proxy judges every session it relays)."""
+        from smtplog.protocol import analyze_session
+        from smtplog.report import SessionReport
+        from smtplog.rules import diagnose
+        from smtplog.sessions import split_sessions
+
+        sessions = split_sessions(self.events)
+        if not sessions:
+            return None
+        analysis = analyze_session(sessions[-1])
+        return SessionReport(analysis, diagnose(analysis))
 
 
 SessionEnd = Callable[[SessionResult], None]
