@@ -163,7 +163,14 @@ class Streams:
         flags = segment.flags
         connection = self.open.get(forward) or self.open.get(backward)
         if flags & SYN and not flags & ACK:
-            if connection is not None and (connection.ended or connection.client != forward[:2]):
+            reused = (
+                connection is not None
+                and connection.syn_ack_at is not None
+                and connection.to_server.base != (segment.seq + 1) % MOD
+            )  # a new ISN on the same ports: the capture missed the old connection's end
+            if connection is not None and (
+                connection.ended or connection.client != forward[:2] or reused
+            ):
                 self._forget(connection)
                 connection = None
             if connection is None:

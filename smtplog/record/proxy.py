@@ -26,6 +26,7 @@ import re
 import signal
 import socket
 import ssl
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -503,9 +504,11 @@ class Proxy:
         self.count += 1
         try:
             session = ProxySession(self, self.count, reader, writer, listener)
-        except OSError as exc:
+        except OSError as exc:  # the transcript cannot be written (disk full, folder gone)
+            print(f"smtplog proxy: cannot write a transcript: {exc}", file=sys.stderr)
+            writer.write(b"421 4.3.0 smtplog proxy: cannot record this session\r\n")
             writer.close()
-            raise SystemExit(f"smtplog proxy: cannot write the transcript: {exc}") from exc
+            return
         task = asyncio.get_running_loop().create_task(session.run())
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
