@@ -22,12 +22,12 @@ demo: $(STAMP)  ## analyse the bundled telnet sample of Microsoft's procedure
 	$(BIN)/smtplog analyze $(DEMO) || test $$? -eq 1
 
 test: $(STAMP)  ## lint and run the whole test suite
-	$(BIN)/ruff check smtplog tests bench scripts
-	$(BIN)/ruff format --check smtplog tests bench scripts
+	$(BIN)/ruff check $(wildcard smtplog tests bench scripts)
+	$(BIN)/ruff format --check $(wildcard smtplog tests bench scripts)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check smtplog tests bench scripts
+	$(BIN)/ruff check $(wildcard smtplog tests bench scripts)
 
 format: $(STAMP)
 	$(BIN)/ruff format smtplog tests bench scripts

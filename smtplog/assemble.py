@@ -52,6 +52,7 @@ class ClientLine:
     stream: str | None = None
     body: bool = False
     edited: bool = False  # typed with backspace/DEL (applied, or echoed as ^H / ^?)
+    bare_lf: bool = False  # the tool shows this content line ended in LF without CR
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class _Stream:
     body_count: int = 0
     body_span: Span | None = None
     body_time: float | None = None
+    body_bare_lf: bool = False
     seen_client: bool = False
     seen_server: bool = False
 
@@ -233,6 +235,7 @@ class Assembler:
         else:
             state.body_span = Span(state.body_span.first, line.span.last)
         state.body_count += 1
+        state.body_bare_lf = state.body_bare_lf or line.bare_lf
         if len(state.body) < BODY_LINES_KEPT:
             state.body.append(line.text)
             state.body_numbers.append(line.span.first)
@@ -245,8 +248,10 @@ class Assembler:
             span=state.body_span,
             time=state.body_time,
             stream=key,
+            bare_lf=state.body_bare_lf,
         )
         state.body, state.body_numbers, state.body_count = [], [], 0
+        state.body_bare_lf = False
         state.body_span, state.body_time = None, None
         return body
 

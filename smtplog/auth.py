@@ -75,6 +75,8 @@ def mask_initial_response(mechanism: str, response: str) -> tuple[str, str | Non
     mech = mechanism.upper()
     if already_masked(response):
         return response.strip(), None
+    if hidden_by_tool(response) and b64decode_text(response) is None:
+        return "[credentials hidden by the client tool]", None
     if response.strip() == "=":  # RFC 4954: "=" is an empty initial response
         return "=", None
     if mech == "PLAIN":

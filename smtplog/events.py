@@ -244,6 +244,14 @@ class Note(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ShellPrompt(Note):
+    """A shell prompt pasted with the session ("user@vm:~$ swaks --to ..."), set aside
+    by cleanup. Not SMTP, but a prompt after SMTP traffic starts a new session."""
+
+    kind: ClassVar[str] = "prompt"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Unparsed(Event):
     """A line no rule of the dialect understood; shown dimmed, never fatal."""
 

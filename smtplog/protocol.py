@@ -138,6 +138,7 @@ _VERB_GROUP = {"HELO": "EHLO", "LHLO": "EHLO", "AUTH-RESPONSE": "AUTH", "BDAT": 
 
 # Where a client program's own error text says it stopped.
 _CLIENT_ERROR_PHASES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"message size \d+ exceeds|exceeds size limit", re.I), "mail"),
     (re.compile(r"STARTTLS|TLS", re.I), "starttls"),
     (re.compile(r"auth", re.I), "auth"),
     (re.compile(r"recipient|RCPT", re.I), "rcpt"),
@@ -269,12 +270,14 @@ class Machine:
         has_server = any(isinstance(e, Reply) for e in events)
         if has_server and not has_client:
             analysis.one_sided = "server"
-        elif has_client and not has_server:
+        elif has_client and not has_server and not any(isinstance(e, Timeout) for e in events):
+            # (A timeout says the server was silent: then nothing is missing.)
             analysis.one_sided = "client"
         for event in events:
             self._event(event, analysis)
         analysis.unanswered = [event for event, _verb in self.pending]
         analysis.state = self.state
+        analysis.notes.extend(_one_sided_notes(analysis))
         analysis.verdict = verdict(analysis)
         return analysis
 
@@ -288,7 +291,9 @@ class Machine:
         if isinstance(event, Connected):
             analysis.connected = True
             if self.state is S.DISCONNECTED:
-                self.state = S.CONNECTED
+                # A client-only log never shows the greeting: assume it came,
+                # so that its commands are judged in the states they were sent in.
+                self.state = S.GREETED if analysis.one_sided == "client" else S.CONNECTED
         elif isinstance(event, ConnectFailed):
             analysis.connect_failure = event
         elif isinstance(event, Command):
@@ -339,7 +344,14 @@ class Machine:
             self._implicit_handshake(analysis)
         state = self._predicted_state()
         row = TABLE.get(verb)
-        if row is not None and state not in row.allowed and state is not S.DISCONNECTED:
+        # An inferred request (a log that summarises the session) stands for a
+        # dialogue the log left out: what came before it is unknown, not illegal.
+        if (
+            row is not None
+            and state not in row.allowed
+            and state is not S.DISCONNECTED
+            and not event.inferred
+        ):
             analysis.violations.append(
                 Violation(event.span, f"{verb} is not allowed in state '{state.value}'", row.rfc)
             )
@@ -377,7 +389,12 @@ class Machine:
         # The server speaks first (RFC 5321 §3.1): when the transcript shows the
         # connection opening, its first reply is the greeting even if the
         # client talked before it.
-        first_after_connect = analysis.connected or not self.pending or reply.code == 220
+        # A log that summarises (requests inferred from it, or TLS already
+        # up) has simply not shown the greeting.
+        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
+        first_after_connect = (
+            (analysis.connected and not summarised) or not self.pending or reply.code == 220
+        )
         if not self.banner_seen and first_after_connect and _is_greeting(reply):
             request, verb = None, "BANNER"
         elif self.pending:
@@ -509,6 +526,28 @@ class Machine:
         return None
 
 
+def _one_sided_notes(analysis: SessionAnalysis) -> list[str]:
+    """Say what a one-sided transcript is missing, and what was inferred."""
+    if analysis.one_sided == "client":
+        count = len(analysis.unanswered)
+        return [
+            "only the client's side is in the transcript: the server's replies are missing, "
+            f"so nothing shows whether the server accepted the {count} "
+            f"request{'s' if count != 1 else ''} marked 'no reply in the transcript'"
+        ]
+    if analysis.one_sided == "server":
+        inferred = sum(
+            1 for event in analysis.events if isinstance(event, Command | AuthResponse | DataEnd)
+            and event.inferred
+        )  # fmt: skip
+        return [
+            "only the server's replies are in the transcript: "
+            f"{inferred} client request{'s were' if inferred != 1 else ' was'} inferred from "
+            "them (marked inferred; their exact text is unknown)"
+        ]
+    return []
+
+
 def _inferred_factory(reply: Reply):  # type: ignore[no-untyped-def]
     def make(verb: str, argument: str = "") -> Command:
         text = f"{verb} {argument}".rstrip()
@@ -558,6 +597,8 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
     failure = analysis.connect_failure
     if failure is not None and not analysis.connected and analysis.banner is None:
         return Verdict("no-connection", "connect", reason=failure)
+    if _replies_missing(analysis):
+        return Verdict("unknown", None)
     failures = unrecovered_failures(analysis)
     if failures:
         root = failures[0]
@@ -578,6 +619,17 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
     if not analysis.exchanges:
         return Verdict("unknown", None)
     return Verdict("incomplete", None)
+
+
+def _replies_missing(analysis: SessionAnalysis) -> bool:
+    """A client-only log: the outcome is unknowable, unless the log says what went
+    wrong (the client program's error, the connection lost)."""
+    end = analysis.end
+    return (
+        analysis.one_sided == "client"
+        and not analysis.client_errors
+        and not (end is not None and _abnormal(end))
+    )
 
 
 def _stopped_at(analysis: SessionAnalysis) -> str:

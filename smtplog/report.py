@@ -92,6 +92,9 @@ class Report:
     sessions: list[SessionReport]
     notes: list[str] = field(default_factory=list)
     line_count: int = 0
+    runner_up: tuple[str, float] | None = None  # the best other dialect's name and score
+    forced: bool = False  # the dialect was named with --dialect, not detected
+    cleanup: list[str] = field(default_factory=list)  # normalisers applied (smtplog/cleanup)
 
     @property
     def has_errors(self) -> bool:

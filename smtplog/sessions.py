@@ -2,8 +2,9 @@
 
 Logs that interleave connections name each one (``Event.stream``): those are
 grouped by name. Otherwise a new session starts where a new connection does:
-a connect notice after SMTP traffic, or a greeting after the previous session
-ended (several pastes one after another).
+a connect notice after SMTP traffic, a shell prompt after SMTP traffic (the
+next run of the tool), or a greeting after the previous session ended
+(several pastes one after another).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from smtplog.events import (
     Connecting,
     Event,
     Reply,
+    ShellPrompt,
 )
 
 # A failed attempt followed by another one (telnet trying ::1, then
@@ -38,6 +40,23 @@ def _ended(events: list[Event]) -> bool:
     return False
 
 
+def _new_greeting(event: Event, current: list[Event]) -> bool:
+    """A 220 greeting after SMTP traffic that no STARTTLS asked for: the next paste.
+
+    (Replies to STARTTLS carry an enhanced code or speak of TLS; a greeting
+    names the host or the service: "220 mx.example.test ESMTP Postfix".)
+    """
+    if not (isinstance(event, Reply) and event.code == 220 and _has_traffic(current)):
+        return False
+    if event.enhanced or "TLS" in event.text.upper():
+        return False
+    asked = next((e for e in reversed(current) if isinstance(e, Command)), None)
+    if asked is not None and asked.verb == "STARTTLS":
+        return False
+    first = event.text.split(None, 1)[0] if event.text.strip() else ""
+    return "." in first or "SMTP" in event.text.upper()
+
+
 def split_connections(events: Iterable[Event]) -> list[list[Event]]:
     sessions: list[list[Event]] = [[]]
     for event in events:
@@ -49,7 +68,9 @@ def split_connections(events: Iterable[Event]) -> list[list[Event]]:
         if isinstance(event, Connected) and current and isinstance(current[-1], Connecting):
             starts_connection = False
         greeting_after_end = isinstance(event, Reply) and event.code == 220 and _ended(current)
-        if starts_connection or greeting_after_end:
+        greeting_after_end = greeting_after_end or _new_greeting(event, current)
+        next_run = isinstance(event, ShellPrompt) and _has_traffic(current)
+        if starts_connection or greeting_after_end or next_run:
             sessions.append([])
         sessions[-1].append(event)
     return [session for session in sessions if session]

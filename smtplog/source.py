@@ -48,13 +48,25 @@ class Line:
         number: 1-based line number in the original input.
         text: the line as the analyzer sees it (no line terminator).
         raw: the line before backspace editing, when editing changed it.
-        flags: facts about how the line was normalised, e.g. ``"backspace"``.
+        flags: facts about how the line was normalised, e.g. ``"backspace"``,
+            ``"html"`` (see smtplog/cleanup).
+        end: the last original line, when cleanup joined a hard-wrapped line
+            back together (``number`` is then the first).
+        time: seconds on the input's clock, when cleanup removed a timestamp
+            from the front of the line (kept so that events still have times).
     """
 
     number: int
     text: str
     raw: str | None = None
     flags: frozenset[str] = frozenset()
+    end: int | None = None
+    time: float | None = None
+
+    @property
+    def last(self) -> int:
+        """The last original line this line covers."""
+        return self.end if self.end is not None else self.number
 
 
 @dataclass(slots=True)

@@ -24,6 +24,14 @@ class Sample:
     extra: dict[str, str]
 
     @property
+    def session_index(self) -> int:
+        """Which session of the file the labels describe (manifest column `session`)."""
+        which = self.extra.get("session", "")
+        if which == "last":
+            return -1
+        return int(which) - 1 if which.isdigit() else 0
+
+    @property
     def file(self) -> Path:
         return ROOT / self.path
 

@@ -20,6 +20,7 @@ from smtplog.errors import ExitCode, SmtplogError
 # and shell completion stay fast.
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
+    "dialects": "smtplog.cli.dialects_cmd:dialects",
     "probe": "smtplog.cli.probe_cmd:probe",
     "proxy": "smtplog.cli.proxy_cmd:proxy",
     "record": "smtplog.cli.record_cmd:record",
@@ -56,6 +57,7 @@ def cli() -> None:
     smtplog analyze session.txt        explain a telnet/swaks/... transcript
     cat session.txt | smtplog analyze  the same, from a pipe
     smtplog rules                      list every diagnosis
+    smtplog dialects                   list the transcript formats it reads
     """
 
 

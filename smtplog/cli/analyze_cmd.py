@@ -35,7 +35,12 @@ Examples:
     metavar="NAME",
     help="Read the input as this dialect instead of detecting it (see `smtplog dialects`).",
 )
-def analyze(files: tuple[str, ...], fmt: str, dialect: str | None) -> None:
+@click.option(
+    "--no-cleanup",
+    is_flag=True,
+    help="Read the text exactly as given: do not undo HTML escaping, quoting, wrapping...",
+)
+def analyze(files: tuple[str, ...], fmt: str, dialect: str | None, no_cleanup: bool) -> None:
     """Explain SMTP transcripts: annotate every line, give the verdict and the diagnosis.
 
     FILES are transcripts in any supported dialect; with none (or "-"), the
@@ -55,7 +60,7 @@ def analyze(files: tuple[str, ...], fmt: str, dialect: str | None) -> None:
             worst = max(worst, item.exit_code, key=_rank)
             continue
         try:
-            report = analyze_bytes(item.data, item.name, dialect)
+            report = analyze_bytes(item.data, item.name, dialect, cleanup=not no_cleanup)
         except SmtplogError as exc:
             click.echo(f"smtplog: {exc}", err=True)
             worst = max(worst, exc.exit_code, key=_rank)

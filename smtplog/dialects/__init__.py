@@ -20,6 +20,21 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, str] = {
     "smtplog": "smtplog.dialects.canonical:CanonicalDialect",
     "swaks": "smtplog.dialects.swaks:SwaksDialect",
+    "curl": "smtplog.dialects.curl:CurlDialect",
+    "phpmailer": "smtplog.dialects.phpmailer:PhpMailerDialect",
+    "smtplib": "smtplog.dialects.smtplib:SmtplibDialect",
+    "openssl": "smtplog.dialects.openssl:OpensslDialect",
+    "msmtp": "smtplog.dialects.msmtp:MsmtpDialect",
+    "javamail": "smtplog.dialects.javamail:JavaMailDialect",
+    "nodemailer": "smtplog.dialects.nodemailer:NodemailerDialect",
+    "ruby": "smtplog.dialects.ruby:RubyDialect",
+    "perl": "smtplog.dialects.perl:PerlDialect",
+    "mailkit": "smtplog.dialects.mailkit:MailKitDialect",
+    "postfix": "smtplog.dialects.postfix:PostfixDialect",
+    "tshark": "smtplog.dialects.tshark:TsharkDialect",
+    "exchange": "smtplog.dialects.exchange:ExchangeDialect",
+    "sendmail": "smtplog.dialects.sendmail:SendmailDialect",
+    "exim": "smtplog.dialects.exim:EximDialect",
     "telnet": "smtplog.dialects.telnet:TelnetDialect",
 }
 
@@ -45,9 +60,40 @@ def all_dialects() -> list[Dialect]:
 
 @dataclass(frozen=True, slots=True)
 class Detection:
+    """The dialect chosen for a text, how sure, and every dialect's score."""
+
     dialect: Dialect
     confidence: float
     scores: tuple[tuple[str, float], ...]  # every dialect's score, best first
+    forced: bool = False  # chosen with --dialect, not detected
+
+    @property
+    def score(self) -> float:
+        return self.scores[0][1] if self.scores else 0.0
+
+    @property
+    def runner_up(self) -> tuple[str, float] | None:
+        """The best other dialect that recognised anything, if one did."""
+        for name, score in self.scores:
+            if name != self.dialect.name and score > 0:
+                return name, score
+        return None
+
+
+def scores(source: Source) -> list[tuple[str, float]]:
+    """Every dialect's score for ``source``, best first (ties: registry order)."""
+    scored = [(dialect.name, round(dialect.sniff(source.lines), 4)) for dialect in all_dialects()]
+    return sorted(scored, key=lambda item: -item[1])  # stable: REGISTRY order breaks ties
+
+
+def confidence(best: float, runner_up: float) -> float:
+    """How sure the choice is: the winner's score, discounted by a narrow lead.
+
+    A lead of CLEAR_LEAD or more keeps the full score; no lead at all (two
+    dialects claim the text equally) halves it; in between it scales linearly.
+    """
+    lead = max(0.0, best - runner_up)
+    return round(best * (0.5 + 0.5 * min(1.0, lead / CLEAR_LEAD)), 2)
 
 
 def detect(source: Source) -> Detection:
@@ -56,18 +102,16 @@ def detect(source: Source) -> Detection:
     Raises:
         NotSmtpError: no dialect recognises anything in the text.
     """
-    scores = sorted(
-        ((dialect.name, dialect.sniff(source.lines)) for dialect in all_dialects()),
-        key=lambda item: -item[1],
-    )
-    best_name, best = scores[0]
+    ranked = scores(source)
+    best_name, best = ranked[0]
     if best < MIN_SCORE:
         raise NotSmtpError(f"{source.name}: no SMTP session found (no reply codes, no known log)")
-    runner_up = scores[1][1] if len(scores) > 1 else 0.0
-    # A narrow lead halves the certainty: two dialects claim the same text.
-    confidence = best if best - runner_up >= CLEAR_LEAD else best * 0.5 + 0.5 * (best - runner_up)
-    return Detection(get(best_name), round(confidence, 2), tuple(scores))
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    return Detection(get(best_name), confidence(best, runner_up), tuple(ranked))
 
 
-def forced(name: str) -> Detection:
-    return Detection(get(name), 1.0, ((name, 1.0),))
+def forced(name: str, source: Source | None = None) -> Detection:
+    """The dialect the user named; its score is kept when a source is given."""
+    dialect = get(name)
+    score = round(dialect.sniff(source.lines), 4) if source is not None else 1.0
+    return Detection(dialect, 1.0, ((name, score),), forced=True)

@@ -51,7 +51,7 @@ class LineTransformer(Transformer[Any, Any]):
 
     @property
     def span(self) -> Span:
-        return Span.of(self.line.number)
+        return Span(self.line.number, self.line.last)
 
     def start(self, items: list[Any]) -> Any:
         return items[0] if items else None
@@ -104,7 +104,7 @@ class LineDialect(Dialect):
             try:
                 result = parser.parse(text)
             except LarkError:
-                yield Unparsed(text=line.text, span=Span.of(line.number))
+                yield Unparsed(text=line.text, span=Span(line.number, line.last))
                 continue
             if result is None:
                 continue

@@ -49,7 +49,12 @@ class SwaksTransformer(LineTransformer):
         return ClientLine(text, self.span)
 
     def received(self, items: list[Any]) -> Record:
-        return items[1]
+        record = items[1]
+        if isinstance(record, ServerLine | Timeout):
+            return record
+        # A receive hint followed by text that is no reply (or another tool's
+        # arrow, e.g. Ruby's '<- "EHLO"'): keep it visible, never crash.
+        return Unparsed(text=self.line.text, span=self.span)
 
     def reply_line(self, items: list[Any]) -> ServerLine:
         return self.server_line(items)

@@ -95,7 +95,9 @@ def analyze_capture(data: bytes, name: str = "<capture>") -> Report:
             f"{name}: no SMTP session found in the packet capture"
             + (f" ({detail})" if detail else "")
         )
-    report = analyze_source(source_from_text(result.text, name), dialect="smtplog")
+    # The transcript is ours: read it as written (no cleanup), as its dialect.
+    report = analyze_source(source_from_text(result.text, name), dialect="smtplog", cleanup=False)
     report.dialect = "pcap"
+    report.forced = False  # known by the file's magic number
     report.notes = [*result.notes, *report.notes]
     return report

@@ -123,7 +123,17 @@ def session_to_dict(session: SessionReport) -> dict[str, Any]:
 def report_to_dict(report: Report) -> dict[str, Any]:
     return {
         "source": report.source,
-        "dialect": {"name": report.dialect, "confidence": report.confidence},
+        "dialect": {
+            "name": report.dialect,
+            "confidence": report.confidence,
+            "forced": report.forced,
+            "runner_up": (
+                {"name": report.runner_up[0], "score": report.runner_up[1]}
+                if report.runner_up
+                else None
+            ),
+        },
+        "cleanup": report.cleanup,
         "notes": report.notes,
         "sessions": [session_to_dict(session) for session in report.sessions],
     }

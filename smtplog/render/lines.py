@@ -22,6 +22,7 @@ from smtplog.events import (
     Event,
     Note,
     Reply,
+    ShellPrompt,
     Timeout,
     TlsFailed,
     TlsStarted,
@@ -192,7 +193,18 @@ def _notice_row(event: Event) -> Row | None:
     return None
 
 
-def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
+def rows_for(
+    event: Event, violations: dict[int, str], unanswered: frozenset[int] = frozenset()
+) -> list[Row]:
+    """The rows of one event; ``unanswered`` holds id() of requests no reply answered."""
+    rows = _event_rows(event, violations)
+    if rows and id(event) in unanswered and not rows[0].note:
+        first = rows[0]
+        rows[0] = Row(first.line, first.who, first.text, "no reply in the transcript", first.style)
+    return rows
+
+
+def _event_rows(event: Event, violations: dict[int, str]) -> list[Row]:
     if isinstance(event, Reply):
         return _reply_rows(event)
     if isinstance(event, Command):
@@ -201,15 +213,19 @@ def rows_for(event: Event, violations: dict[int, str]) -> list[Row]:
         return _auth_rows(event)
     if isinstance(event, DataBody):
         return _body_rows(event)
+    if isinstance(event, ShellPrompt):
+        note = "shell prompt, not part of the session"
+        return [Row(_line(event), "*", safe(event.text), note, "info")]
     row = _notice_row(event)
     return [row] if row is not None else []
 
 
 def session_rows(analysis: SessionAnalysis) -> list[Row]:
     violations = {v.span.first: v.message for v in analysis.violations if v.span is not None}
+    unanswered = frozenset(id(event) for event in analysis.unanswered)
     rows: list[Row] = []
     for event in analysis.events:
-        rows.extend(rows_for(event, violations))
+        rows.extend(rows_for(event, violations, unanswered))
     return rows
 
 

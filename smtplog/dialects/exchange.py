@@ -1,0 +1,338 @@
+"""Microsoft Exchange SMTP protocol logs and NDRs (knowledge/transcript-formats.md §13).
+
+Protocol log: "#" header lines, then one CSV record per event. Sessions
+interleave, so each record's session-id is its stream. The event field is
+relative to Exchange: ``>`` is what Exchange sent, ``<`` what it received. In a
+*Receive* log Exchange is the server (``<`` = client command); in a *Send*
+log it is the client (``<`` = the remote server's reply). The #Log-type
+header decides; without it, the records' shapes do (a reply-shaped ``<`` line
+means a Send log).
+
+NDR: "Diagnostic information for administrators:", "Generating server: X",
+then per recipient an address line and its status line in one of the forms
+``Remote Server returned '<reply>'``, ``#<reply> ##`` or
+``#< #X.Y.Z smtp;<reply>> #SMTP#``. Each recipient's failure becomes an inferred
+``RCPT TO`` and the reply, so the diagnosis reads it as a recipient failure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lark import Token
+
+from smtplog.assemble import ClientLine, Record, ServerLine
+from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.events import (
+    ClientError,
+    Closed,
+    Command,
+    Connected,
+    ConnectFailed,
+    Connecting,
+    Note,
+    Span,
+    TlsStarted,
+    Unparsed,
+)
+from smtplog.source import Line
+
+DEFAULT_FIELDS = [
+    *("date-time", "connector-id", "session-id", "sequence-number"),
+    *("local-endpoint", "remote-endpoint", "event", "data", "context"),
+]
+_FIELDS_HEADER = re.compile(r"^#Fields: date-time,connector-id,session-id,")
+_RECORD = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z,")
+_NDR = re.compile(
+    r"^(Diagnostic information for administrators|Generating server: |Remote Server( at .*)? "
+    r"returned '|#\d{3} \d\.\d+\.\d+ .*##|.*#SMTP#)"
+)
+_REPLY = re.compile(r"^(?P<code>[2-5]\d\d)(?P<sep>[ -]|$)(?P<text>.*)$")
+_TLS = re.compile(
+    r"TLS protocol (?P<version>\S+) negotiation succeeded"
+    r"(?:.*algorithm (?P<cipher>\S+) with strength)?"
+)
+_ADDRESS = re.compile(r"^\s*(?:[^<>@\s]+\s+)*<?(?P<address>[^<>@\s'\"]+@[^<>@\s'\"]+?)>?\s*$")
+_RETURNED = re.compile(r"returned '(?P<reply>.*?)'?\s*$")
+_HASH_REPLY = re.compile(r"^\s*#(?P<reply>[2-5]\d\d[ -].*?)\s*##")
+_SMTP_HASH = re.compile(r"#(?P<enhanced>\d\.\d+\.\d+) smtp;\s*(?P<reply>.*?)>?\s*#SMTP#", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Csv:
+    fields: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    name: str
+    value: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class NdrLine:
+    kind: str  # heading | generating | returned | hash | original | text
+    text: str
+    span: Span
+
+
+def _unquote(token: str) -> str:
+    if token.startswith('"') and token.endswith('"') and len(token) >= 2:
+        return token[1:-1].replace('""', '"')
+    return token
+
+
+class ExchangeTransformer(LineTransformer):
+    def header(self, items: list[Any]) -> Header:
+        name, _, value = str(items[0])[1:].partition(":")
+        return Header(name.strip(), value.strip(), self.span)
+
+    def field(self, items: list[Any]) -> str:
+        return _unquote(str(items[0])) if items else ""
+
+    def record(self, items: list[Any]) -> Csv:
+        return Csv(tuple(str(item) for item in items), self.span)
+
+    def _ndr(self, kind: str) -> NdrLine:
+        return NdrLine(kind, self.line.text.strip(), self.span)
+
+    def admin_heading(self, items: list[Token]) -> NdrLine:
+        return self._ndr("heading")
+
+    def generating_server(self, items: list[Token]) -> NdrLine:
+        return self._ndr("generating")
+
+    def remote_returned(self, items: list[Token]) -> NdrLine:
+        return self._ndr("returned")
+
+    def hash_status(self, items: list[Token]) -> NdrLine:
+        return self._ndr("hash")
+
+    def original_headers(self, items: list[Token]) -> NdrLine:
+        return self._ndr("original")
+
+
+class ExchangeDialect(LineDialect):
+    name = "exchange"
+    title = "Microsoft Exchange SMTP protocol log (send/receive) and NDR diagnostic text"
+    example = (
+        "2023-01-11T15:59:53.909Z,SERVER\\Default Frontend SERVER,08D6A8D416004F77,2,"
+        "10.0.0.1:25,192.0.2.7:56026,<,EHLO client.example.org,"
+    )
+    grammar = "exchange"
+    transformer_class = ExchangeTransformer
+
+    def sniff(self, lines: Sequence[Line]) -> float:
+        head = lines[:SNIFF_LINES]
+        if any(_FIELDS_HEADER.match(line.text) for line in head):
+            return 0.98
+        records = sum(1 for line in head if _RECORD.match(line.text))
+        if records >= 2:
+            return 0.9
+        ndr = sum(1 for line in head if _NDR.match(line.text.strip()))
+        if ndr:
+            return min(0.9, 0.55 + 0.15 * ndr)
+        return 0.0
+
+    def prepare(self, line: Line) -> str:
+        return line.text.rstrip("\r")
+
+    def post(self, records: Iterator[Any]) -> Iterator[Record]:
+        return _Walker().run(records)
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.fields = list(DEFAULT_FIELDS)
+        self.send_log: bool | None = None  # None: not known yet
+        self.ndr = False
+        self.ndr_headers = False  # inside "Original message headers:"
+        self.generating: str | None = None
+        self.recipient: str | None = None
+        self.ndr_count = 0
+
+    def run(self, records: Iterator[Any]) -> Iterator[Record]:
+        for record in records:
+            if isinstance(record, Header):
+                yield from self._header(record)
+            elif isinstance(record, Csv):
+                yield from self._csv(record)
+            elif isinstance(record, NdrLine):
+                yield from self._ndr_line(record)
+            else:
+                yield record
+
+    # -- protocol log ---------------------------------------------------------------
+
+    def _header(self, header: Header) -> Iterator[Record]:
+        if header.name == "Fields":
+            self.fields = [name.strip() for name in header.value.split(",")]
+        elif header.name == "Log-type":
+            lowered = header.value.lower()
+            if "send" in lowered:
+                self.send_log = True
+            elif "receive" in lowered:
+                self.send_log = False
+        yield Note(text=f"#{header.name}: {header.value}", span=header.span)
+
+    def _csv(self, csv: Csv) -> Iterator[Record]:
+        if len(csv.fields) < 7 or not _RECORD.match(csv.fields[0] + ","):
+            yield from self._ndr_text(csv)
+            return
+        row = dict(zip(self.fields, csv.fields, strict=False))
+        stream = row.get("session-id") or None
+        time = _time(row.get("date-time", ""))
+        event, data = row.get("event", ""), row.get("data", "")
+        context = row.get("context", "")
+        span = csv.span
+        if self.send_log is None and event in "<>" and event:
+            # No #Log-type header: a reply-shaped "<" line means Exchange was the client.
+            if event == "<" and _REPLY.match(data):
+                self.send_log = True
+            elif event == ">" and _REPLY.match(data):
+                self.send_log = False
+        if event == "+":
+            target = row.get("remote-endpoint") if self.send_log else row.get("local-endpoint")
+            yield Connected(target=target or "", span=span, time=time, stream=stream)
+        elif event == "-":
+            by = _closer(context, self.send_log)
+            yield Closed(
+                by=by, detail=context or "disconnected", span=span, time=time, stream=stream
+            )
+        elif event in ("<", ">"):
+            from_server = (event == "<") == bool(self.send_log)
+            if from_server:
+                match = _REPLY.match(data)
+                if match is None:
+                    yield Note(text=data, span=span, time=time, stream=stream)
+                    return
+                yield ServerLine(
+                    int(match.group("code")), match.group("sep"), match.group("text"),
+                    span, time=time, stream=stream,
+                )  # fmt: skip
+            else:
+                yield ClientLine(data, span, time=time, stream=stream)
+        elif event == "*":
+            yield _information(f"{data} {context}".strip(), row, span, time, stream)
+        else:
+            yield Unparsed(text=",".join(csv.fields), span=span, time=time, stream=stream)
+
+    # -- NDR ------------------------------------------------------------------------
+
+    def _ndr_text(self, csv: Csv) -> Iterator[Record]:
+        text = ",".join(csv.fields).strip()
+        yield from self._ndr_line(NdrLine("text", text, csv.span))
+
+    def _ndr_line(self, line: NdrLine) -> Iterator[Record]:
+        kind, text, span = line.kind, line.text, line.span
+        stream = f"ndr-{self.ndr_count}" if self.ndr else None
+        if kind == "heading":
+            self.ndr, self.ndr_headers = True, False
+            yield Note(text=text, span=span)
+            return
+        if kind == "original":
+            self.ndr_headers = True
+            yield Note(text=text, span=span)
+            return
+        if self.ndr_headers:
+            return  # the original message's header block: not part of the dialogue
+        if kind == "generating":
+            self.ndr = True
+            self.generating = text.split(":", 1)[1].strip()
+            yield Note(text=text, span=span)
+            return
+        if kind in ("returned", "hash"):
+            self.ndr = True
+            yield from self._recipient_failure(text, span)
+            return
+        match = _ADDRESS.match(text)
+        if self.ndr and match:
+            self.recipient = match.group("address")
+            yield Note(text=text, span=span, stream=f"ndr-{self.ndr_count + 1}")
+            return
+        yield Note(text=text, span=span, stream=stream)
+
+    def _recipient_failure(self, text: str, span: Span) -> Iterator[Record]:
+        reply, enhanced = _ndr_reply(text)
+        self.ndr_count += 1
+        stream = f"ndr-{self.ndr_count}"
+        target = self.generating or ""
+        host = re.search(r"Remote Server at (?P<host>.+?) returned", text)
+        if host:
+            target = host.group("host")
+        if target:
+            yield Connecting(target=target, span=span, stream=stream)
+        recipient = self.recipient or "…"
+        self.recipient = None
+        yield Command(
+            verb="RCPT",
+            argument=f"TO:<{recipient}>",
+            text=f"RCPT TO:<{recipient}>",
+            span=None,
+            stream=stream,
+        )
+        match = _REPLY.match(reply or "")
+        if match is None:
+            detail = f"{enhanced} {reply}".strip() if enhanced else (reply or text)
+            yield ClientError(text=detail, span=span, stream=stream)
+            return
+        code, sep, rest = int(match.group("code")), match.group("sep"), match.group("text")
+        if enhanced and not re.match(r"^\d\.\d+\.\d+", rest):
+            rest = f"{enhanced} {rest}"
+        yield ServerLine(code, sep if sep == " " else " ", rest, span, stream=stream)
+
+
+def _ndr_reply(text: str) -> tuple[str | None, str | None]:
+    """The SMTP reply quoted by an NDR status line, and an enhanced code given apart."""
+    if match := _SMTP_HASH.search(text):
+        return match.group("reply").strip(), match.group("enhanced")
+    if match := _HASH_REPLY.match(text):
+        return match.group("reply").strip(), None
+    if match := _RETURNED.search(text):
+        return match.group("reply").strip().strip("'"), None
+    return None, None
+
+
+def _information(
+    text: str, row: dict[str, str], span: Span, time: float | None, stream: Any
+) -> Record:
+    """A "*" record (data and context): TLS, certificates, notes, connection attempts."""
+    if match := _TLS.search(text):
+        return TlsStarted(
+            version=match.group("version"),
+            cipher=match.group("cipher"),
+            detail=text,
+            span=span,
+            time=time,
+            stream=stream,
+        )
+    if "attempting to connect" in text.lower():
+        target = row.get("remote-endpoint", "")
+        return Connecting(target=target, span=span, time=time, stream=stream)
+    if re.search(r"SocketError|TimedOut|ConnectionRefused|failed to connect", text, re.I):
+        return ConnectFailed(
+            reason=failure_reason(text), detail=text, span=span, time=time, stream=stream
+        )
+    return Note(text=text, span=span, time=time, stream=stream)
+
+
+def _closer(context: str, send_log: bool | None) -> Any:
+    lowered = context.lower()
+    if lowered.startswith("local"):
+        return "client" if send_log else "server"
+    if lowered.startswith("remote"):
+        return "server" if send_log else "client"
+    return "unknown"
+
+
+def _time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,788 @@
+"""Postfix logs: delivery status lines, smtpd lines, verbose chat, posttls-finger.
+
+A mail log interleaves many connections, so every record gets a stream key
+(``Event.stream``): one per smtpd connection ("connect from" .. "disconnect
+from" of one smtpd process) and one per delivery of the smtp client (a queue
+id's status lines, with the chat and TLS lines of the same process around
+them). Where the log only summarises a session, the session is rebuilt from
+the summary so that the verdict and diagnosis come out as if the dialogue had
+been captured:
+
+    status=bounced (host H[IP] said: 550 5.1.1 ... (in reply to RCPT TO command))
+        -> Connected H, an inferred "RCPT TO:<rcpt>", the reply (span = that line)
+    status=deferred (connect to H[IP]:25: Connection timed out)
+        -> ConnectFailed(timeout)
+    status=sent (250 2.0.0 Ok: queued as ...)
+        -> an inferred end of data, the 250 reply
+    NOQUEUE: reject: RCPT from H[IP]: 554 5.7.1 ...; from=<s> to=<r> ...
+        -> an inferred "RCPT TO:<r>", the reply
+
+When the verbose chat (debug_peer_list) of the same process is in the log, the
+chat is the session and the summary lines become notes. Shapes:
+knowledge/transcript-formats.md §12.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lark import Token
+
+from smtplog.assemble import ClientLine, Record, ServerLine
+from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.events import (
+    ClientError,
+    Closed,
+    Command,
+    Connected,
+    ConnectFailed,
+    DataEnd,
+    Event,
+    Note,
+    Reply,
+    Span,
+    Timeout,
+    TlsStarted,
+    Unparsed,
+)
+from smtplog.source import Line
+
+# Envelopes: BSD syslog ("Nov  5 ..." or postlogd's zero-padded "Nov 05 ..."), RFC 3339,
+# or none at all (journalctl -o cat keeps "postfix/smtp[123]: " only when asked; accept it).
+_ENVELOPE = re.compile(
+    r"^(?:(?:(?P<bsd>[A-Z][a-z]{2} [ 0-3]?\d \d\d:\d\d:\d\d(?:\.\d+)?)"
+    r"|(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?))"
+    r"\s+(?P<host>\S+)\s+)?"
+    r"(?P<program>postfix[\w.-]*(?:/[\w.-]+)+)\[(?P<pid>\d+)\]: "
+    r"(?:(?P<severity>warning|error|fatal|panic): )?"
+)
+_FINGER = re.compile(r"^posttls-finger: ")
+_SIGNATURE = re.compile(r"postfix[\w.-]*(?:/[\w.-]+)+\[\d+\]: |^posttls-finger: ")
+_STRONG = re.compile(
+    r"status=(sent|bounced|deferred|expired)|NOQUEUE: reject: |: [<>] \S+\[[^\]]*\](:\d+)?: "
+    r"|connect from \S+\[|posttls-finger: (Connected to|< \d{3})"
+)
+_MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+
+# Delivery agents whose status lines describe an SMTP (or LMTP) conversation.
+_SMTP_AGENTS = frozenset({"smtp", "lmtp", "relay", "error", "retry"})
+
+_STATUS = re.compile(r"\bstatus=(?P<status>[a-z]+)(?: \((?P<text>.*)\))?\s*$")
+_FIELD = re.compile(r"\b(?P<name>to|orig_to|relay|dsn)=(?P<value><[^>]*>|[^,\s]*)")
+_SAID = re.compile(r"^host (?P<host>\S+) said: (?P<reply>.*?) \(in reply to (?P<what>.+?)\)$")
+_REFUSED_TO_TALK = re.compile(r"^host (?P<host>\S+) refused to talk to me: (?P<reply>.*)$")
+_SASL = re.compile(r"^SASL authentication failed; server (?P<host>\S+) said: (?P<reply>.*)$")
+_SUSPENDED = re.compile(r"^delivery temporarily suspended: ")
+_CONNECT_TO = re.compile(r"^connect to (?P<host>\S+?): (?P<error>.*)$")
+_LOST = re.compile(r"^lost connection with (?P<host>\S+) while (?P<where>.*)$")
+_TIMED_OUT = re.compile(r"^conversation with (?P<host>\S+) timed out while (?P<where>.*)$")
+_DNS = re.compile(r"Host or domain name not found|Name service error|Host not found", re.I)
+_REPLY_START = re.compile(r"^[2-5]\d\d(?:[ -]|$)")
+_REJECT_FIELDS = re.compile(r";\s+(?=(?:from|to|proto|helo)=)")
+_REJECT = re.compile(
+    r"^(?P<action>[\w-]+): (?P<where>[A-Z-]+)(?: [^:]*)? from "
+    r"(?P<client>[^\s\[]*\[[^\]]*\](?::\d+)?): (?P<rest>.*)$"
+)
+_KV = re.compile(r"\b(?P<name>from|to|helo|proto)=(?P<value><[^>]*>|\S+)")
+_SESSION_END = re.compile(
+    r"^(?P<kind>lost connection|timeout|too many errors) after (?P<where>[A-Z-]+)"
+    r"(?: \((?P<bytes>\d+) bytes\))? from (?P<client>\S+)"
+)
+_TLS = re.compile(
+    r"TLS connection (?:established|reused) (?:to|from) (?P<peer>\S+?):? "
+    r"(?P<version>\S+) with cipher (?P<cipher>\S+)"
+)
+_COUNTERS = re.compile(r"\b(?P<name>[a-z]+)=(?P<ok>\d+)(?:/(?P<total>\d+))?")
+
+# "(in reply to X)" -> the request the reply answered.
+_IN_REPLY_TO: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^end of DATA", re.I), "."),
+    (re.compile(r"^DATA command", re.I), "DATA"),
+    (re.compile(r"^RCPT TO", re.I), "RCPT"),
+    (re.compile(r"^MAIL FROM", re.I), "MAIL"),
+    (re.compile(r"^(EHLO|HELO|LHLO)", re.I), "EHLO"),
+    (re.compile(r"^STARTTLS", re.I), "STARTTLS"),
+    (re.compile(r"^AUTH", re.I), "AUTH"),
+    (re.compile(r"^BDAT", re.I), "BDAT"),
+    (re.compile(r"^QUIT", re.I), "QUIT"),
+    (re.compile(r"^RSET", re.I), "RSET"),
+    (re.compile(r"^XFORWARD", re.I), "XFORWARD"),
+    (re.compile(r"^XCLIENT", re.I), "XCLIENT"),
+)
+
+# "lost connection ... while X" / "timed out while X" -> the request left unanswered.
+_WHILE: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (re.compile(r"initial server greeting|server greeting", re.I), None),
+    (re.compile(r"(EHLO|HELO|LHLO) handshake", re.I), "EHLO"),
+    (re.compile(r"STARTTLS", re.I), "STARTTLS"),
+    (re.compile(r"MAIL FROM", re.I), "MAIL"),
+    (re.compile(r"RCPT TO", re.I), "RCPT"),
+    (re.compile(r"end of data|message body", re.I), "."),
+    (re.compile(r"DATA command", re.I), "DATA"),
+    (re.compile(r"RSET", re.I), "RSET"),
+    (re.compile(r"QUIT", re.I), "QUIT"),
+    (re.compile(r"XFORWARD", re.I), "XFORWARD"),
+    (re.compile(r"AUTH|SASL", re.I), "AUTH"),
+)
+
+# smtpd "lost connection after X": the command after which the client went away.
+_SMTPD_WHERE = {
+    "CONNECT": None,
+    "EHLO": "EHLO",
+    "HELO": "EHLO",
+    "STARTTLS": "STARTTLS",
+    "AUTH": "AUTH",
+    "MAIL": "MAIL",
+    "RCPT": "RCPT",
+    "DATA": "DATA",
+    "END-OF-MESSAGE": ".",
+    "BDAT": "BDAT",
+    "RSET": "RSET",
+    "QUIT": "QUIT",
+    "VRFY": "VRFY",
+    "ETRN": "ETRN",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    service: str  # "smtp", "smtpd", "qmgr", "posttls-finger", ...
+    program: str  # "postfix/submission/smtpd"
+    pid: str
+    time: float | None
+    severity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One parsed log message before it is placed into a session."""
+
+    kind: str
+    envelope: Envelope
+    span: Span
+    text: str
+    queue_id: str | None = None
+    reply: ServerLine | None = None  # chat lines shaped like a reply
+    peer: str = ""  # the chat line's "host[ip]:port"
+
+
+def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
+    """Undo Postfix's joining of a multi-line reply with spaces.
+
+    ``550-5.1.1 first 550-5.1.1 second 550 5.1.1 last`` -> three (code, sep, text)
+    lines. Only "CODE-" and the final "CODE " of the same code split, and only
+    while the previous piece was a continuation, so a reply that merely
+    mentions a number is left alone. Text without a leading code gives [].
+    """
+    match = re.match(r"^([2-5]\d\d)([ -]|$)", text)
+    if not match:
+        return []
+    code = match.group(1)
+    lines: list[tuple[int, str, str]] = []
+    rest, sep = text[4:], match.group(2)
+    boundary = re.compile(rf" {code}([ -])")
+    while sep == "-":
+        nxt = boundary.search(rest)
+        if nxt is None:
+            break
+        lines.append((int(code), "-", rest[: nxt.start()]))
+        rest, sep = rest[nxt.end() :], nxt.group(1)
+    lines.append((int(code), " ", rest))
+    return lines
+
+
+def _time(match: re.Match[str]) -> float | None:
+    stamp = match.group("bsd")
+    if stamp:
+        month, day, clock = stamp.split()
+        hours, minutes, seconds = clock.split(":")
+        # No year in BSD syslog: seconds since the start of the month's year 2000
+        # keep the order and the gaps, which is all the analysis uses.
+        base = calendar.timegm((2000, _MONTHS.get(month, 1), int(day), 0, 0, 0))
+        return base + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    stamp = match.group("iso")
+    if stamp:
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+class PostfixTransformer(LineTransformer):
+    envelope: Envelope | None = None
+    message: str = ""  # the log message after the envelope
+
+    def _entry(self, kind: str, text: str, reply: ServerLine | None = None) -> Entry:
+        assert self.envelope is not None
+        return Entry(kind, self.envelope, self.span, text, reply=reply)
+
+    def start(self, items: list[Any]) -> Entry | None:
+        if not items:
+            return None
+        entry = items[-1]
+        if len(items) == 2 and isinstance(items[0], Token) and isinstance(entry, Entry):
+            entry = replace(entry, queue_id=str(items[0])[:-2])
+        return entry  # type: ignore[no-any-return]
+
+    def delivery(self, items: list[Any]) -> Entry:
+        return self._entry("delivery", str(items[0]))
+
+    def chat(self, items: list[Any]) -> Entry:
+        prefix = str(items[0])
+        direction = prefix[0]
+        reply = None
+        text = ""
+        if len(items) > 1:
+            if isinstance(items[1], ServerLine):
+                reply = items[1]
+                text = self.line.text[self.line.text.find(prefix) + len(prefix) :]
+            else:
+                text = str(items[1])
+        entry = self._entry("chat" + direction, text, reply=reply)
+        return replace(entry, peer=prefix[2:].rstrip().rstrip(":"))
+
+    def reply_line(self, items: list[Any]) -> ServerLine:
+        return self.server_line(items, time=self.envelope.time if self.envelope else None)
+
+    def connect_from(self, items: list[Any]) -> Entry:
+        return replace(self._entry("connect-from", self.message), peer=str(items[0]).strip())
+
+    def disconnect_from(self, items: list[Any]) -> Entry:
+        return self._entry("disconnect-from", self.message)
+
+    def reject(self, items: list[Any]) -> Entry:
+        return self._entry("reject", f"{items[0]}{items[1]}")
+
+    def session_end(self, items: list[Any]) -> Entry:
+        return self._entry("session-end", str(items[0]))
+
+    def tls_summary(self, items: list[Any]) -> Entry:
+        return self._entry("tls", str(items[0]))
+
+    def connect_to(self, items: list[Any]) -> Entry:
+        return self._entry("connect-to", str(items[0]))
+
+    def client_info(self, items: list[Any]) -> Entry:
+        return self._entry("client", self.message)
+
+    def connected_to(self, items: list[Any]) -> Entry:
+        return self._entry("connected-to", str(items[0]))
+
+    def finger_failed(self, items: list[Any]) -> Entry:
+        return self._entry("finger-failed", str(items[0]))
+
+    def greeting_timeout(self, items: list[Any]) -> Entry:
+        return self._entry("greeting-timeout", str(items[0]))
+
+    def other(self, items: list[Any]) -> Entry:
+        return self._entry("other", str(items[0]))
+
+
+@dataclass(slots=True)
+class _Process:
+    """Session bookkeeping of one Postfix process (service + pid)."""
+
+    key: str | None = None
+    chat: bool = False  # the current session has verbose chat lines
+    quit: bool = False  # the client sent QUIT in the current session
+    connected: bool = False  # a Connected event opened the current session
+    ended: bool = False  # smtpd logged "lost connection/timeout after X"
+    queue_ids: set[str] = field(default_factory=set)
+    connect_failures: set[str] = field(default_factory=set)
+    client: str | None = None
+    helo: str | None = None
+
+
+class PostfixDialect(LineDialect):
+    name = "postfix"
+    title = "Postfix mail log (delivery, smtpd, verbose chat) and posttls-finger"
+    example = (
+        "Nov 28 19:37:26 mx postfix/smtp[1234]: 4ABCDEF0123: to=<u@example.com>, "
+        "relay=mx.example.com[192.0.2.10]:25, ..., status=bounced (host mx.example.com"
+        "[192.0.2.10] said: 550 5.1.1 User unknown (in reply to RCPT TO command))"
+    )
+    grammar = "postfix"
+    transformer_class = PostfixTransformer
+
+    def sniff(self, lines: Sequence[Line]) -> float:
+        head = [line for line in lines[:SNIFF_LINES] if line.text.strip()]
+        if not head:
+            return 0.0
+        postfix = sum(1 for line in head if _SIGNATURE.search(line.text))
+        if not postfix:
+            return 0.0
+        strong = sum(1 for line in head if _STRONG.search(line.text))
+        share = postfix / len(head)
+        return min(0.97, 0.35 + 0.35 * share + (0.3 if strong else 0.0))
+
+    def prepare(self, line: Line) -> str:
+        transformer = self._parser()[1]
+        assert isinstance(transformer, PostfixTransformer)
+        text = line.text.rstrip("\r")
+        match = _ENVELOPE.match(text)
+        if match:
+            program = match.group("program")
+            transformer.envelope = Envelope(
+                service=program.rsplit("/", 1)[-1],
+                program=program,
+                pid=match.group("pid"),
+                time=_time(match),
+                severity=match.group("severity"),
+            )
+            transformer.message = text[match.end() :]
+            return transformer.message
+        match = _FINGER.match(text)
+        if match:
+            transformer.envelope = Envelope("posttls-finger", "posttls-finger", "", None)
+            transformer.message = text[match.end() :]
+            return transformer.message
+        transformer.envelope = None
+        return text
+
+    def _line_records(self, lines: Any) -> Iterator[Record]:
+        parser, transformer = self._parser()
+        assert isinstance(transformer, PostfixTransformer)
+        for line in lines:
+            text = self.prepare(line)
+            if transformer.envelope is None:
+                # Not a Postfix line: another daemon in a shared syslog is not
+                # ours to explain; anything else is shown as not understood.
+                if text.strip() and not re.match(r"^\S+ \S+\[\d+\]: |^\S+ \d+ ", text):
+                    yield Unparsed(text=line.text, span=Span.of(line.number))
+                continue
+            if not text.strip():
+                continue
+            transformer.line = line
+            try:
+                result = parser.parse(text)
+            except Exception:  # a lark error: keep the line visible, never abort
+                yield Unparsed(text=line.text, span=Span.of(line.number))
+                continue
+            if result is not None:
+                yield result
+
+    def post(self, records: Iterator[Any]) -> Iterator[Record]:
+        return _Sessions().run(records)
+
+
+class _Sessions:
+    """Places entries into sessions and rebuilds sessions from summaries."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, _Process] = {}
+        self.counter = 0
+
+    def _process(self, envelope: Envelope) -> _Process:
+        key = f"{envelope.program}[{envelope.pid}]"
+        process = self.processes.get(key)
+        if process is None:
+            process = self.processes[key] = _Process()
+        return process
+
+    def _new_key(self, envelope: Envelope, process: _Process, label: str = "") -> str:
+        self.counter += 1
+        name = f"{envelope.program}[{envelope.pid}]" if envelope.pid else envelope.program
+        process.key = f"{name}#{self.counter}{' ' + label if label else ''}"
+        process.chat = False
+        process.quit = False
+        process.connected = False
+        process.ended = False
+        process.queue_ids = set()
+        process.connect_failures = set()
+        process.client = None
+        process.helo = None
+        return process.key
+
+    def run(self, records: Iterator[Any]) -> Iterator[Record]:
+        for record in records:
+            if not isinstance(record, Entry):
+                yield record
+                continue
+            service = record.envelope.service
+            if service == "posttls-finger":
+                yield from self._finger(record)
+            elif service == "smtpd" or service.endswith("smtpd"):
+                yield from self._smtpd(record)
+            elif service in _SMTP_AGENTS:
+                yield from self._smtp(record)
+            else:
+                yield from self._other(record)
+
+    # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _note(entry: Entry, key: str | None) -> Note:
+        return Note(text=entry.text, span=entry.span, time=entry.envelope.time, stream=key)
+
+    @staticmethod
+    def _chat_record(entry: Entry, key: str, server_marker: str) -> Record:
+        time = entry.envelope.time
+        if entry.kind == "chat" + server_marker:
+            if entry.reply is not None:
+                return replace(entry.reply, stream=key, time=time)
+            return Note(text=entry.text, span=entry.span, time=time, stream=key)
+        return ClientLine(entry.text, entry.span, time=time, stream=key)
+
+    # -- the smtp client (and lmtp, error, retry) --------------------------------
+
+    def _smtp(self, entry: Entry) -> Iterator[Record]:
+        envelope, process = entry.envelope, self._process(entry.envelope)
+        kind = entry.kind
+        if kind in ("chat<", "chat>"):
+            greeting = kind == "chat<" and entry.reply is not None and entry.reply.code == 220
+            starts = process.key is None or (greeting and (process.chat or process.queue_ids))
+            if not starts and process.queue_ids and not process.chat:
+                starts = True  # chat after a summarised delivery: a new connection
+            if starts:
+                self._new_key(envelope, process)
+            assert process.key is not None
+            if not process.connected and entry.peer:
+                process.connected = True
+                yield Connected(
+                    target=entry.peer, span=entry.span, time=envelope.time, stream=process.key
+                )
+            process.chat = True
+            if kind == "chat>" and entry.text.strip().upper() == "QUIT":
+                process.quit = True
+            yield self._chat_record(entry, process.key, "<")
+            return
+        if kind in ("tls", "connect-to"):
+            if process.key is None or process.queue_ids or (process.chat and process.quit):
+                self._new_key(envelope, process)
+            assert process.key is not None
+            if kind == "tls":
+                tls = _tls_event(entry, process.key)
+                if not process.connected and (match := _TLS.search(entry.text)):
+                    process.connected = True
+                    yield Connected(
+                        target=match.group("peer"),
+                        span=entry.span,
+                        time=envelope.time,
+                        stream=process.key,
+                    )
+                yield tls
+                return
+            match = _CONNECT_TO.match(entry.text)
+            error = match.group("error") if match else entry.text
+            process.connect_failures.add(entry.text)
+            yield ConnectFailed(
+                reason=failure_reason(error),
+                detail=entry.text,
+                span=entry.span,
+                time=envelope.time,
+                stream=process.key,
+            )
+            return
+        if kind == "delivery":
+            yield from self._delivery(entry, process)
+            return
+        if process.key is not None and kind != "other":
+            yield self._note(entry, process.key)
+        # Internal debug lines of a verbose process carry no SMTP meaning.
+
+    def _delivery(self, entry: Entry, process: _Process) -> Iterator[Record]:
+        envelope = entry.envelope
+        queue_id = entry.queue_id or ""
+        if process.chat and not process.quit and process.key is not None:
+            # The dialogue itself is in the log: the status line is its summary.
+            process.queue_ids.add(queue_id)
+            yield self._note(entry, process.key)
+            return
+        other_delivery = bool(process.queue_ids) and queue_id not in process.queue_ids
+        if process.key is None or other_delivery or (process.chat and process.quit):
+            self._new_key(envelope, process, queue_id)
+        key = process.key
+        assert key is not None
+        first = not process.connected
+        process.connected = True
+        process.queue_ids.add(queue_id)
+        yield from rebuild_delivery(entry, key, first, process.connect_failures)
+
+    # -- smtpd -----------------------------------------------------------------
+
+    def _smtpd(self, entry: Entry) -> Iterator[Record]:
+        envelope, process = entry.envelope, self._process(entry.envelope)
+        kind, time = entry.kind, envelope.time
+        if kind == "connect-from":
+            key = self._new_key(envelope, process)
+            process.client = entry.peer
+            yield Connected(target=process.client, span=entry.span, time=time, stream=key)
+            return
+        if process.key is None:
+            self._new_key(envelope, process)
+        key = process.key
+        assert key is not None
+        if kind in ("chat<", "chat>"):
+            process.chat = True
+            yield self._chat_record(entry, key, ">")
+            return
+        if kind == "reject":
+            yield from self._reject(entry, process, key)
+            return
+        if kind == "session-end":
+            process.ended = True
+            yield from _smtpd_end(entry, key, process.chat)
+            return
+        if kind == "disconnect-from":
+            yield from _smtpd_disconnect(entry, key, process)
+            process.key = None
+            return
+        if kind == "tls":
+            yield _tls_event(entry, key)
+            return
+        if entry.queue_id is not None and entry.queue_id != "NOQUEUE":
+            process.queue_ids.add(entry.queue_id)
+        if kind == "other" and entry.queue_id is None and entry.envelope.severity is None:
+            return  # verbose internals (smtpd_check_..., maps_find ...)
+        yield self._note(entry, key)
+
+    def _reject(self, entry: Entry, process: _Process, key: str) -> Iterator[Record]:
+        text, time = entry.text, entry.envelope.time
+        if process.chat:
+            yield self._note(entry, key)  # the reply itself is in the chat
+            return
+        match = _REJECT.match(text)
+        if match is None or match.group("action") not in ("reject", "milter-reject"):
+            yield self._note(entry, key)  # warn/hold/discard...: the client was not refused
+            return
+        reply_text, fields = _split_reject(match.group("rest"))
+        values = {m.group("name"): m.group("value") for m in _KV.finditer(fields)}
+        request = _smtpd_request(match.group("where"), values, entry, key)
+        if request is not None:
+            yield request
+        lines = split_joined_reply(reply_text)
+        if not lines:
+            yield ClientError(text=text, span=entry.span, time=time, stream=key)
+            return
+        for code, sep, line_text in lines:
+            yield ServerLine(code, sep, line_text, entry.span, time=time, stream=key)
+
+    # -- posttls-finger ---------------------------------------------------------
+
+    def _finger(self, entry: Entry) -> Iterator[Record]:
+        envelope, process = entry.envelope, self._process(entry.envelope)
+        kind, time = entry.kind, envelope.time
+        if kind in ("connected-to", "finger-failed") or process.key is None:
+            self._new_key(envelope, process)
+        key = process.key
+        assert key is not None
+        if kind == "connected-to":
+            yield Connected(target=entry.text.strip(), span=entry.span, time=time, stream=key)
+        elif kind == "finger-failed":
+            reason = failure_reason(entry.text)
+            yield ConnectFailed(reason=reason, detail=entry.text, span=entry.span, stream=key)
+        elif kind in ("chat<", "chat>"):
+            yield self._chat_record(entry, key, "<")
+        elif kind == "tls":
+            yield _tls_event(entry, key)
+        elif kind == "greeting-timeout":
+            yield Timeout(waiting_for="greeting", detail=entry.text, span=entry.span, stream=key)
+        else:
+            yield self._note(entry, key)
+
+    # -- everything else (qmgr, cleanup, pickup, bounce, local, discard...) -----
+
+    def _other(self, entry: Entry) -> Iterator[Record]:
+        # Context for a reader, not part of any SMTP session: a stream of its
+        # own keeps it out of the sessions (it has no SMTP traffic).
+        if entry.envelope.severity is not None or entry.kind == "delivery":
+            yield self._note(entry, f"{entry.envelope.program}:{entry.queue_id or '-'}")
+
+
+def _tls_event(entry: Entry, key: str) -> TlsStarted:
+    match = _TLS.search(entry.text)
+    return TlsStarted(
+        version=match.group("version") if match else None,
+        cipher=match.group("cipher") if match else None,
+        verified=None if not match else not entry.text.startswith(("Untrusted", "Anonymous")),
+        detail=entry.text,
+        span=entry.span,
+        time=entry.envelope.time,
+        stream=key,
+    )
+
+
+def _split_reject(rest: str) -> tuple[str, str]:
+    """ "554 5.7.1 <u>: Relay access denied; from=<> to=<u> proto=ESMTP" -> (reply, fields)."""
+    parts = _REJECT_FIELDS.split(rest, maxsplit=1)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return rest, ""
+
+
+def _inferred_command(verb: str, argument: str, entry: Entry, key: str) -> Event:
+    if verb == ".":
+        return DataEnd(span=None, time=entry.envelope.time, stream=key)
+    text = f"{verb} {argument}".rstrip()
+    return Command(
+        verb=verb, argument=argument, text=text, span=None, time=entry.envelope.time, stream=key
+    )
+
+
+def _request_for(verb: str | None, recipient: str, sender: str | None, entry: Entry, key: str):  # type: ignore[no-untyped-def]
+    if verb is None:
+        return None
+    if verb == "RCPT":
+        return _inferred_command("RCPT", f"TO:{recipient}", entry, key)
+    if verb == "MAIL":
+        return _inferred_command("MAIL", f"FROM:{sender}" if sender else "FROM:<…>", entry, key)
+    return _inferred_command(verb, "", entry, key)
+
+
+def _smtpd_request(where: str, values: dict[str, str], entry: Entry, key: str) -> Event | None:
+    verb = _SMTPD_WHERE.get(where)
+    if verb == "EHLO":
+        return _inferred_command("EHLO", values.get("helo", "").strip("<>"), entry, key)
+    return _request_for(verb, values.get("to", "<…>"), values.get("from"), entry, key)
+
+
+def _smtpd_end(entry: Entry, key: str, chat: bool) -> Iterator[Record]:
+    """smtpd "lost connection after X" / "timeout after X": the client went away.
+
+    Without the chat, the command named is the last one the client sent; the
+    session is taken to have stopped in its phase.
+    """
+    match = _SESSION_END.match(entry.text)
+    time = entry.envelope.time
+    where = match.group("where") if match else ""
+    if match and not chat:
+        verb = _SMTPD_WHERE.get(where)
+        if verb not in (None, "QUIT"):
+            yield _request_for(verb, "<…>", None, entry, key)
+    if match and match.group("kind") == "timeout":
+        yield Timeout(
+            waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
+        )
+        return
+    # "after CONNECT": the client left before saying anything (a probe or a scanner).
+    yield Closed(
+        by="client",
+        unexpected=where != "CONNECT",
+        detail=entry.text,
+        span=entry.span,
+        time=time,
+        stream=key,
+    )
+
+
+def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Record]:
+    """ "disconnect from H[IP] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".
+
+    Without the chat, the counters (accepted[/sent]) are the only record of a
+    message accepted: data=1 with a queue id means "250 queued" was sent.
+    """
+    time = entry.envelope.time
+    counters = {m.group("name"): m for m in _COUNTERS.finditer(entry.text)}
+    accepted = sum(int(counters[n].group("ok")) for n in ("data", "bdat") if n in counters)
+    if not process.chat and accepted and process.queue_ids:
+        queue_id = sorted(process.queue_ids)[-1]
+        yield DataEnd(span=None, time=time, stream=key)
+        yield Reply(
+            code=250,
+            lines=(f"Ok: queued as {queue_id} (a 250 reply: the log counts data={accepted})",),
+            span=None,
+            time=time,
+            stream=key,
+        )
+    if process.ended:  # the abnormal end is already recorded
+        yield Note(text=entry.text, span=entry.span, time=time, stream=key)
+        return
+    yield Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key)
+
+
+def rebuild_delivery(
+    entry: Entry, key: str, first: bool, connect_failures: set[str]
+) -> Iterator[Record]:
+    """The events a delivery status line stands for (see the module docstring)."""
+    time, span = entry.envelope.time, entry.span
+    status_match = _STATUS.search(entry.text)
+    status = status_match.group("status") if status_match else ""
+    text = (status_match.group("text") or "") if status_match else ""
+    fields = {m.group("name"): m.group("value") for m in _FIELD.finditer(entry.text)}
+    recipient = fields.get("to", "<…>")
+    relay = fields.get("relay", "none")
+    text = _SUSPENDED.sub("", text)
+
+    def connected(host: str) -> Iterator[Record]:
+        if first:
+            target = relay if relay not in ("none", "") else host
+            yield Connected(target=target, span=span, time=time, stream=key)
+
+    if match := _SAID.match(text):
+        yield from connected(match.group("host"))
+        verb = next((v for p, v in _IN_REPLY_TO if p.search(match.group("what"))), None)
+        request = _request_for(verb, recipient, None, entry, key)
+        if request is not None:
+            yield request
+        yield from _reply_lines(match.group("reply"), entry, key)
+        return
+    if match := _REFUSED_TO_TALK.match(text):
+        yield from connected(match.group("host"))
+        yield from _reply_lines(match.group("reply"), entry, key)  # the greeting
+        return
+    if match := _SASL.match(text):
+        yield from connected(match.group("host"))
+        yield _inferred_command("AUTH", "", entry, key)
+        yield from _reply_lines(match.group("reply"), entry, key)
+        return
+    if match := _CONNECT_TO.match(text):
+        if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
+            yield Note(text=entry.text, span=span, time=time, stream=key)
+            return
+        yield ConnectFailed(
+            reason=failure_reason(match.group("error")),
+            detail=text,
+            span=span,
+            time=time,
+            stream=key,
+        )
+        return
+    if (match := _LOST.match(text)) or (match := _TIMED_OUT.match(text)):
+        yield from connected(match.group("host"))
+        yield from _interrupted(match.group("where"), text, recipient, entry, key)
+        return
+    if _DNS.search(text):
+        yield ConnectFailed(reason="dns", detail=text, span=span, time=time, stream=key)
+        return
+    if status == "sent" and _REPLY_START.match(text):
+        yield from connected(relay)
+        yield DataEnd(span=None, time=time, stream=key)
+        yield from _reply_lines(text, entry, key)
+        return
+    if status in ("bounced", "deferred", "expired", "undeliverable"):
+        # The smtp client's own decision ("message size N exceeds size limit N of
+        # server H", "mail for H loops back to myself"...).
+        if relay not in ("none", ""):
+            yield from connected(relay)
+        yield ClientError(text=f"status={status} ({text})", span=span, time=time, stream=key)
+        return
+    yield Note(text=entry.text, span=span, time=time, stream=key)
+
+
+def _interrupted(where: str, text: str, recipient: str, entry: Entry, key: str) -> Iterator[Record]:
+    """ "lost connection with H while X" / "conversation with H timed out while X"."""
+    time, span = entry.envelope.time, entry.span
+    verb = next((v for p, v in _WHILE if p.search(where)), None)
+    request = _request_for(verb, recipient, None, entry, key)
+    if request is not None:
+        yield request
+    if text.startswith("conversation with"):
+        yield Timeout(waiting_for="reply", detail=text, span=span, time=time, stream=key)
+    else:
+        yield Closed(by="server", unexpected=True, detail=text, span=span, time=time, stream=key)
+
+
+def _reply_lines(reply: str, entry: Entry, key: str) -> Iterator[Record]:
+    lines = split_joined_reply(reply)
+    if not lines:
+        yield ClientError(text=reply, span=entry.span, time=entry.envelope.time, stream=key)
+        return
+    for code, sep, text in lines:
+        yield ServerLine(code, sep, text, entry.span, time=entry.envelope.time, stream=key)

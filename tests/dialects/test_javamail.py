@@ -1,0 +1,78 @@
+"""The javamail dialect: every sample, and the lines that are easy to get wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from smtplog.analysis import analyze_text
+from smtplog.events import ClientError, Reply
+from tests.conftest import transcript
+from tests.dialects._client_samples import (
+    check_no_secrets,
+    check_sample,
+    manifest_rows,
+    sample_files,
+)
+
+DIALECT = "javamail"
+ROWS = manifest_rows(DIALECT)
+
+
+def test_every_sample_is_in_the_manifest() -> None:
+    assert sorted(path.split("/", 1)[1] for path, _ in ROWS) == sample_files(DIALECT)
+
+
+@pytest.mark.parametrize(("path", "expected"), ROWS, ids=[path for path, _ in ROWS])
+def test_sample(path: str, expected: list) -> None:
+    check_sample(path, expected, DIALECT)
+
+
+@pytest.mark.parametrize("path", [path for path, _ in ROWS])
+def test_sample_never_shows_the_password(path: str) -> None:
+    check_no_secrets(path)
+
+
+def events_of(text: str) -> list:
+    report = analyze_text(transcript(text), dialect=DIALECT)
+    return [event for session in report.sessions for event in session.analysis.events]
+
+
+def test_message_lines_that_look_like_replies_or_stack_frames_stay_content() -> None:
+    from smtplog.events import DataBody
+
+    events = events_of(
+        """\
+        DEBUG SMTP: trying to connect to host "127.0.0.1", port 25, isSSL false
+        220 mx.example.test ESMTP
+        DATA
+        354 End data with <CR><LF>.<CR><LF>
+        Content-Type: multipart/mixed;
+        \tboundary="----=_Part_0"
+        250 apples
+        .
+        250 2.0.0 Ok: queued
+        """
+    )
+    body = next(e for e in events if isinstance(e, DataBody))
+    assert body.lines == (
+        "Content-Type: multipart/mixed;",
+        '\tboundary="----=_Part_0"',
+        "250 apples",
+    )
+    assert [e.code for e in events if isinstance(e, Reply)] == [220, 354, 250]
+
+
+def test_stack_trace_is_one_client_error_with_its_cause() -> None:
+    events = events_of(
+        """\
+        220 mx.example.test ESMTP
+        Exception in thread "main" javax.mail.AuthenticationFailedException: 535 5.7.8 failed
+
+        \tat com.sun.mail.smtp.SMTPTransport$Authenticator.authenticate(SMTPTransport.java:947)
+        \tat SendMail.main(SendMail.java:47)
+        """
+    )
+    errors = [e for e in events if isinstance(e, ClientError)]
+    assert len(errors) == 1
+    assert errors[0].text == "javax.mail.AuthenticationFailedException: 535 5.7.8 failed"
+    assert (errors[0].span.first, errors[0].span.last) == (2, 5)

@@ -1,0 +1,176 @@
+"""Several sessions in one input: split, each analysed, each shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from smtplog.analysis import analyze_text
+from smtplog.events import ShellPrompt
+from smtplog.render.data import document
+from smtplog.render.text import render
+
+from .conftest import transcript
+
+TELNET_DELIVERED = transcript(
+    """
+    Trying 127.0.0.1...
+    Connected to 127.0.0.1.
+    Escape character is '^]'.
+    220 mx.example.test ESMTP Postfix
+    EHLO client.example.test
+    250 mx.example.test
+    MAIL FROM:<sender@example.org>
+    250 2.1.0 Ok
+    RCPT TO:<bob@example.test>
+    250 2.1.5 Ok
+    DATA
+    354 End data with <CR><LF>.<CR><LF>
+    Subject: test
+
+    hello
+    .
+    250 2.0.0 Ok: queued as 4ABCDEF0123
+    QUIT
+    221 2.0.0 Bye
+    Connection closed by foreign host.
+    """
+)
+TELNET_DENIED = transcript(
+    """
+    Trying 127.0.0.1...
+    Connected to 127.0.0.1.
+    Escape character is '^]'.
+    220 mx.example.test ESMTP Postfix
+    EHLO client.example.test
+    250 mx.example.test
+    MAIL FROM:<alice@example.test>
+    250 2.1.0 Ok
+    RCPT TO:<someone@example.org>
+    554 5.7.1 <someone@example.org>: Relay access denied
+    QUIT
+    221 2.0.0 Bye
+    Connection closed by foreign host.
+    """
+)
+SWAKS_DELIVERED = transcript(
+    """
+    === Trying 127.0.0.1:2525...
+    === Connected to 127.0.0.1.
+    <-  220 mx.example.test ESMTP Postfix
+     -> EHLO client.example.test
+    <-  250 mx.example.test
+     -> MAIL FROM:<sender@example.org>
+    <-  250 2.1.0 Ok
+     -> RCPT TO:<alice@example.test>
+    <-  250 2.1.5 Ok
+     -> DATA
+    <-  354 End data with <CR><LF>.<CR><LF>
+     -> Subject: test
+     ->
+     -> .
+    <-  250 2.0.0 Ok: queued as 4ABCDEF0123
+     -> QUIT
+    <-  221 2.0.0 Bye
+    === Connection closed with remote host.
+    """
+)
+SWAKS_DENIED = transcript(
+    """
+    === Trying 127.0.0.1:2525...
+    === Connected to 127.0.0.1.
+    <-  220 mx.example.test ESMTP Postfix
+     -> EHLO client.example.test
+    <-  250 mx.example.test
+     -> MAIL FROM:<alice@example.test>
+    <-  250 2.1.0 Ok
+     -> RCPT TO:<someone@example.org>
+    <** 554 5.7.1 <someone@example.org>: Relay access denied
+     -> QUIT
+    <-  221 2.0.0 Bye
+    === Connection closed with remote host.
+    """
+)
+
+
+def replies_only(text: str) -> str:
+    return "".join(f"{line}\n" for line in text.splitlines() if line[:1].isdigit())
+
+
+def without_quit(text: str) -> str:
+    keep = text.split("QUIT", 1)[0].splitlines()
+    return "".join(f"{line}\n" for line in keep if not line.startswith(" ->"))
+
+
+PROMPT = "user@vm:~$ {}\n"
+BOTH = ("delivered", "failed")
+
+SHAPES = {
+    "telnet-after-telnet": TELNET_DELIVERED + TELNET_DENIED,
+    "telnet-after-telnet-with-prompts": PROMPT.format("telnet 127.0.0.1 2525")
+    + TELNET_DELIVERED
+    + PROMPT.format("telnet 127.0.0.1 2525")
+    + TELNET_DENIED
+    + PROMPT.format(""),
+    "swaks-after-swaks": SWAKS_DELIVERED + SWAKS_DENIED,
+    "swaks-after-swaks-with-prompts": PROMPT.format("swaks --to alice@example.test")
+    + SWAKS_DELIVERED
+    + PROMPT.format("swaks --to someone@example.org")
+    + SWAKS_DENIED,
+    "replies-after-replies": replies_only(TELNET_DELIVERED) + replies_only(TELNET_DENIED),
+    "blank-lines-between": TELNET_DELIVERED + "\n\n\n" + TELNET_DENIED,
+}
+
+
+@pytest.mark.parametrize("text", SHAPES.values(), ids=SHAPES.keys())
+def test_back_to_back_pastes_become_one_session_each(text: str) -> None:
+    report = analyze_text(text)
+    assert tuple(session.outcome for session in report.sessions) == BOTH
+
+
+def test_a_session_cut_short_then_the_next_paste_after_a_prompt() -> None:
+    cut = "\n".join(TELNET_DENIED.splitlines()[3:10]) + "\n"  # no QUIT, no close
+    text = cut + PROMPT.format("telnet 127.0.0.1 2525") + TELNET_DELIVERED
+    outcomes = [session.outcome for session in analyze_text(text).sessions]
+    assert outcomes == ["failed", "delivered"]
+
+
+def test_server_replies_of_a_failed_session_then_a_new_greeting() -> None:
+    first = replies_only(TELNET_DENIED).split("221")[0]  # no 221: the paste stops at the 554
+    outcomes = [s.outcome for s in analyze_text(first + replies_only(TELNET_DELIVERED)).sessions]
+    assert outcomes == ["failed", "delivered"]
+
+
+def test_starttls_220_does_not_start_a_new_session() -> None:
+    text = transcript(
+        """
+        220 mx.example.test ESMTP Postfix
+        EHLO client.example.test
+        250-mx.example.test
+        250 STARTTLS
+        STARTTLS
+        220 Ready to start TLS
+        EHLO client.example.test
+        250 mx.example.test
+        QUIT
+        221 Bye
+        """
+    )
+    assert len(analyze_text(text).sessions) == 1
+
+
+def test_prompts_are_kept_as_notes_in_their_session() -> None:
+    report = analyze_text(SHAPES["swaks-after-swaks-with-prompts"])
+    firsts = [session.analysis.events[0] for session in report.sessions]
+    assert all(isinstance(event, ShellPrompt) for event in firsts)
+    assert [event.span.first for event in firsts if event.span] == [1, 20]
+
+
+def test_every_session_is_in_the_json_and_the_text() -> None:
+    report = analyze_text(SHAPES["telnet-after-telnet-with-prompts"])
+    sessions = document([report])["reports"][0]["sessions"]
+    assert [session["outcome"] for session in sessions] == list(BOTH)
+    assert sessions[0]["events"][0]["kind"] == "prompt"
+    text = render([report])
+    assert "2 sessions" in text
+    assert "--- session 1 of 2" in text and "--- session 2 of 2" in text
+    assert "shell prompt, not part of the session" in text
