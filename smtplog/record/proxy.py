@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from smtplog.events import Command, Event, Note, Reply, Timeout, TlsFailed
+from smtplog.events import Closed, Command, Event, Note, Reply, Timeout, TlsFailed
 from smtplog.record import net, tls
 from smtplog.record.recorder import Recorder, data_home, open_private
 from smtplog.record.tap import Tap
@@ -180,8 +180,11 @@ class ProxySession:
         try:
             self.note(f"client {self.client} connected to the proxy on {self.local}")
             if self.listener.implicit_tls and not await self._client_tls():
+                self._give_up("after the failed TLS handshake")
                 return
             if not await self._connect_upstream():
+                if self.up_writer is not None:  # connected, but TLS with the upstream failed
+                    self._give_up("after the failed TLS handshake")
                 return
             await self._relay()
         except asyncio.CancelledError:
@@ -343,6 +346,7 @@ class ProxySession:
             self.record(*events)
             if self.options.terminating and self._intercept(side, events) == "starttls":
                 if not await self._starttls(data):
+                    self._give_up("after the failed TLS handshake")
                     return
                 continue
             writer.write(data)
@@ -376,6 +380,19 @@ class ProxySession:
         except (ConnectionError, OSError, ssl.SSLError):
             return False
         return True
+
+    def _give_up(self, why: str) -> None:
+        """The session cannot go on: close both connections now and say so."""
+        if not self.tap.ended:
+            self.tap.ended = True
+            self.record(
+                Closed(
+                    by="client",
+                    detail=f"the proxy closed both connections {why}",
+                    time=self.recorder.now(),
+                )
+            )
+        self._close_all()
 
     def _closed(self, side: str, *, reset: bool, detail: str = "") -> None:
         if side in self.closed_sides:

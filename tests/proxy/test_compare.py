@@ -4,9 +4,8 @@ For each scenario Python's smtplib (with ``set_debuglevel(1)``, its own debug
 log) talks through ``smtplog proxy`` to aiosmtpd while tcpdump captures the
 proxy's connection to the server. The proxy transcript and the capture must
 hold the same SMTP lines and get the same verdict and diagnosis, and the
-verdict must match what smtplib itself returned or raised. When the smtplib
-debug-log dialect is on main (another branch adds it), its reading of the
-client's log is compared too.
+verdict must match what smtplib itself returned or raised, and smtplog's
+reading of smtplib's own debug log (the `smtplib` dialect) must agree.
 """
 
 from __future__ import annotations

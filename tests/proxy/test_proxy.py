@@ -387,3 +387,25 @@ def test_bare_port_listens_on_loopback_only(smtpd, writes):  # type: ignore[no-u
         assert send(proxy.port) == {}
     finally:
         assert proxy.stop() == 0
+
+
+def test_upstream_certificate_verified_when_asked(start_proxy, smtpd, ca, ca_file, proxy_cert):  # type: ignore[no-untyped-def]
+    proxy = start_proxy("--upstream", f"127.0.0.1:{smtpd}", "--tls-cert", proxy_cert,
+                        "--tls-key", proxy_cert, "--upstream-verify", "--ca-file", ca_file)  # fmt: skip
+    assert send(proxy.port, starttls=trusting(ca)) == {}
+    proxy.verdicts(1)
+    text = proxy.transcripts()[0].read_text()
+    assert "verified=yes" in text
+
+
+def test_upstream_certificate_that_does_not_verify(start_proxy, smtpd, ca, proxy_cert):  # type: ignore[no-untyped-def]
+    proxy = start_proxy("--upstream", f"127.0.0.1:{smtpd}", "--tls-cert", proxy_cert,
+                        "--tls-key", proxy_cert, "--upstream-verify")  # fmt: skip
+    with pytest.raises(smtplib.SMTPResponseException) as caught:  # the proxy says 421, closes
+        send(proxy.port, starttls=trusting(ca))
+    assert caught.value.smtp_code == 421
+    proxy.verdicts(1)
+    transcript = proxy.transcripts()[0]
+    text = transcript.read_text()
+    assert "** tls-failed certificate:" in text
+    assert verdict_of(transcript) == ("deferred", "starttls", "tls-handshake-failed")
