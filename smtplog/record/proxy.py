@@ -482,7 +482,6 @@ class Proxy:
         self.count = 0
         self.stop_reason = "smtplog proxy was stopped while the session was open"
         self.server_context: ssl.SSLContext | None = None
-        self.results: list[SessionResult] = []
         if options.terminating:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(options.tls_cert, options.tls_key)  # type: ignore[arg-type]
@@ -531,8 +530,7 @@ class Proxy:
         task.add_done_callback(self.tasks.discard)
 
     def session_ended(self, result: SessionResult) -> None:
-        self.results.append(result)
-        self.on_session_end(result)
+        self.on_session_end(result)  # nothing is kept: a proxy may run for weeks
 
     async def stop(self, reason: str | None = None) -> None:
         """Stop listening, end every open session (its transcript says so), wait for them."""
