@@ -90,6 +90,7 @@ the proxy: open sessions are closed and their transcripts finished.
 )
 @click.option(
     "--timeout",
+    metavar="SECONDS",
     type=click.FloatRange(1, 3600),
     default=300.0,
     show_default=True,
@@ -97,6 +98,7 @@ the proxy: open sessions are closed and their transcripts finished.
 )
 @click.option(
     "--connect-timeout",
+    metavar="SECONDS",
     type=click.FloatRange(0.1, 600),
     default=30.0,
     show_default=True,
@@ -104,6 +106,7 @@ the proxy: open sessions are closed and their transcripts finished.
 )
 @click.option(
     "--max-sessions",
+    metavar="N",
     type=click.IntRange(1, 10000),
     default=200,
     show_default=True,
