@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "dialects": "smtplog.cli.dialects_cmd:dialects",
     "explain": "smtplog.cli.explain_cmd:explain",
     "probe": "smtplog.cli.probe_cmd:probe",
+    "proxy": "smtplog.cli.proxy_cmd:proxy",
     "record": "smtplog.cli.record_cmd:record",
     "rules": "smtplog.cli.rules_cmd:rules",
 }

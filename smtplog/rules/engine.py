@@ -31,6 +31,7 @@ from smtplog.events import (
     Command,
     ConnectFailed,
     DataEnd,
+    Encrypted,
     Event,
     Reply,
     Timeout,
@@ -113,6 +114,8 @@ def event_text(event: Event | None) -> str:
         return event.detail or event.kind
     if isinstance(event, TlsFailed):
         return event.reason
+    if isinstance(event, Encrypted):
+        return event.text
     if isinstance(event, ClientError):
         return event.text
     return getattr(event, "text", event.kind)
@@ -335,6 +338,14 @@ class Diagnoser:
             )
         if isinstance(reason, TlsFailed):
             return structural.tls_failure(self, reason)
+        if isinstance(reason, Encrypted):
+            return self.finding(
+                "encrypted",
+                confidence="high",
+                evidence=[evidence_of(reason)],
+                facts=self.facts(detail=reason.detail or "after TLS started"),
+                matched_by="traffic after the TLS handshake was recorded but not decrypted",
+            )
         if isinstance(reason, Closed | Timeout):
             return structural.ended(self, reason)
         if isinstance(reason, ClientError):
