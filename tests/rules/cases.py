@@ -25,6 +25,7 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
+BINARY_SUFFIXES = {".pcap", ".pcapng", ".gz"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Case:
     name: str
     text: str
     source: str | None
+    data: bytes | None = None  # binary sources (packet captures) are analysed as bytes
     line: int | None = None
     session: int | None = None
     root: bool = True
@@ -48,6 +50,8 @@ class Case:
 def _text(entry: dict[str, Any], where: str) -> tuple[str, str | None]:
     if "source" in entry:
         path = ROOT / entry["source"]
+        if path.suffix in BINARY_SUFFIXES:
+            return "", entry["source"]
         return path.read_text(encoding="utf-8", errors="surrogateescape"), entry["source"]
     if "transcript" in entry:
         return entry["transcript"], None
@@ -68,6 +72,7 @@ def load_cases() -> list[Case]:
                         name=entry["name"],
                         text=text,
                         source=source,
+                        data=(ROOT / source).read_bytes() if source and not text else None,
                         line=entry.get("line"),
                         session=entry.get("session"),
                         root=entry.get("root", True),

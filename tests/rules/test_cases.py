@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from smtplog.analysis import analyze_text
-from smtplog.report import Finding, SessionReport
+from smtplog.analysis import analyze_bytes, analyze_text
+from smtplog.report import Finding, Report, SessionReport
 from smtplog.rules import diagnoses
 from tests.rules.cases import CASES, Case, load_cases
 
@@ -23,9 +23,15 @@ def _describe(sessions: list[SessionReport]) -> str:
     )
 
 
+def _analyse(case: Case) -> Report:
+    if case.data is not None:
+        return analyze_bytes(case.data, case.source or case.name)
+    return analyze_text(case.text, name=case.source or case.name)
+
+
 @pytest.mark.parametrize("case", [c for c in CASE_LIST if c.kind == "fires"], ids=lambda c: c.id)
 def test_fires(case: Case) -> None:
-    report = analyze_text(case.text, name=case.source or case.name)
+    report = _analyse(case)
     sessions = report.sessions
     if case.session is not None:
         sessions = [sessions[case.session - 1]]
@@ -47,7 +53,7 @@ def test_fires(case: Case) -> None:
 
 @pytest.mark.parametrize("case", [c for c in CASE_LIST if c.kind == "silent"], ids=lambda c: c.id)
 def test_silent(case: Case) -> None:
-    report = analyze_text(case.text, name=case.source or case.name)
+    report = _analyse(case)
     fired = [f for session in report.sessions for f in _all(session) if f.id == case.diagnosis]
     assert not fired, f"{case.diagnosis} fired: {_describe(report.sessions)}"
 
