@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
-from smtplog.errors import NotSmtpError
+from smtplog.errors import InputError, NotSmtpError
 from smtplog.events import (
     Closed,
     Command,
@@ -20,7 +20,7 @@ from smtplog.events import (
 from smtplog.protocol import analyze_session
 from smtplog.reading import read
 from smtplog.report import Report, SessionReport
-from smtplog.rules import diagnose
+from smtplog.rules import diagnose_session
 from smtplog.sessions import split_sessions
 from smtplog.source import Line, Source, source_from_bytes, source_from_text
 
@@ -53,7 +53,8 @@ def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = T
     reports = []
     for session in sessions:
         analysis = analyze_session(session)
-        reports.append(SessionReport(analysis, diagnose(analysis)))
+        findings, observations = diagnose_session(analysis)
+        reports.append(SessionReport(analysis, findings, observations))
     return Report(
         source=source.name,
         dialect=detection.dialect.name,
@@ -98,6 +99,25 @@ def _has_connection(events: list[Event]) -> bool:
 def analyze_bytes(
     data: bytes, name: str = "<stdin>", dialect: str | None = None, cleanup: bool = True
 ) -> Report:
+    """Analyse raw input: a text transcript in any dialect, or a packet capture."""
+    from smtplog.pcap.reader import is_capture
+
+    if data[:2] == b"\x1f\x8b":  # capture.pcap.gz: look inside before judging
+        import gzip
+        import zlib
+
+        try:
+            inner = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            inner = b""
+        if is_capture(inner):
+            data = inner
+    if is_capture(data):
+        if dialect:
+            raise InputError(f"{name}: a packet capture is read as is; --dialect is for text")
+        from smtplog.pcap import analyze_capture
+
+        return analyze_capture(data, name)
     return analyze_source(source_from_bytes(data, name), dialect, cleanup)
 
 

@@ -105,7 +105,8 @@ def mask_response(text: str, exchange: AuthExchange | None, prompt_role: str | N
         return Masked(stripped, role, None, True, True)
     if hidden_by_tool(stripped):
         role = prompt_role or ("password" if mechanism == "LOGIN" else "credentials")
-        return Masked(f"[{role} hidden by the client tool]", role, None, True, valid)
+        # The tool replaced what it sent: whether that was base64 is unknown, not wrong.
+        return Masked(f"[{role} hidden by the client tool]", role, None, True, True)
     if mechanism == "LOGIN" or prompt_role in ("username", "password"):
         role = prompt_role or ("username" if exchange and exchange.responses == 0 else "password")
         if role == "username":

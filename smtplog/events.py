@@ -181,6 +181,38 @@ class TlsFailed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Encrypted(Event):
+    """Traffic after TLS started that the recorder saw but could not decrypt.
+
+    Written by the proxy (TLS passed through) and the packet-capture reader:
+    the session goes on, but what was said is unknown, so no verdict can come
+    from it. ``detail`` says where encryption began ("after STARTTLS").
+    """
+
+    kind: ClassVar[str] = "encrypted"
+    client_bytes: int = 0
+    server_bytes: int = 0
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """ "encrypted after STARTTLS: 2.1 kB from the client, 3.4 kB from the server"."""
+        where = f"encrypted {self.detail}" if self.detail else "encrypted"
+        return (
+            f"{where}: {_size(self.client_bytes)} from the client, "
+            f"{_size(self.server_bytes)} from the server (not decrypted)"
+        )
+
+
+def _size(count: int) -> str:
+    if count < 1000:
+        return f"{count} bytes"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f} kB"
+    return f"{count / 1_000_000:.1f} MB"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Timeout(Event):
     kind: ClassVar[str] = "timeout"
     waiting_for: str = "reply"

@@ -26,6 +26,7 @@ from smtplog.events import (
     Connecting,
     DataBody,
     DataEnd,
+    Encrypted,
     Event,
     Reply,
     Span,
@@ -196,6 +197,7 @@ class SessionAnalysis:
     capabilities_before_tls: dict[str, str] | None = None
     tls: TlsStarted | None = None
     tls_failure: TlsFailed | None = None
+    encrypted: Encrypted | None = None  # traffic after TLS that could not be read
     auth_mechanism: str | None = None
     authenticated: bool = False
     connected: bool = False
@@ -304,6 +306,8 @@ class Machine:
             self._tls_started(event, analysis)
         elif isinstance(event, TlsFailed):
             analysis.tls_failure = event
+        elif isinstance(event, Encrypted):
+            analysis.encrypted = event
         elif isinstance(event, Closed | Timeout):
             # A timeout or a drop is what matters; the client's own close
             # after it (swaks: "Connection closed with remote host.") is not.
@@ -602,6 +606,10 @@ def verdict(analysis: SessionAnalysis) -> Verdict:
         return Verdict(outcome, root.phase, decisive=root)
     if analysis.tls_failure is not None:
         return Verdict("deferred", "starttls", reason=analysis.tls_failure)
+    if analysis.encrypted is not None:
+        # What followed the handshake is unreadable: how the connection ended
+        # says nothing about the message.
+        return Verdict("unknown", None, reason=analysis.encrypted)
     stopped_at = _stopped_at(analysis)
     if analysis.end is not None and _ended_abnormally(analysis):
         return Verdict("deferred", stopped_at, reason=analysis.end)

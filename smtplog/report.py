@@ -39,6 +39,12 @@ class Finding:
     phase: str | None = None
     provider: str | None = None
     matched_by: str | None = None
+    group: str = ""
+
+    @property
+    def observation(self) -> bool:
+        """A secondary note: it never changes the verdict or the exit code."""
+        return self.group == "observation"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,7 @@ class Finding:
             "phase": self.phase,
             "provider": self.provider,
             "matched_by": self.matched_by,
+            "group": self.group,
         }
 
 
@@ -63,6 +70,8 @@ class Finding:
 class SessionReport:
     analysis: SessionAnalysis
     findings: list[Finding] = field(default_factory=list)
+    # Warnings and notes that never change the verdict or the exit code.
+    observations: list[Finding] = field(default_factory=list)
 
     @property
     def outcome(self) -> str:

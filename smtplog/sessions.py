@@ -48,6 +48,11 @@ def _new_greeting(event: Event, current: list[Event]) -> bool:
     """
     if not (isinstance(event, Reply) and event.code == 220 and _has_traffic(current)):
         return False
+    replies = [e for e in current if isinstance(e, Reply)]
+    if not replies or (len(replies) == 1 and replies[0].code == 220):
+        # The client spoke before this greeting, or during a multi-line one
+        # (postscreen's "220-" teaser): the same connection.
+        return False
     if event.enhanced or "TLS" in event.text.upper():
         return False
     asked = next((e for e in reversed(current) if isinstance(e, Command)), None)

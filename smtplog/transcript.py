@@ -21,6 +21,7 @@ from smtplog.events import (
     ConnectFailed,
     DataBody,
     DataEnd,
+    Encrypted,
     Event,
     Note,
     Reply,
@@ -88,6 +89,9 @@ def entries(event: Event) -> list[str]:
         return [f"** tls {tls_fields(event)}"]
     if isinstance(event, TlsFailed):
         return [f"** tls-failed {_one_line(event.reason)}"]
+    if isinstance(event, Encrypted):
+        detail = f": {_one_line(event.detail)}" if event.detail else ""
+        return [f"** encrypted client={event.client_bytes} server={event.server_bytes}{detail}"]
     if isinstance(event, Timeout):
         return [f"** timeout {event.waiting_for} {_one_line(event.detail)}".rstrip()]
     if isinstance(event, Closed):

@@ -35,6 +35,9 @@ def test_the_wheel_ships_grammars_and_data(wheel: Path) -> None:
     assert {f"smtplog/grammar/{name}" for name in grammars} <= names
     for data in ("reply-codes.tsv", "enhanced-status-codes.tsv", "diagnoses.toml", "patterns.tsv"):
         assert f"smtplog/knowledge/{data}" in names
+    knowledge = ROOT / "smtplog" / "knowledge"
+    for path in [*knowledge.glob("*.t[so][vm]*"), *knowledge.glob("providers/*.toml")]:
+        assert f"smtplog/knowledge/{path.relative_to(knowledge)}" in names, path.name
 
 
 def test_the_installed_command_parses_a_transcript(wheel: Path, tmp_path: Path) -> None:

@@ -21,7 +21,9 @@ from smtplog.errors import ExitCode, SmtplogError
 COMMANDS: dict[str, str] = {
     "analyze": "smtplog.cli.analyze_cmd:analyze",
     "dialects": "smtplog.cli.dialects_cmd:dialects",
+    "explain": "smtplog.cli.explain_cmd:explain",
     "probe": "smtplog.cli.probe_cmd:probe",
+    "proxy": "smtplog.cli.proxy_cmd:proxy",
     "record": "smtplog.cli.record_cmd:record",
     "redact": "smtplog.cli.redact_cmd:redact",
     "rules": "smtplog.cli.rules_cmd:rules",
@@ -58,6 +60,7 @@ def cli() -> None:
     cat session.txt | smtplog analyze  the same, from a pipe
     smtplog analyze tickets/ -s        triage a folder: one summary table
     smtplog redact --all session.txt   a copy safe to share (no secrets, names)
+    smtplog explain 5.7.139            what a code, reply or diagnosis means
     smtplog rules                      list every diagnosis
     smtplog dialects                   list the transcript formats it reads
     """

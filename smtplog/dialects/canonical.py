@@ -16,6 +16,7 @@ from smtplog.events import (
     Connected,
     ConnectFailed,
     DataBody,
+    Encrypted,
     Note,
     Timeout,
     TlsFailed,
@@ -30,6 +31,7 @@ _CONNECT = re.compile(r"^(?P<target>\S+)(?: \((?P<address>[^)]*)\))?")
 _CLOSED = re.compile(
     r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$"
 )
+_ENCRYPTED = re.compile(r"^client=(?P<client>\d+) server=(?P<server>\d+)(?::\s*(?P<detail>.*))?$")
 _FAILURES = {"timeout", "refused", "unreachable", "dns", "reset", "other"}
 
 
@@ -87,6 +89,16 @@ class CanonicalTransformer(LineTransformer):
             return ConnectFailed(reason=reason, detail=_unescape(detail), span=span)  # type: ignore[arg-type]
         if verb == "tls":
             return _tls(text, span)
+        if verb == "encrypted":
+            found = _ENCRYPTED.match(text)
+            if found is None:
+                return Encrypted(detail=_unescape(text), span=span)
+            return Encrypted(
+                client_bytes=int(found.group("client")),
+                server_bytes=int(found.group("server")),
+                detail=_unescape(found.group("detail") or ""),
+                span=span,
+            )
         if verb == "tls-failed":
             return TlsFailed(reason=_unescape(text), span=span)
         if verb == "timeout":

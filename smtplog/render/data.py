@@ -14,6 +14,7 @@ from smtplog.events import (
     Connecting,
     DataBody,
     DataEnd,
+    Encrypted,
     Event,
     Note,
     Reply,
@@ -72,6 +73,10 @@ def event_to_dict(event: Event, t0: float | None) -> dict[str, Any]:
         data.update(waiting_for=event.waiting_for, text=_clean(event.detail))
     elif isinstance(event, TlsFailed):
         data["text"] = _clean(event.reason)
+    elif isinstance(event, Encrypted):
+        data.update(
+            client_bytes=event.client_bytes, server_bytes=event.server_bytes, text=event.text
+        )
     elif isinstance(event, ClientError | Note | Unparsed):
         data["text"] = _clean(event.text)
     elif isinstance(event, DataEnd):
@@ -102,6 +107,7 @@ def session_to_dict(session: SessionReport) -> dict[str, Any]:
         "failed_at": session.failed_at,
         "target": analysis.target,
         "diagnoses": [finding_to_dict(finding) for finding in session.findings],
+        "observations": [finding_to_dict(finding) for finding in session.observations],
         "capabilities": analysis.capabilities,
         "tls": analysis.tls is not None,
         "authenticated": analysis.authenticated,

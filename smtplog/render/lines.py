@@ -18,6 +18,7 @@ from smtplog.events import (
     Connecting,
     DataBody,
     DataEnd,
+    Encrypted,
     Event,
     Note,
     Reply,
@@ -174,6 +175,8 @@ def _notice_row(event: Event) -> Row | None:
         return Row(line, "*", safe(_tls_text(event)), "", "info")
     if isinstance(event, TlsFailed):
         return Row(line, "*", safe(event.reason), "TLS failed", "error")
+    if isinstance(event, Encrypted):
+        return Row(line, "*", safe(event.text), "not readable here", "info")
     if isinstance(event, Timeout):
         detail = safe(event.detail or f"timeout waiting for {event.waiting_for}")
         return Row(line, "*", detail, "timeout", "error")

@@ -70,7 +70,22 @@ def _listing(title: str, items: list[tuple[str, str]], item_style: str = "") -> 
     return Group(Text(title, style="bold"), grid)
 
 
-def _finding(finding: Finding) -> Panel:
+def _observation(finding: Finding) -> Text:
+    """Observations are one-line notes, not panels (`smtplog explain ID` says more)."""
+    icon, colour = {"warning": ("⚠", "yellow"), "info": ("•", "blue")}.get(
+        finding.severity, SEVERITY[finding.severity]
+    )
+    text = Text(f"{icon} {finding.title}: ", style=f"bold {colour}")
+    text.append(safe(finding.summary))
+    lines = [item.line for item in finding.evidence if item.line]
+    if lines:
+        text.append(f" [line {lines[0]}]", style="dim")
+    return text
+
+
+def _finding(finding: Finding) -> Panel | Text:
+    if finding.observation:
+        return _observation(finding)
     icon, colour = SEVERITY[finding.severity]
     body: list[Any] = [
         Text(safe(finding.summary), style="bold"),
@@ -142,6 +157,8 @@ def render(console: Console, reports: list[Report]) -> None:
             for note in session.analysis.notes:
                 console.print(Text(f"note: {note}", style="dim"))
             for finding in session.findings:
+                console.print(_finding(finding))
+            for finding in session.observations:
                 console.print(_finding(finding))
             console.print(_verdict(session))
             console.print()

@@ -12,7 +12,19 @@ from smtplog.report import Finding, Report, SessionReport
 WIDTH = 100
 
 
+def _observation(finding: Finding) -> Iterator[str]:
+    """Observations are notes: their summary says it all (`smtplog explain ID` says more)."""
+    yield f"-- {finding.id}: {finding.title} ({finding.severity})"
+    wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="   ", subsequent_indent="   ")
+    lines = [item.line for item in finding.evidence if item.line]
+    where = f" [line {lines[0]}]" if lines else ""
+    yield from wrap.wrap(safe(finding.summary) + where)
+
+
 def _finding(finding: Finding) -> Iterator[str]:
+    if finding.observation:
+        yield from _observation(finding)
+        return
     yield f"-- {finding.id}: {finding.title} ({finding.severity}, {finding.confidence} confidence)"
     wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="   ", subsequent_indent="   ")
     yield from wrap.wrap(safe(finding.summary))
@@ -64,6 +76,9 @@ def _session(session: SessionReport, index: int, total: int) -> Iterator[str]:
         yield f"   note: {note}"
     yield ""
     for finding in session.findings:
+        yield from _finding(finding)
+        yield ""
+    for finding in session.observations:
         yield from _finding(finding)
         yield ""
     main = session.main

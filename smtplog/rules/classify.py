@@ -1,56 +1,172 @@
 """Classify a failing reply from data, in the evidence order of the taxonomy (§2.1).
 
-Rows of ``knowledge/patterns.tsv`` are tried tier by tier: provider-specific
-rows first (providers reuse enhanced codes with their own meanings), then the
-enhanced status code, then text patterns, then the reply code and phase. Every
-column of a row that is not ``*`` must match; phases guard every row ("user
-unknown" means an unknown recipient only at RCPT).
+Knowledge comes in tiers, tried in this order:
+
+1. ``provider``: the receiving provider's own tables (``knowledge/providers/*.toml``).
+   Providers reuse enhanced codes with their own meanings (Microsoft 5.7.3,
+   Gmail 4.7.29, Yahoo 5.7.9: taxonomy §2.3), so they decide first.
+2. ``phrase``: wording that names its cause whatever the codes say ("Relay
+   access denied", "Greylisted", "Invalid base64 data").
+3. ``enhanced``: the IANA meaning of the enhanced status code (X.1.1, X.2.2...).
+4. ``text``: broader wording ("try again later").
+5. ``code``: the basic reply code at the phase it answered (535 at AUTH).
+
+The generic rows live in ``knowledge/patterns.tsv``. Every column of a row that
+is not ``*`` must match; phases guard every row ("user unknown" means an
+unknown recipient only at RCPT).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from smtplog.events import Reply
-from smtplog.knowledge import read_toml, read_tsv
+from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
+from smtplog.smtp import enhanced_code
 
-TIER_NAMES = {1: "provider", 2: "enhanced code", 3: "text", 4: "reply code"}
+TIERS = ("provider", "phrase", "enhanced", "text", "code")
+TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
+PHASES = (
+    "banner",
+    "ehlo",
+    "starttls",
+    "auth",
+    "mail",
+    "rcpt",
+    "data",
+    "message",
+    "quit",
+    "queue",
+    "connect",
+)
+_ENHANCED_SPEC = re.compile(r"^([245X])\.(\d{1,3})\.(\d{1,3})(?:-(\d{1,3}))?$")
+_CODE_SPEC = re.compile(r"^[2-5](\d\d|xx)$")
 
 
 @dataclass(frozen=True, slots=True)
-class PatternRow:
-    diagnosis: str
-    phases: frozenset[str] | None
-    codes: tuple[str, ...] | None  # "550" or a class "5xx"
-    enhanced: tuple[str, ...] | None  # "5.7.3" or "X.1.1"
-    providers: frozenset[str] | None
-    pattern: re.Pattern[str] | None
-    source: str
+class EnhancedSpec:
+    """``5.7.3``, ``X.1.1`` (any class) or a range of details ``4.7.500-699``."""
+
+    cls: str
+    subject: int
+    first: int
+    last: int
+
+    @classmethod
+    def parse(cls, spec: str) -> EnhancedSpec:
+        match = _ENHANCED_SPEC.match(spec.strip())
+        if not match:
+            raise ValueError(f"bad enhanced status code pattern {spec!r}")
+        klass, subject, first, last = match.groups()
+        return cls(klass, int(subject), int(first), int(last or first))
+
+    def matches(self, enhanced: str) -> bool:
+        parts = enhanced.split(".")
+        if len(parts) != 3:
+            return False
+        klass, subject, detail = parts
+        return (
+            self.cls in ("X", klass)
+            and int(subject) == self.subject
+            and self.first <= int(detail) <= self.last
+        )
 
     @property
-    def tier(self) -> int:
-        if self.providers:
-            return 1
-        if self.enhanced:
-            return 2
-        if self.pattern:
-            return 3
-        return 4
+    def registered(self) -> bool:
+        """Is every code this spec names in the IANA registry?"""
+        table = enhanced_codes()
+        return all(f"X.{self.subject}.{d}" in table for d in range(self.first, self.last + 1))
 
-    def matches(self, reply: Reply, text: str, phase: str | None, provider: str | None) -> bool:
+    def __str__(self) -> str:
+        base = f"{self.cls}.{self.subject}.{self.first}"
+        return base if self.first == self.last else f"{base}-{self.last}"
+
+
+class LazyPattern:
+    """A case-insensitive regular expression compiled on first use.
+
+    Most rows never get as far as their pattern (phase, code or enhanced code
+    do not fit), so compiling all of them up front would only slow start-up.
+    """
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, re.IGNORECASE)
+        return self._compiled.search(text)
+
+    def check(self) -> None:
+        """Compile now (raises re.error for a bad pattern)."""
+        self.search("")
+
+    def __repr__(self) -> str:
+        return f"LazyPattern({self.pattern!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row of knowledge: when it applies, and the diagnosis it gives."""
+
+    diagnosis: str
+    tier: str
+    source: str
+    phases: frozenset[str] | None = None
+    codes: tuple[str, ...] | None = None  # "550" or a class "5xx"
+    enhanced: tuple[EnhancedSpec, ...] | None = None
+    pattern: LazyPattern | None = None
+    provider: str | None = None  # provider rows: the provider's key
+    unique: bool = False  # provider rows: the pattern is this provider's own wording
+    collision: bool = False  # provider rows: a registered code used with another meaning
+    text: str | None = None  # provider rows: the reply as documented
+    meaning: str | None = None  # provider rows: what it means there
+    steps: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+
+    def matches(self, reply: Reply, text: str, phase: str | None) -> bool:
+        """Do the phase, codes, enhanced code and pattern all fit?"""
         if self.phases is not None and phase not in self.phases:
-            return False
-        if self.providers is not None and provider not in self.providers:
             return False
         if self.codes is not None and not any(_code_matches(c, reply.code) for c in self.codes):
             return False
         if self.enhanced is not None and not (
-            reply.enhanced and any(_enhanced_matches(e, reply.enhanced) for e in self.enhanced)
+            reply.enhanced and any(spec.matches(reply.enhanced) for spec in self.enhanced)
         ):
             return False
         return self.pattern is None or bool(self.pattern.search(text))
+
+    unregistered_code: bool = (
+        False  # an enhanced code IANA does not define: only a provider uses it
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    name: str
+    markers: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    key: str
+    name: str
+    source: str
+    help: str | None
+    variants: tuple[Variant, ...]
+    rules: tuple[Rule, ...]
+    names: tuple[str, ...] = ()  # how generic advice names this provider ("Gmail")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderMatch:
+    key: str
+    name: str  # the variant's name: "Microsoft 365 (Exchange Online)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +174,13 @@ class Classification:
     diagnosis: str
     confidence: str  # high | medium | low
     matched_by: str
-    row: PatternRow | None = None
+    rule: Rule | None = None
+    provider: ProviderMatch | None = None  # set when a provider table decided
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tier(self) -> str | None:
+        return self.rule.tier if self.rule else None
 
 
 def _code_matches(spec: str, code: int) -> bool:
@@ -67,80 +189,303 @@ def _code_matches(spec: str, code: int) -> bool:
     return spec == str(code)
 
 
-def _enhanced_matches(spec: str, enhanced: str) -> bool:
-    if spec.startswith("X."):
-        return enhanced.split(".", 1)[1] == spec[2:]
-    return spec == enhanced
-
-
-def _set(value: str) -> tuple[str, ...] | None:
+def _list(value: str) -> tuple[str, ...] | None:
     value = value.strip()
     if value in ("", "*"):
         return None
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _check_row(rule: Rule, where: str) -> Rule:
+    if rule.tier not in TIERS:
+        raise ValueError(f"{where}: unknown tier {rule.tier!r}")
+    if rule.tier in ("phrase", "text") and rule.pattern is None:
+        raise ValueError(f"{where}: a {rule.tier} row needs a pattern")
+    if rule.tier == "enhanced" and not rule.enhanced:
+        raise ValueError(f"{where}: an enhanced row needs an enhanced code")
+    if rule.tier == "code" and (not rule.codes or rule.pattern is not None):
+        raise ValueError(f"{where}: a code row needs codes and no pattern")
+    for code in rule.codes or ():
+        if not _CODE_SPEC.match(code):
+            raise ValueError(f"{where}: bad reply code pattern {code!r}")
+    for phase in rule.phases or ():
+        if phase not in PHASES:
+            raise ValueError(f"{where}: unknown phase {phase!r}")
+    return rule
+
+
+def _compile(pattern: str | None) -> LazyPattern | None:
+    if pattern is None or pattern.strip() in ("", "*"):
+        return None
+    return LazyPattern(pattern)
+
+
 @cache
-def pattern_rows() -> tuple[PatternRow, ...]:
-    rows = []
-    for row in read_tsv("patterns.tsv"):
-        phases, providers = _set(row["phases"]), _set(row["provider"])
-        pattern = row["pattern"].strip()
-        rows.append(
-            PatternRow(
-                diagnosis=row["diagnosis"],
-                phases=frozenset(phases) if phases else None,
-                codes=_set(row["codes"]),
-                enhanced=_set(row["enhanced"]),
-                providers=frozenset(providers) if providers else None,
-                pattern=None if pattern in ("", "*") else re.compile(pattern, re.IGNORECASE),
-                source=row["source"],
+def generic_rules() -> tuple[Rule, ...]:
+    """The rows of patterns.tsv, in tier order (file order within a tier)."""
+    rules = []
+    for number, row in enumerate(read_tsv("patterns.tsv"), 2):
+        phases = _list(row["phases"])
+        enhanced = _list(row["enhanced"])
+        rule = Rule(
+            diagnosis=row["diagnosis"],
+            tier=row["tier"],
+            source=row["source"],
+            phases=frozenset(phases) if phases else None,
+            codes=_list(row["codes"]),
+            enhanced=tuple(EnhancedSpec.parse(e) for e in enhanced) if enhanced else None,
+            pattern=_compile(row["pattern"]),
+        )
+        rules.append(_check_row(rule, f"patterns.tsv line {number}"))
+    return tuple(sorted(rules, key=lambda r: TIER_RANK[r.tier]))
+
+
+def _provider_rule(key: str, source: str, entry: dict[str, object], where: str) -> Rule:
+    def strings(name: str) -> tuple[str, ...] | None:
+        value = entry.get(name)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return (value,)
+        return tuple(str(item) for item in value)  # type: ignore[attr-defined]
+
+    phases, enhanced = strings("phases"), strings("enhanced")
+    rule = Rule(
+        diagnosis=str(entry["diagnosis"]),
+        tier="provider",
+        source=str(entry.get("source", source)),
+        phases=frozenset(phases) if phases else None,
+        codes=strings("codes"),
+        enhanced=tuple(EnhancedSpec.parse(e) for e in enhanced) if enhanced else None,
+        pattern=_compile(str(entry["pattern"])) if "pattern" in entry else None,
+        provider=key,
+        unique=bool(entry.get("unique", False)),
+        collision=bool(entry.get("collision", False)),
+        unregistered_code=bool(enhanced)
+        and not any(EnhancedSpec.parse(e).registered for e in enhanced or ()),
+        text=str(entry["text"]),
+        meaning=str(entry["meaning"]),
+        steps=strings("steps") or (),
+        references=strings("references") or (),
+    )
+    if rule.pattern is None and rule.enhanced is None and rule.codes is None:
+        raise ValueError(f"{where}: a provider row needs a pattern, codes or an enhanced code")
+    if rule.unique and rule.pattern is None:
+        raise ValueError(f"{where}: `unique` describes a pattern, and there is none")
+    return _check_row(rule, where)
+
+
+@cache
+def providers() -> dict[str, Provider]:
+    """Every provider table, keyed by file name (``microsoft``, ``google``...)."""
+    table: dict[str, Provider] = {}
+    for path in sorted((DATA_DIR / "providers").glob("*.toml")):
+        key = path.stem
+        data = read_toml(f"providers/{path.name}")
+        source = str(data.get("source", ""))
+        rules = tuple(
+            _provider_rule(key, source, entry, f"providers/{path.name} code #{index}")
+            for index, entry in enumerate(data.get("codes", []), 1)
+        )
+        variants = tuple(
+            Variant(
+                name=variant["name"],
+                markers=tuple(re.compile(m, re.IGNORECASE) for m in variant["markers"]),
             )
+            for variant in data.get("variants", [])
         )
-    return tuple(sorted(rows, key=lambda r: r.tier))  # stable: file order within a tier
-
-
-@cache
-def providers() -> dict[str, tuple[str, tuple[re.Pattern[str], ...]]]:
-    table = read_toml("providers.toml")
-    return {
-        key: (
-            value["name"],
-            tuple(re.compile(marker, re.IGNORECASE) for marker in value["markers"]),
+        table[key] = Provider(
+            key,
+            data["name"],
+            source,
+            data.get("help"),
+            variants,
+            rules,
+            tuple(data.get("names", ())),
         )
-        for key, value in table.items()
-    }
+    return table
 
 
-def detect_provider(texts: list[str]) -> str | None:
-    """The receiving provider named by the banner, EHLO reply, replies or host."""
+def provider_rules() -> tuple[Rule, ...]:
+    return tuple(rule for provider in providers().values() for rule in provider.rules)
+
+
+def all_rules() -> tuple[Rule, ...]:
+    return provider_rules() + generic_rules()
+
+
+def detect_provider(texts: list[str]) -> ProviderMatch | None:
+    """The provider named by a banner, an EHLO reply, reply texts or a host name."""
     joined = "\n".join(texts)
-    for key, (_name, markers) in providers().items():
-        if any(marker.search(joined) for marker in markers):
-            return key
+    if not joined.strip():
+        return None
+    for key, provider in providers().items():
+        for variant in provider.variants:
+            if any(marker.search(joined) for marker in variant.markers):
+                return ProviderMatch(key, variant.name)
     return None
 
 
-def provider_name(key: str | None) -> str | None:
-    return providers()[key][0] if key and key in providers() else None
+def reply_text(reply: Reply) -> str:
+    """The reply's lines as one text, without the enhanced code repeated on every line.
+
+    Gmail writes "550-5.1.1 The email account that you tried to reach does not
+    exist. Please try" / "550-5.1.1 double-checking ...": patterns must see
+    the sentence, not the codes in between.
+    """
+    parts = []
+    for index, line in enumerate(reply.lines):
+        stripped = line.strip()
+        if index and reply.enhanced and enhanced_code(stripped) == reply.enhanced:
+            stripped = stripped[len(reply.enhanced) :].lstrip()
+        parts.append(stripped)
+    return " ".join(part for part in parts if part)
 
 
-def classify(reply: Reply, phase: str | None, provider: str | None = None) -> Classification:
-    text = " ".join(reply.lines)
-    for row in pattern_rows():
-        if row.matches(reply, text, phase, provider):
-            confidence = "medium" if row.tier == 4 else "high"
-            return Classification(row.diagnosis, confidence, _explain_match(row, reply), row)
+def classify(
+    reply: Reply,
+    phase: str | None,
+    provider: ProviderMatch | None = None,
+    *,
+    tiers: tuple[str, ...] = TIERS,
+) -> Classification:
+    """The diagnosis a failing reply gives at ``phase`` (None: unknown phase).
+
+    ``provider`` is the receiving provider recognised in the session; the
+    reply's own text may name another one (a relay quoting Gmail) and wins.
+    """
+    text = reply_text(reply)
+    provider = detect_provider([text]) or provider
+    for rule in all_rules():
+        if rule.tier not in tiers or not rule.matches(reply, text, phase):
+            continue
+        if rule.tier == "provider":
+            if provider is not None and provider.key != rule.provider:
+                continue
+            if provider is None and not (rule.unique or rule.unregistered_code):
+                continue  # generic wording or a reused IANA code: not evidence of the provider
+            known = provider is not None or rule.unique
+            match = provider or ProviderMatch(rule.provider or "", _provider_name(rule))
+            return Classification(
+                rule.diagnosis,
+                "high" if known else "medium",
+                _explain_match(rule, reply, text, match),
+                rule,
+                match,
+            )
+        confidence = "medium" if rule.tier in ("code", "text") else "high"
+        return Classification(rule.diagnosis, confidence, _explain_match(rule, reply, text), rule)
     return Classification("unclassified", "low", f"reply code {reply.code}")
 
 
-def _explain_match(row: PatternRow, reply: Reply) -> str:
-    if row.tier == 1:
-        return f"provider knowledge: {row.source}"
-    if row.tier == 2:
+def classify_any_phase(
+    reply: Reply, provider: ProviderMatch | None = None
+) -> tuple[str | None, Classification]:
+    """Classify a reply whose phase is unknown: the phase with the strongest evidence.
+
+    Returns the phase assumed (None when the deciding row has no phase guard).
+    """
+    best: tuple[int, int, str | None, Classification] | None = None
+    for order, phase in enumerate(_GUESS_ORDER):
+        result = classify(reply, phase, provider)
+        if result.rule is None:
+            continue
+        rank = (TIER_RANK[result.rule.tier], order)
+        if best is None or rank < best[:2]:
+            guarded = result.rule.phases is not None
+            best = (*rank, phase if guarded else None, result)
+    if best is None:
+        return None, classify(reply, None, provider)
+    return best[2], best[3]
+
+
+# When a reply comes without its command, which phase to assume first.
+_GUESS_ORDER = ("rcpt", "mail", "message", "auth", "ehlo", "banner", "data", "starttls", "queue")
+
+
+def _provider_name(rule: Rule) -> str:
+    provider = providers().get(rule.provider or "")
+    if provider is None:
+        return rule.provider or "provider"
+    return provider.variants[0].name if len(provider.variants) == 1 else provider.name
+
+
+def _explain_match(
+    rule: Rule, reply: Reply, text: str, provider: ProviderMatch | None = None
+) -> str:
+    if rule.tier == "provider":
+        what = f"{provider.name if provider else rule.provider} table"
+        found = rule.pattern.search(text) if rule.pattern is not None else None
+        if found:
+            code = f"{reply.enhanced} " if rule.enhanced and reply.enhanced else ""
+            return f'{what}: {code}"{found.group(0)}"'
+        if rule.enhanced and reply.enhanced:
+            return f"{what}: {reply.enhanced}"
+        return f"{what}: reply code {reply.code}"
+    if rule.tier == "enhanced":
         return f"enhanced status code {reply.enhanced}"
-    if row.tier == 3:
-        assert row.pattern is not None
-        found = row.pattern.search(" ".join(reply.lines))
-        return f'reply text "{found.group(0) if found else row.pattern.pattern}"'
-    return f"reply code {reply.code}"
+    if rule.pattern is not None:
+        found = rule.pattern.search(text)
+        return f'reply text "{found.group(0) if found else rule.pattern.pattern}"'
+    return f"reply code {reply.code}" + (
+        " at " + "/".join(sorted(rule.phases)) if rule.phases else ""
+    )
+
+
+def merge_steps(rule: Rule | None, generic: tuple[str, ...]) -> tuple[str, ...]:
+    """A provider row's own next steps replace the generic ones they make specific.
+
+    The generic questions for the customer ("Ask the customer ...") stay.
+    """
+    if rule is None or not rule.steps:
+        return generic
+    questions = [step for step in generic if step.startswith("Ask ")]
+    return tuple(dict.fromkeys((*rule.steps, *questions)))
+
+
+def about_provider(rule: Rule, causes: tuple[str, ...]) -> tuple[str, ...]:
+    """Generic causes without the ones that name other providers ("Gmail, Yahoo: ...")."""
+    others = tuple(
+        name
+        for key, provider in providers().items()
+        if key != rule.provider
+        for name in provider.names
+    )
+    kept = tuple(cause for cause in causes if not cause.startswith(others)) if others else causes
+    return kept or causes
+
+
+def rules_for(diagnosis: str) -> list[Rule]:
+    """Every row that can give ``diagnosis`` (for docs and `smtplog explain`)."""
+    return [rule for rule in all_rules() if rule.diagnosis == diagnosis]
+
+
+def parse_reply_line(text: str) -> Reply | None:
+    """A reply typed or pasted as text: "550 5.1.1 <x@y>: ..." (lines joined by newlines)."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return None
+    match = _REPLY_LINE.match(lines[0])
+    if not match:
+        return None
+    code = int(match.group(1))
+    texts = []
+    for line in lines:
+        found = _REPLY_LINE.match(line)
+        if found and int(found.group(1)) == code:
+            texts.append(found.group(3) or "")
+        else:
+            texts.append(line)
+    return Reply(code=code, enhanced=enhanced_code(texts[0]), lines=tuple(texts))
+
+
+_REPLY_LINE = re.compile(r"^([2-5]\d\d)([ -]|$)(.*)$")
+
+
+@cache
+def knowledge_files() -> tuple[str, ...]:
+    """The data files the classifier reads (for docs)."""
+    return (
+        "patterns.tsv",
+        *(f"providers/{p.name}" for p in sorted((DATA_DIR / "providers").glob("*.toml"))),
+    )

@@ -1,16 +1,27 @@
 """Turn a session analysis into findings: the root cause first, then the rest.
 
-Evidence order (taxonomy §2.1, DESIGN "Rules and findings"): what is missing
-or structural (no connection, no greeting, a drop, a TLS failure, the client
-program's own error) decides before any reply code; then the reply that
-decided the verdict is classified from data (rules/classify.py). Failures the
-root cause explains are listed as its consequences, not as separate problems.
+Evidence order (taxonomy §2.1, DESIGN "Rules and findings"):
+
+1. structural evidence decides before any reply code: the client spoke before
+   the greeting, TLS started in the wrong mode, the TLS handshake failed, the
+   AUTH exchange was not base64 (rules/structural.py);
+2. then the reply that decided the verdict, classified from data
+   (rules/classify.py: provider tables, phrases, enhanced code, text, code +
+   phase), corrected by what the session shows (AUTH sent although the EHLO
+   reply did not offer it);
+3. then what is missing: no connection, no greeting, a drop, the client
+   program's own error text.
+
+Failures the root cause explains are listed as its consequences, not as
+separate problems. Observations (rules/observations.py) follow: warnings and
+notes that never change the verdict.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import cache
 
 from smtplog.events import (
@@ -20,6 +31,7 @@ from smtplog.events import (
     Command,
     ConnectFailed,
     DataEnd,
+    Encrypted,
     Event,
     Reply,
     Timeout,
@@ -28,7 +40,17 @@ from smtplog.events import (
 from smtplog.knowledge import read_tsv
 from smtplog.protocol import Exchange, SessionAnalysis, unrecovered_failures
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
-from smtplog.rules.classify import classify, detect_provider
+from smtplog.rules.classify import (
+    Classification,
+    ProviderMatch,
+    about_provider,
+    classify,
+    classify_any_phase,
+    detect_provider,
+    merge_steps,
+    parse_reply_line,
+    providers,
+)
 from smtplog.rules.registry import get
 
 CONNECT_FAILURES = {
@@ -41,18 +63,39 @@ CONNECT_FAILURES = {
     "other": ("connect-timeout", "medium"),
 }
 
+# Replies whose own classification is only a generic protocol complaint: what
+# the session shows (no AUTH in the EHLO reply...) may say more.
+GENERIC = frozenset(
+    {"command-syntax-error", "command-sequence-error", "command-not-supported", "unclassified"}
+)
 
-class _Defaults(dict[str, str]):
+# "421 4.4.2 ...", "550-5.1.1 ...", and Python's repr of an SMTP error: "(535, b'5.7.8 ...')".
+_EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]|, b?['\"])")
+
+
+class _Facts(dict[str, str]):
+    """Values for the {placeholders} of a summary; unknown ones print as "…"."""
+
     def __missing__(self, key: str) -> str:
         return "…"
 
 
 @cache
-def _client_error_rows() -> tuple[tuple[str, re.Pattern[str]], ...]:
+def client_error_rows() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+    """``knowledge/client-errors.tsv``: what client programs say, in order."""
     return tuple(
-        (row["diagnosis"], re.compile(row["pattern"], re.IGNORECASE))
+        (row["diagnosis"], re.compile(row["pattern"], re.IGNORECASE), row["source"])
         for row in read_tsv("client-errors.tsv")
     )
+
+
+def client_error_diagnosis(text: str) -> tuple[str, str] | None:
+    """The diagnosis a client program's error text names, and the matched words."""
+    for diagnosis, pattern, _source in client_error_rows():
+        found = pattern.search(text)
+        if found:
+            return diagnosis, found.group(0)
+    return None
 
 
 def event_text(event: Event | None) -> str:
@@ -71,6 +114,8 @@ def event_text(event: Event | None) -> str:
         return event.detail or event.kind
     if isinstance(event, TlsFailed):
         return event.reason
+    if isinstance(event, Encrypted):
+        return event.text
     if isinstance(event, ClientError):
         return event.text
     return getattr(event, "text", event.kind)
@@ -80,25 +125,34 @@ def evidence_of(event: Event | None) -> Evidence:
     return Evidence(event.span.first if event and event.span else None, event_text(event))
 
 
+def target_port(analysis: SessionAnalysis) -> int | None:
+    """The TCP port the session went to, when the transcript says."""
+    target = analysis.target or ""
+    match = re.search(r"(?::|\bport\s+)(\d{1,5})\b(?!.*:\d)", target)
+    return int(match.group(1)) if match else None
+
+
 class Diagnoser:
     """Builds the findings of one session."""
 
     def __init__(self, analysis: SessionAnalysis) -> None:
         self.analysis = analysis
-        texts = [event_text(e) for e in analysis.events if isinstance(e, Reply)]
-        self.provider = detect_provider([analysis.target or "", *texts])
+        self.provider = session_provider(analysis)
 
-    # -- helpers -----------------------------------------------------------
+    # -- building findings ---------------------------------------------------
 
-    def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Defaults:
+    def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Facts:
         analysis = self.analysis
-        facts = _Defaults(
+        port = target_port(analysis)
+        facts = _Facts(
             server=analysis.target or _banner_host(analysis) or "the server",
+            provider=self.provider.name if self.provider else "the server",
             sender=f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
-            phase=analysis.verdict.failed_at or "",
+            phase=analysis.verdict.failed_at or "…",
             detail=detail,
             user_suffix="",
             size_limit="",
+            port=str(port) if port else "…",
         )
         user = next(
             (e.decoded for e in analysis.events if isinstance(e, AuthResponse) and e.decoded),
@@ -107,7 +161,9 @@ class Diagnoser:
         if user:
             facts["user"] = user
             facts["user_suffix"] = f" for user {user}"
-        size = analysis.capabilities.get("SIZE", "")
+        size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
+            "SIZE", ""
+        )
         if size.isdigit() and int(size) > 0:
             facts["size_limit"] = f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
         if exchange is not None:
@@ -115,7 +171,11 @@ class Diagnoser:
             facts["code"] = str(reply.code)
             facts["enhanced"] = reply.enhanced or ""
             facts["reply"] = _shorten(" ".join(reply.wire_lines()))
-            facts["command"] = event_text(exchange.request) if exchange.request else "the greeting"
+            facts["command"] = (
+                ("the end of the message" if exchange.verb == "." else event_text(exchange.request))
+                if exchange.request
+                else "the greeting"
+            )
             if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
                 from smtplog.smtp import command_address
 
@@ -132,36 +192,94 @@ class Diagnoser:
         *,
         confidence: str,
         evidence: Iterable[Evidence],
-        facts: _Defaults,
+        facts: _Facts,
         severity: str | None = None,
         consequences: Iterable[Evidence] = (),
         phase: str | None = None,
         matched_by: str | None = None,
+        classification: Classification | None = None,
+        extra: str = "",
     ) -> Finding:
         doc = get(diagnosis_id)
+        summary = doc.summary.format_map(facts)
+        next_steps, references = doc.next_steps, doc.references
+        provider = self.provider.name if self.provider else None
+        rule = classification.rule if classification else None
+        if classification is not None and classification.provider is not None:
+            provider = classification.provider.name
+        causes = doc.causes
+        if rule is not None and rule.meaning:
+            # The provider's own meaning and steps come first: they are specific.
+            summary = f"{summary} {rule.meaning}"
+            next_steps = merge_steps(rule, next_steps)
+            causes = about_provider(rule, causes)
+            help_page = providers()[rule.provider].help if rule.provider else None
+            standards = [ref for ref in references if not ref.startswith("http")]
+            references = _unique(
+                (*rule.references, *([help_page] if help_page else []), *standards)
+            )
+        if extra:
+            summary = f"{summary} {extra}"
         return Finding(
             id=diagnosis_id,
             severity=severity or doc.severity,
             confidence=confidence,
             title=doc.title,
-            summary=doc.summary.format_map(facts),
+            summary=summary,
             explanation=doc.explanation,
-            causes=doc.causes,
-            next_steps=doc.next_steps,
-            references=doc.references,
+            causes=causes,
+            next_steps=next_steps,
+            references=references,
             evidence=tuple(evidence),
             consequences=tuple(consequences),
             phase=phase,
-            provider=self.provider,
+            provider=provider,
             matched_by=matched_by,
+            group=doc.group,
         )
 
-    def from_exchange(self, exchange: Exchange, severity: str | None = None) -> Finding:
+    def classify_exchange(self, exchange: Exchange) -> tuple[Classification, str]:
+        """The classification of a failed exchange, corrected by the session's context.
+
+        Returns the classification and the {detail} of its summary (by default
+        the reply itself, quoted).
+        """
+        from smtplog.rules import structural
+
         result = classify(exchange.reply, exchange.phase, self.provider)
+        override = structural.in_context(self, exchange, result)
+        if override is not None:
+            return override
+        return result, f'"{_shorten(" ".join(exchange.reply.wire_lines()))}"'
+
+    def last_error(self, reply: Reply) -> str:
+        """For an expiry text, the embedded last error, classified (taxonomy S35)."""
+        text = " ".join(reply.lines)
+        embedded = embedded_reply(text, skip_first=True)
+        if embedded is None:
+            return ""
+        quoted = _shorten(" ".join(embedded.wire_lines()), 120)
+        inner = classify(embedded, "queue", self.provider)
+        if inner.diagnosis in ("delivery-expired", "unclassified"):
+            return f'The last error before it gave up: "{quoted}".'
+        return (
+            f'The last error before it gave up: "{quoted}", which means '
+            f"{get(inner.diagnosis).title[0].lower()}{get(inner.diagnosis).title[1:]} "
+            f"({inner.diagnosis}): that is the problem to fix."
+        )
+
+    def from_exchange(
+        self,
+        exchange: Exchange,
+        severity: str | None = None,
+        consequences: Iterable[Evidence] = (),
+    ) -> Finding:
+        result, detail = self.classify_exchange(exchange)
+        extra = self.last_error(exchange.reply) if result.diagnosis == "delivery-expired" else ""
         evidence = [evidence_of(exchange.reply)]
         if exchange.request is not None:
             evidence.insert(0, evidence_of(exchange.request))
-        facts = self.facts(exchange)
+        facts = self.facts(exchange, detail=detail)
         if isinstance(exchange.request, Command) and exchange.request.edited:
             facts["command"] += (
                 " (typed with backspace: telnet sent the control character to the server)"
@@ -174,11 +292,16 @@ class Diagnoser:
             severity=severity,
             phase=exchange.phase,
             matched_by=result.matched_by,
+            classification=result,
+            consequences=consequences,
+            extra=extra,
         )
 
-    # -- the root cause ------------------------------------------------------
+    # -- the root cause --------------------------------------------------------
 
     def root(self) -> Finding | None:
+        from smtplog.rules import structural
+
         analysis = self.analysis
         verdict = analysis.verdict
         if verdict.outcome == "delivered" and analysis.delivered is not None:
@@ -190,16 +313,18 @@ class Diagnoser:
                 facts=self.facts(exchange),
                 phase="message",
             )
+        for detector in structural.BEFORE_REPLIES:
+            finding = detector(self)
+            if finding is not None:
+                return finding
         if verdict.decisive is not None:
-            finding = self.from_exchange(verdict.decisive, severity=None)
             consequences = [
                 evidence_of(e.reply)
                 for e in unrecovered_failures(analysis)
                 if e is not verdict.decisive
             ]
-            if consequences:
-                finding = _with_consequences(finding, consequences)
-            return finding
+            finding = self.from_exchange(verdict.decisive, consequences=consequences)
+            return self._with_client_errors(finding)
         reason = verdict.reason
         if isinstance(reason, ConnectFailed):
             diagnosis, confidence = CONNECT_FAILURES[reason.reason]
@@ -212,105 +337,149 @@ class Diagnoser:
                 matched_by=f"connection failure: {reason.reason}",
             )
         if isinstance(reason, TlsFailed):
+            return structural.tls_failure(self, reason)
+        if isinstance(reason, Encrypted):
             return self.finding(
-                _tls_failure_diagnosis(reason.reason),
+                "encrypted",
                 confidence="high",
                 evidence=[evidence_of(reason)],
-                facts=self.facts(detail=reason.reason),
-                phase="starttls",
-                matched_by="TLS failure reported by the client",
+                facts=self.facts(detail=reason.detail or "after TLS started"),
+                matched_by="traffic after the TLS handshake was recorded but not decrypted",
             )
         if isinstance(reason, Closed | Timeout):
-            return self._structural_end(reason)
+            return structural.ended(self, reason)
         if isinstance(reason, ClientError):
-            return self._client_error(reason)
+            return self.client_error(reason)
         return None
 
-    def _structural_end(self, end: Closed | Timeout) -> Finding:
-        analysis = self.analysis
-        phase = analysis.verdict.failed_at
-        evidence = [evidence_of(end)]
-        if analysis.unanswered:
-            evidence.insert(0, evidence_of(analysis.unanswered[0]))
-        if phase == "banner":
-            detail = (
-                "; the client gave up waiting"
-                if isinstance(end, Timeout)
-                else ("; the connection was closed instead")
-            )
-            return self.finding(
-                "no-greeting",
-                confidence="high",
-                evidence=evidence,
-                facts=self.facts(detail=detail),
-                phase=phase,
-                matched_by="no 220 greeting after connect",
-            )
-        detail = (
-            f" (the client timed out waiting for the reply to {event_text(analysis.unanswered[0])})"
-            if isinstance(end, Timeout) and analysis.unanswered
-            else ""
-        )
-        return self.finding(
-            "connection-dropped",
-            confidence="high" if isinstance(end, Closed) else "medium",
-            evidence=evidence,
-            facts=self.facts(detail=detail),
-            phase=phase,
-            matched_by="connection ended without a final reply",
-        )
+    def _with_client_errors(self, finding: Finding) -> Finding:
+        """The client program's own words about the failure belong to its evidence."""
+        last = max((e.line or 0 for e in finding.evidence), default=0)
+        errors = [
+            evidence_of(error)
+            for error in self.analysis.client_errors
+            if error.span is not None and error.span.first > last
+        ]
+        if not errors:
+            return finding
+        return replace(finding, evidence=(*finding.evidence, *errors[:2]))
 
-    def _client_error(self, error: ClientError) -> Finding:
-        for diagnosis, pattern in _client_error_rows():
-            if pattern.search(error.text):
+    def client_error(self, error: ClientError) -> Finding:
+        phase = self.analysis.verdict.failed_at
+        known = client_error_diagnosis(error.text)
+        if known is not None:
+            diagnosis, words = known
+            return self.finding(
+                diagnosis,
+                confidence="medium",
+                evidence=[evidence_of(error)],
+                facts=self.facts(detail=error.text),
+                phase=phase,
+                matched_by=f'the client program\'s error text "{words}"',
+            )
+        # The client may quote the server's reply ("Invalid login: 535 5.7.8 ...").
+        embedded = embedded_reply(error.text)
+        if embedded is not None:
+            result = classify(embedded, phase, self.provider)
+            if result.tier in (None, "code", "text"):
+                # The phase of a client's error is a guess; let the text speak.
+                result = classify_any_phase(embedded, self.provider)[1]
+            if result.diagnosis != "unclassified":
                 return self.finding(
-                    diagnosis,
+                    result.diagnosis,
                     confidence="medium",
                     evidence=[evidence_of(error)],
-                    facts=self.facts(detail=error.text),
-                    phase=self.analysis.verdict.failed_at,
-                    matched_by="the client program's error text",
+                    facts=_with_reply(self.facts(detail=error.text), embedded),
+                    phase=phase,
+                    matched_by=f"the server reply quoted by the client: {result.matched_by}",
+                    classification=result,
                 )
         return self.finding(
             "client-error",
             confidence="medium",
             evidence=[evidence_of(error)],
             facts=self.facts(detail=error.text),
-            phase=self.analysis.verdict.failed_at,
+            phase=phase,
             matched_by="the client program's error text",
         )
 
     # -- everything else -------------------------------------------------------
 
-    def other_failures(self, root: Finding | None) -> list[Finding]:
-        """Failures that did not decide the verdict: typos retried, one of several recipients."""
+    def other_failures(self, root: Finding | None) -> tuple[Finding | None, list[Finding]]:
+        """Failures that did not decide the verdict: typos retried, one of several recipients.
+
+        An earlier attempt that failed the same way as the root cause (a login
+        tried with PLAIN, then LOGIN) is part of the root cause, not a new problem.
+        """
         analysis = self.analysis
-        decisive = analysis.verdict.decisive
-        explained = (
-            {e.reply for e in unrecovered_failures(analysis)} if decisive is not None else set()
-        )
-        findings = []
+        explained = {item.line for item in root.consequences} if root else set()
+        explained |= {item.line for item in root.evidence} if root else set()
+        findings, same = [], []
         for exchange in analysis.exchanges:
-            if not exchange.failed or exchange is decisive or exchange.reply in explained:
+            if not exchange.failed or exchange is analysis.verdict.decisive:
                 continue
+            line = exchange.reply.span.first if exchange.reply.span else None
+            if line is not None and line in explained:
+                continue
+            if line is None and root is not None and root.consequences:
+                continue  # an inferred reply the root's consequences already cover
             # A rejected recipient is lost even when others were accepted.
             severity = "error" if exchange.verb == "RCPT" else "warning"
-            findings.append(self.from_exchange(exchange, severity=severity))
-        return findings
+            finding = self.from_exchange(exchange, severity=severity)
+            if root is not None and finding.id == root.id and finding.phase == root.phase:
+                same.append(evidence_of(exchange.reply))
+                continue
+            findings.append(finding)
+        if root is not None and same:
+            root = replace(root, consequences=(*same, *root.consequences))
+        return root, findings
 
-    def run(self) -> list[Finding]:
-        root = self.root()
+    def run(self) -> tuple[list[Finding], list[Finding]]:
+        """The findings (root cause first, then other failures) and the observations."""
+        from smtplog.rules.observations import observe
+
+        root, others = self.other_failures(self.root())
         findings = [root] if root is not None else []
-        findings.extend(self.other_failures(root))
-        return _ordered(findings)
+        findings.extend(others)
+        findings = _ordered(findings)
+        return findings, observe(self, findings)
 
 
-def _tls_failure_diagnosis(reason: str) -> str:
-    """tls-port-mismatch when the failure says so (client-errors.tsv), else the handshake."""
-    for diagnosis, pattern in _client_error_rows():
-        if diagnosis.startswith("tls-") and pattern.search(reason):
-            return diagnosis
-    return "tls-handshake-failed"
+def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
+    """The receiving provider: from the target, greeting and EHLO reply, else any reply."""
+    identity = [analysis.target or ""]
+    if analysis.banner is not None:
+        identity.append(analysis.banner.text)
+    if analysis.ehlo is not None:
+        identity.append(analysis.ehlo.text)
+    found = detect_provider(identity)
+    if found is not None:
+        return found
+    return detect_provider([e.text for e in analysis.events if isinstance(e, Reply)])
+
+
+def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:
+    """A server reply quoted inside other text ("... <421 4.4.2 Connection timed out>").
+
+    With ``skip_first``, a reply at the very start of the text (the outer
+    reply itself) is not taken; the last one quoted wins.
+    """
+    matches = [m for m in _EMBEDDED_REPLY.finditer(text) if not (skip_first and m.start() < 4)]
+    if not matches:
+        return None
+    match = matches[-1]
+    before, rest = text[: match.start()].rstrip(), text[match.end() :]
+    if before.endswith("<") and ">" in rest:  # inside <...> the quote ends at ">"
+        rest = rest.split(">", 1)[0]
+    rest = rest.strip().rstrip(">)]}.,;'\"").strip()
+    return parse_reply_line(f"{match.group(1)} {rest}")
+
+
+def _with_reply(facts: _Facts, reply: Reply) -> _Facts:
+    facts["reply"] = _shorten(" ".join(reply.wire_lines()))
+    facts["code"] = str(reply.code)
+    facts["enhanced"] = reply.enhanced or ""
+    return facts
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
@@ -323,10 +492,8 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
     return [root, *rest]
 
 
-def _with_consequences(finding: Finding, consequences: list[Evidence]) -> Finding:
-    from dataclasses import replace
-
-    return replace(finding, consequences=tuple(consequences))
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(item for item in items if item))
 
 
 def _banner_host(analysis: SessionAnalysis) -> str | None:
@@ -340,5 +507,11 @@ def _shorten(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def diagnose(analysis: SessionAnalysis) -> list[Finding]:
+def diagnose_session(analysis: SessionAnalysis) -> tuple[list[Finding], list[Finding]]:
+    """Findings (root cause first) and observations (warnings and notes) of one session."""
     return Diagnoser(analysis).run()
+
+
+def diagnose(analysis: SessionAnalysis) -> list[Finding]:
+    """The findings of one session, root cause first (observations not included)."""
+    return Diagnoser(analysis).run()[0]

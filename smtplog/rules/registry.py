@@ -19,6 +19,12 @@ class Diagnosis:
     causes: tuple[str, ...]
     next_steps: tuple[str, ...]
     references: tuple[str, ...]
+    detection: str
+
+    @property
+    def observation(self) -> bool:
+        """A secondary note (never the root cause, never changes the verdict)."""
+        return self.group == "observation"
 
 
 @cache
@@ -35,6 +41,7 @@ def diagnoses() -> dict[str, Diagnosis]:
             causes=tuple(value["causes"]),
             next_steps=tuple(value["next_steps"]),
             references=tuple(value["references"]),
+            detection=" ".join(value.get("detection", "").split()),
         )
         for key, value in table.items()
     }

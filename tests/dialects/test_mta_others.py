@@ -22,10 +22,10 @@ EXPECTED = {
     "exchange/send-log.txt": [
         (D, None, D),
         (F, "rcpt", "recipient-unknown"),
-        (DF, "banner", "unclassified"),
+        (DF, "banner", "rate-limited"),
     ],
     "exchange/ndr-remote-server-returned.txt": [(F, "rcpt", "recipient-unknown")],
-    "exchange/ndr-hash-forms.txt": [(F, "rcpt", "recipient-unknown"), (F, "rcpt", "unclassified")],
+    "exchange/ndr-hash-forms.txt": [(F, "rcpt", "recipient-unknown"), (F, "rcpt", "spam-rejected")],
     "sendmail/v-delivered.txt": [(D, None, D)],
     "sendmail/v-user-unknown.txt": [(F, "rcpt", "recipient-unknown"), (D, None, D)],
     "sendmail/v-mailbox-full.txt": [(DF, "rcpt", "mailbox-full")],
