@@ -22,9 +22,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=str)
 def test_to_dict_is_what_the_cli_prints(sample: Sample) -> None:
-    report = smtplog.analyze_text(
-        sample.file.read_bytes().decode("utf-8", "surrogateescape"), name=sample.path
-    )
+    report = smtplog.analyze_bytes(sample.file.read_bytes(), sample.path)
     assert isinstance(report, smtplog.Report)
     from_api = json.loads(json.dumps(report.to_dict()))
     from_cli = json.loads(run_cli("analyze", "-f", "json", sample.path).stdout)["reports"][0]

@@ -9,12 +9,12 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from smtplog import analyze_text
+from smtplog import analyze_bytes, analyze_text
 from smtplog.cli.output import Options, render
 from smtplog.render import html as html_render
 from smtplog.render import markdown as md
 
-from .conftest import run_cli, transcript
+from .conftest import ROOT, run_cli, transcript
 from .sample_secrets import leaked
 from .samples import Sample, load_samples
 
@@ -42,9 +42,7 @@ HOSTILE = transcript(
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("sample", SAMPLES, ids=str)
 def test_no_sample_secret_in_any_format(sample: Sample, fmt: str) -> None:
-    report = analyze_text(
-        sample.file.read_bytes().decode("utf-8", "surrogateescape"), name=sample.path
-    )
+    report = analyze_bytes(sample.file.read_bytes(), sample.path)
     output = render(report, Options(fmt=fmt, color_system="truecolor", width=120))
     assert output.strip()
     assert leaked(output) == []
@@ -213,3 +211,16 @@ def test_markdown_escape_keeps_block_starts_literal(text: str) -> None:
         inline = next(token for token in tokens if token.type == "inline")
         assert inline.content.replace("\\", "") == text.replace("\\", "")
         assert "".join(c.content for c in inline.children or []) == text
+
+
+def test_observations_are_in_markdown_and_html() -> None:
+    """An AUTH in clear text is an observation: a note in every format, not a diagnosis."""
+    report = analyze_bytes(
+        (ROOT / "samples/telnet/postfix-auth-login-delivered.txt").read_bytes(), "s.txt"
+    )
+    session = report.sessions[0]
+    assert session.observations
+    first = session.observations[0]
+    assert first.title in md.render_report(report)
+    page = html_render.render_report(report)
+    assert f"{first.title}</b>" in page.replace("&#x27;", "'")

@@ -116,6 +116,8 @@ def redact(  # noqa: PLR0917 (click passes every option)
         _write_atomically(mapping, ("kind\toriginal\tstand-in\n" + rows).encode())
     if not quiet:
         click.echo(f"smtplog: {_summary(result)}", err=True)
+    for note in result.notes:
+        click.echo(f"smtplog: note: {note}", err=True)
     for change in result.changed:
         click.echo(f"smtplog: warning: the copy analyses differently: {change}", err=True)
     sys.exit(int(ExitCode.OK))

@@ -17,6 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from smtplog.errors import InputError
 from smtplog.redact.check import RedactionError, assert_no_secret, cleaned_text, compare
 from smtplog.redact.lines import fix_byte_counts, split_with_endings
 from smtplog.redact.pseudonyms import Pseudonyms
@@ -46,10 +47,33 @@ class Redaction:
     counts: dict[str, int]  # replacements: {"address": n, "host": n, "ip": n}
     mapping: list[tuple[str, str, str]]  # (kind, original, stand-in)
     changed: list[str] = field(default_factory=list)  # how the copy analyses differently
+    notes: list[str] = field(default_factory=list)  # what the reader should know about it
 
     @property
     def text(self) -> str:
         return self.data.decode("utf-8", errors="surrogateescape")
+
+
+def _capture_as_text(data: bytes, name: str, dialect: str | None) -> bytes | None:
+    """The canonical transcript of a packet capture (pcap, pcapng, gzipped), else None."""
+    from smtplog.pcap.reader import is_capture
+
+    inner = data
+    if data[:2] == b"\x1f\x8b":
+        import gzip
+        import zlib
+
+        try:
+            inner = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return None
+    if not is_capture(inner):
+        return None
+    if dialect:
+        raise InputError(f"{name}: a packet capture is read as is; --dialect is for text")
+    from smtplog.pcap import capture_transcript
+
+    return capture_transcript(inner, name).text.encode("utf-8", errors="surrogateescape")
 
 
 def _replace_secret(original: str, edited: str, secret: Secret) -> str:
@@ -114,6 +138,13 @@ def redact_bytes(
     """
     from smtplog.reading import read
 
+    given, notes = data, []
+    capture = _capture_as_text(data, name, dialect)
+    if capture is not None:
+        # A capture cannot be redacted in place: its copy is the transcript smtplog
+        # reads from it (canonical dialect), which is text and can be shared.
+        data, dialect, cleanup = capture, "smtplog", False
+        notes.append("a packet capture: the copy is smtplog's transcript of it")
     source = source_from_bytes(data, name)
     # Read it the way `analyze` does: the dialect may read a cleaned variant
     # (unquoted, unwrapped...); its lines keep their original numbers.
@@ -168,8 +199,12 @@ def redact_bytes(
         counts=dict(names.counts),
         mapping=names.mapping(),
     )
+    redaction.notes = notes
     if check:
-        redaction.changed = compare(data, redaction.data, name, dialect, cleanup)
+        if capture is not None:
+            redaction.changed = compare(given, redaction.data, name)
+        else:
+            redaction.changed = compare(data, redaction.data, name, dialect, cleanup)
     return redaction
 
 

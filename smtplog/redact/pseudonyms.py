@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from importlib import resources
 
 from smtplog.redact.names import (
     AFTER_ESCAPE,
@@ -51,21 +52,48 @@ _BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{6,}={0,2}(?![A-Za-
 
 
 @cache
-def knowledge_patterns() -> tuple[re.Pattern[str], ...]:
-    """The regular expressions the diagnosis matches against transcript text."""
-    from smtplog.knowledge import read_tsv
+def provider_markers() -> tuple[re.Pattern[str], ...]:
+    """How the diagnosis recognises a provider by name (providers/*.toml markers)."""
     from smtplog.rules.classify import providers
 
-    patterns = [marker for _name, markers in providers().values() for marker in markers]
-    for table in ("patterns.tsv", "client-errors.tsv"):
-        for row in read_tsv(table):
-            text = row.get("pattern", "")
-            if text and text != "*":
-                try:
-                    patterns.append(re.compile(text, re.IGNORECASE))
-                except re.error:
-                    continue
+    return tuple(
+        marker
+        for provider in providers().values()
+        for variant in provider.variants
+        for marker in variant.markers
+    )
+
+
+@cache
+def knowledge_patterns() -> tuple[re.Pattern[str], ...]:
+    """Every regular expression the diagnosis matches against transcript text:
+    provider markers, provider and generic reply patterns, client error texts."""
+    from smtplog.knowledge import read_tsv
+    from smtplog.rules.classify import all_rules
+
+    patterns = list(provider_markers())
+    patterns += [rule.pattern for rule in all_rules() if rule.pattern is not None]
+    for row in read_tsv("client-errors.tsv"):
+        text = row.get("pattern", "")
+        if text and text != "*":
+            try:
+                patterns.append(re.compile(text, re.IGNORECASE))
+            except re.error:
+                continue
     return tuple(patterns)
+
+
+@cache
+def public_names() -> frozenset[str]:
+    text = resources.files("smtplog.redact").joinpath("public-names.txt").read_text("utf-8")
+    rules = (line.strip().lower() for line in text.splitlines())
+    return frozenset(rule for rule in rules if rule and not rule.startswith("#"))
+
+
+def is_public(domain: str) -> bool:
+    """A provider's or a blocklist's registrable domain: it names no customer."""
+    probe = f".{domain}/"
+    return domain in public_names() or any(m.search(probe) for m in provider_markers())
 
 
 def known_to_the_rules(host: str) -> bool:
@@ -101,40 +129,54 @@ class Pseudonyms:
     # -- stand-ins ---------------------------------------------------------
 
     def domain(self, name: str) -> str:
-        """The stand-in of a DNS name: its registrable domain -> example-N.example."""
+        """The stand-in of a DNS name: its registrable domain -> example-N.example.
+
+        Public names (providers, blocklists) stay; a name the diagnosis
+        patterns look at keeps the labels they need (``barracuda.customer.com``
+        -> ``barracuda.example-1.example``); the rest is replaced whole.
+        """
         lowered = name.lower().rstrip(".")
         if lowered in KEPT_HOSTS or _OWN_NAME.match(lowered):
             return name
         if lowered in self.names:
             return self.names[lowered]
-        if self.keep(lowered):
-            return self._provider_host(name, lowered)
         base = registrable_domain(lowered)
-        if base not in self.domains:
-            self.domains[base] = f"example-{len(self.domains) + 1}.example"
-        stand_in = self.domains[base]
+        if is_public(base):
+            return self._tenant(name, lowered)
+        if lowered != base and self.keep(lowered):
+            candidate = lowered[: -len(base)] + self._domain_stand_in(base, commit=False)
+            if self.keep(candidate):
+                self._domain_stand_in(base)
+                self.names[lowered] = candidate
+                return candidate
+        stand_in = self._domain_stand_in(base)
         if lowered != base:
             self.subhosts += 1
             stand_in = f"host-{self.subhosts}.{stand_in}"
         self.names[lowered] = stand_in
         return stand_in
 
-    def _provider_host(self, name: str, lowered: str) -> str:
-        """A provider's host stays, except a first label naming the customer.
+    def _domain_stand_in(self, base: str, commit: bool = True) -> str:
+        stand_in = self.domains.get(base) or f"example-{len(self.domains) + 1}.example"
+        if commit:
+            self.domains.setdefault(base, stand_in)
+        return stand_in
+
+    def _tenant(self, name: str, lowered: str) -> str:
+        """A provider's name stays, except a first label naming the customer.
 
         Microsoft 365 names a tenant's MX after its domain
-        (``contoso-com.mail.protection.outlook.com``): that label goes, as long as
-        the rest still tells the rules which provider it is.
+        (``contoso-com.mail.protection.outlook.com``): that label goes, as long
+        as the rest still tells the rules which provider it is.
         """
         first, _, rest = lowered.partition(".")
         parts = first.split("-")
         if len(parts) < 2 or not is_host_name(f"x.{parts[-1]}") or not rest:
             return name
-        self.subhosts += 1
-        candidate = f"host-{self.subhosts}.{rest}"
+        candidate = f"host-{self.subhosts + 1}.{rest}"
         if not self.keep(candidate):
-            self.subhosts -= 1
             return name
+        self.subhosts += 1
         self.names[lowered] = candidate
         return candidate
 

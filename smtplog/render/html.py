@@ -72,6 +72,8 @@ table.summary th, table.summary td { text-align: left; padding: .1rem 1rem .1rem
 table.summary td.count { text-align: right; }
 table.summary th, table.summary td:nth-child(2), table.summary td:nth-child(3),
 table.summary td:nth-child(4) { white-space: nowrap; }
+ul.observations { list-style: none; padding: 0; margin: .5rem 0; }
+ul.observations b { color: var(--c); }
 footer { color: var(--dim); margin-top: 2rem; font-size: .85rem; }
 @media print { :root { color-scheme: light; --bg: #fff; --fg: #000; --dim: #555; --mark: #eee;
   --green: #18781f; --cyan: #0b7285; --yellow: #8a6100; --red: #b00020; --magenta: #862e9c;
@@ -162,6 +164,22 @@ def _finding(item: Finding, report: int, index: int) -> Iterator[str]:
     yield "</section>"
 
 
+def _observation(item: Finding, report: int, index: int) -> str:
+    """One line, as in the terminal: an observation is a note, not a diagnosis."""
+    icon = {"warning": "⚠", "info": "•"}.get(item.severity, ICONS.get(item.severity, ""))
+    severity = item.severity if item.severity in ICONS else "info"
+    lines = [evidence.line for evidence in item.evidence if evidence.line]
+    where = (
+        f' <a class="dim" href="#{_anchor(report, index, lines[0])}">[line {lines[0]}]</a>'
+        if lines
+        else ""
+    )
+    return (
+        f'<li class="sev-{severity}"><b>{icon} {text(item.title)}</b>: '
+        f"{text(item.summary)}{where}</li>"
+    )
+
+
 def _verdict(session: SessionReport, top: bool = False) -> str:
     main = session.main
     verdict = verdict_text(
@@ -193,6 +211,10 @@ def render_report(report: Report, number: int = 1) -> str:
         out.extend(f'<p class="note">note: {text(note)}</p>' for note in session.analysis.notes)
         for item in session.findings:
             out.extend(_finding(item, number, index))
+        if session.observations:
+            out.append('<ul class="observations">')
+            out.extend(_observation(item, number, index) for item in session.observations)
+            out.append("</ul>")
         out.append(_verdict(session))
     out.append("</section>")
     return "\n".join(out)

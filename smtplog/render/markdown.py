@@ -168,6 +168,14 @@ def finding(item: Finding) -> Iterator[str]:
     yield ""
 
 
+def observation(item: Finding) -> str:
+    """One line: an observation is a note, not a diagnosis (`smtplog explain ID` says more)."""
+    icon = {"warning": "⚠", "info": "•"}.get(item.severity, ICONS.get(item.severity, ""))
+    lines = [evidence.line for evidence in item.evidence if evidence.line]
+    where = f" (line {lines[0]})" if lines else ""
+    return f"- {icon} **{escape(item.title)}**: {escape(item.summary)}{where}"
+
+
 def session_verdict(session: SessionReport) -> str:
     main = session.main
     return verdict_text(
@@ -197,6 +205,10 @@ def render_report(report: Report) -> str:
         out += [f"**Verdict: {escape(session_verdict(session))}**", ""]
         for item in session.findings:
             out.extend(finding(item))
+        if session.observations:
+            out += ["**Observations** (they do not change the verdict)", ""]
+            out.extend(observation(item) for item in session.observations)
+            out.append("")
         out.extend(f"> note: {escape(note)}" for note in session.analysis.notes)
         if session.analysis.notes:
             out.append("")
