@@ -9,11 +9,14 @@ Stand-ins are reserved names (RFC 2606: ``.example``) and documentation ranges
 2001:db8::/32), so they can never point at someone real.
 
 Kept as they are: loopback and unspecified addresses, ``localhost``, role
-accounts (postmaster@, abuse@...; their domain is still replaced), names the
-diagnosis knowledge relies on (provider host names such as
-``*.protection.outlook.com`` or ``zen.spamhaus.org``: replacing them would change
-the diagnosis, and they identify a provider, not the customer), and stand-ins
-this module made (redacting twice changes nothing).
+accounts (postmaster@, abuse@...; their domain is still replaced), public names
+(the domains the provider knowledge recognises, and ``public-names.txt``:
+blocklists, large mailbox providers), which name a provider, not the customer,
+and which the diagnosis and the reader need; and stand-ins this module made
+(redacting twice changes nothing). A customer's name that a diagnosis pattern
+looks at keeps only the label the pattern needs (``barracuda.customer.com`` ->
+``barracuda.example-1.example``), and a tenant label in a provider's name goes
+(``contoso-com.mail.protection.outlook.com``).
 """
 
 from __future__ import annotations
