@@ -85,7 +85,8 @@ def redact(  # noqa: PLR0917 (click passes every option)
     diagnosis relies on, localhost and loopback addresses stay.
 
     The copy is checked: it must still analyse to the same verdict and
-    diagnosis (a warning says so if not), and no secret may survive.
+    diagnosis (a warning says so if not), and no secret may survive. The copy
+    of a packet capture is smtplog's transcript of it.
     """
     from smtplog.cli.inputs import read_file, read_stdin
     from smtplog.redact import redact_bytes
