@@ -24,7 +24,14 @@ from smtplog.events import (
     Span,
     Unparsed,
 )
-from smtplog.smtp import KNOWN_VERBS, decode_auth_prompt, enhanced_code, prompt_role, split_command
+from smtplog.smtp import (
+    KNOWN_VERBS,
+    decode_auth_prompt,
+    enhanced_code,
+    is_base64,
+    prompt_role,
+    split_command,
+)
 
 BODY_LINES_KEPT = 400  # bounded memory for huge messages; the count is kept in full
 
@@ -90,11 +97,20 @@ class _Stream:
     body_bare_lf: bool = False
     seen_client: bool = False
     seen_server: bool = False
+    auth_attempted: bool = False  # an AUTH command was sent on this connection
 
 
 # A terminal with ECHOCTL shows a control key it did not act on as ^H / ^?:
 # the character went to the server as typed.
 _CARET_CONTROL = re.compile(r"\^[H?]")
+
+
+def _stray_credentials(state: _Stream, text: str) -> bool:
+    """Could this command-mode line be a user name or password typed out of turn?"""
+    token = text.strip()
+    if not state.auth_attempted or not token or any(c.isspace() for c in token):
+        return False
+    return split_command(token)[0] not in KNOWN_VERBS and token != "."
 
 
 def _looks_like_command(text: str) -> bool:
@@ -221,7 +237,29 @@ class Assembler:
         ):
             yield self._auth_response(state, line)
             return
+        if _stray_credentials(state, line.text):
+            yield self._stray_credentials(line)
+            return
         yield self._command(state, line)
+
+    @staticmethod
+    def _stray_credentials(line: ClientLine) -> AuthResponse:
+        """A lone token typed after an AUTH attempt, outside any exchange.
+
+        Someone following the telnet procedure keeps typing the base64 user
+        name and password even when the server already refused AUTH LOGIN:
+        the line may well be a password, so it is masked, never shown.
+        """
+        length = len(line.text.strip())
+        return AuthResponse(
+            text=f"[possible credentials typed outside an AUTH exchange, {length} characters]",
+            role="credentials",
+            secret=True,
+            valid_base64=is_base64(line.text),
+            span=line.span,
+            time=line.time,
+            stream=line.stream,
+        )
 
     def _body_line(self, state: _Stream, line: ClientLine) -> Iterator[Event]:
         if line.text == ".":
@@ -282,6 +320,7 @@ class Assembler:
         if verb == "AUTH":
             mechanism, _, initial = argument.partition(" ")
             state.auth = AuthExchange(mechanism=mechanism.upper())
+            state.auth_attempted = True
             if initial.strip():
                 masked, _user = mask_initial_response(mechanism, initial)
                 secret = masked != initial.strip()
@@ -319,7 +358,11 @@ class Assembler:
         if not text.strip():
             return  # blank lines between replies carry nothing
         client = ClientLine(text, line.span, line.time, line.stream, edited=line.edited)
-        if state.mode in ("auth", "data") or _looks_like_command(text):
+        if (
+            state.mode in ("auth", "data")
+            or _looks_like_command(text)
+            or (_stray_credentials(state, text))
+        ):
             yield from self._client_line(client)
             return
         if state.pending:

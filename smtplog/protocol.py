@@ -577,11 +577,17 @@ def unrecovered_failures(analysis: SessionAnalysis) -> list[Exchange]:
         group = _group(exchange.verb)
         later = exchanges[index + 1 :]
         if exchange.reply.code != 421 and any(
-            _group(other.verb) == group and other.reply.code < 400 for other in later
+            _group(other.verb) == group and _succeeded(other) for other in later
         ):
             continue
         failures.append(exchange)
     return failures
+
+
+def _succeeded(exchange: Exchange) -> bool:
+    """Did the command get done? A 334 challenge is not a login; a 354 is DATA accepted."""
+    code = exchange.reply.code
+    return code < 300 or (code == 354 and exchange.verb == "DATA")
 
 
 def _client_error_phase(text: str) -> str | None:

@@ -94,3 +94,31 @@ def test_safe_leaves_ordinary_text_alone() -> None:
         == "250-mx.example.test Hello [192.0.2.1] — ok"
     )
     assert safe("a\tb") == "a   b"
+
+
+STRAY_CREDENTIALS = transcript(
+    """
+    220 mx.example.test ESMTP Postfix
+    EHLO c.example.org
+    250-mx.example.test
+    250 AUTH PLAIN LOGIN
+    AUTH LOGIN YWxpY2U
+    535 5.7.8 Error: authentication failed: bad protocol / cancel
+    UzNjcjN0LVBhNTU=
+    502 5.5.2 Error: command not recognized
+    S3cr3t-Pa55
+    502 5.5.2 Error: command not recognized
+    QUIT
+    221 2.0.0 Bye
+    """
+)
+
+
+@pytest.mark.parametrize("render", [render_terminal, render_text, render_json])
+def test_credentials_typed_after_a_refused_auth_are_masked(render) -> None:  # type: ignore[no-untyped-def]
+    # People following the telnet procedure type the base64 password (or the
+    # password itself) even when the server already refused AUTH LOGIN.
+    output = render(STRAY_CREDENTIALS)
+    for secret in ("S3cr3t-Pa55", "UzNjcjN0LVBhNTU="):
+        assert secret not in output
+    assert "possible credentials typed outside an AUTH exchange" in output
