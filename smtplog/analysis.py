@@ -100,7 +100,7 @@ def analyze_bytes(
     data: bytes, name: str = "<stdin>", dialect: str | None = None, cleanup: bool = True
 ) -> Report:
     """Analyse raw input: a text transcript in any dialect, or a packet capture."""
-    from smtplog.pcap.reader import is_capture
+    from smtplog.pcap.magic import is_capture
 
     if data[:2] == b"\x1f\x8b":  # capture.pcap.gz: look inside before judging
         import gzip

@@ -12,10 +12,9 @@ be kept, shared or compared as text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from smtplog.pcap.reader import is_capture
+from smtplog.pcap.magic import is_capture
 
 if TYPE_CHECKING:
     from smtplog.report import Report
@@ -53,6 +52,8 @@ def capture_transcript(data: bytes, name: str = "<capture>") -> CaptureTranscrip
     if streams is None:
         return CaptureTranscript("", 0, notes)
     streams.finish()
+    from datetime import datetime, timezone
+
     started = datetime.fromtimestamp(streams.t0, timezone.utc)
     lines = [header(name, started, tool=f"smtplog-pcap ({capture.format})")]
     chosen = streams.sessions()

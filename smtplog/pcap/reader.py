@@ -21,17 +21,11 @@ import dpkt
 from dpkt import pcapng
 
 from smtplog.errors import InputError
-
-PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
-PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+from smtplog.pcap.magic import PCAPNG_MAGIC
 
 # Link-layer types (https://www.tcpdump.org/linktypes.html)
 NULL, ETHERNET, RAW, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2 = 0, 1, 101, 108, 113, 228, 229, 276
 RAW_ALIASES = {12, 14}  # DLT_RAW on some BSDs
-
-
-def is_capture(data: bytes) -> bool:
-    return data[:4] in PCAP_MAGICS or data[:4] == PCAPNG_MAGIC
 
 
 @dataclass(frozen=True, slots=True)

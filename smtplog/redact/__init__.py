@@ -56,7 +56,7 @@ class Redaction:
 
 def _capture_as_text(data: bytes, name: str, dialect: str | None) -> bytes | None:
     """The canonical transcript of a packet capture (pcap, pcapng, gzipped), else None."""
-    from smtplog.pcap.reader import is_capture
+    from smtplog.pcap.magic import is_capture
 
     inner = data
     if data[:2] == b"\x1f\x8b":
