@@ -1,7 +1,9 @@
 """The dialect registry and detection.
 
-Each dialect scores the head of the input; the best wins. Modules are named
-here and imported on first use, so adding a dialect is one line.
+Each dialect's sniffer (``sniffers.py``) scores the head of the input; the
+best wins. Dialect modules are named here and imported on first use: only the
+chosen dialect's module (grammar, transformer) is loaded. Adding a dialect is
+one line here and its sniffer.
 """
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ class Detection:
 
 def scores(source: Source) -> list[tuple[str, float]]:
     """Every dialect's score for ``source``, best first (ties: registry order)."""
-    scored = [(dialect.name, round(dialect.sniff(source.lines), 4)) for dialect in all_dialects()]
+    from smtplog.dialects.sniffers import SNIFFERS
+
+    scored = [(name, round(SNIFFERS[name](source.lines), 4)) for name in REGISTRY]
     return sorted(scored, key=lambda item: -item[1])  # stable: REGISTRY order breaks ties
 
 

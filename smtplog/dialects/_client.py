@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from smtplog.assemble import ServerLine
-from smtplog.dialects.base import SNIFF_LINES
 from smtplog.events import Span
 
 if TYPE_CHECKING:
-    from smtplog.source import Line
+    pass
 
 _TIME_OF_DAY = re.compile(r"(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?")
 _DATE_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
@@ -58,31 +56,6 @@ def reply_of(text: str, span: Span, **kwargs: Any) -> ServerLine | None:
         return None
     code, sep, rest = match.groups()
     return ServerLine(int(code), sep or "", rest or "", span, **kwargs)
-
-
-def shaped_score(
-    lines: Sequence[Line],
-    shape: re.Pattern[str],
-    signature: re.Pattern[str] | None = None,
-    *,
-    minimum: int = 2,
-    signature_weight: float = 0.1,
-) -> float:
-    """Score a text by the share of its lines that have the dialect's shape.
-
-    ``shape`` matches a line of the dialect (a marker, a prefix); ``signature``
-    matches a line only this tool writes. Fewer than ``minimum`` shaped lines
-    (one, if the signature is there) score 0 so that a stray match never
-    claims a text.
-    """
-    head = [line for line in lines[:SNIFF_LINES] if line.text.strip()]
-    shaped = sum(1 for line in head if shape.search(line.text))
-    signed = signature is not None and any(signature.search(line.text) for line in head)
-    # A short log (a connection refused) may hold a single line, but a signed one.
-    if shaped < (1 if signed else minimum):
-        return 0.0
-    share = shaped / max(1, len(head))
-    return min(0.98, 0.5 + 0.38 * share + (signature_weight if signed else 0.0))
 
 
 def widen(record: Any, span: Span | None) -> Any:

@@ -18,14 +18,12 @@ if TYPE_CHECKING:
 
     from smtplog.source import Line, Source
 
-SNIFF_LINES = 400  # detection looks at the head of the input only
-
 
 class Dialect:
     """One way an SMTP session gets written down.
 
     Subclasses set ``name``, ``title`` (what produces it), ``example`` (one
-    typical line) and implement ``sniff`` and ``records``.
+    typical line) and implement ``records``; their sniffer is in ``sniffers``.
     """
 
     name: ClassVar[str]
@@ -33,8 +31,10 @@ class Dialect:
     example: ClassVar[str]
 
     def sniff(self, lines: Sequence[Line]) -> float:
-        """How likely the text is in this dialect, from 0 to 1."""
-        raise NotImplementedError
+        """How likely the text is in this dialect, from 0 to 1 (see ``sniffers``)."""
+        from smtplog.dialects.sniffers import SNIFFERS
+
+        return SNIFFERS[self.name](lines)
 
     def records(self, source: Source) -> Iterator[Record]:
         """Per-line facts for the assembler."""
@@ -140,7 +140,3 @@ def failure_reason(text: str) -> ConnectFailure:
         if pattern.search(text):
             return reason
     return "other"
-
-
-def count_matching(pattern: re.Pattern[str], lines: Sequence[Line]) -> int:
-    return sum(1 for line in lines[:SNIFF_LINES] if pattern.search(line.text))

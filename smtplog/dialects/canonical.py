@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import LineDialect, LineTransformer, count_matching
+from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import (
     ClientError,
     Closed,
@@ -23,10 +23,7 @@ from smtplog.events import (
     TlsStarted,
     Unparsed,
 )
-from smtplog.source import Line
 
-_HEADER = re.compile(r"^# smtplog transcript \d+")
-_ENTRY = re.compile(r"^(\+?\d+(\.\d+)? )?(S:|C:|\*\* )")
 _CONNECT = re.compile(r"^(?P<target>\S+)(?: \((?P<address>[^)]*)\))?")
 _CLOSED = re.compile(
     r"^(?P<by>server|client|unknown)(?P<unexpected> unexpected)?(?::\s*(?P<detail>.*))?$"
@@ -164,12 +161,3 @@ class CanonicalDialect(LineDialect):
                 stream = record.label
                 continue
             yield record if stream is None else replace(record, stream=stream)
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        if lines and _HEADER.match(lines[0].text):
-            return 1.0
-        head = [line for line in lines[:400] if line.text.strip()]
-        entries = count_matching(_ENTRY, lines)
-        if entries >= 2 and entries >= 0.8 * len(head):
-            return 0.9
-        return 0.0

@@ -9,12 +9,12 @@ as hex-offset dump rows that the dialect joins back into lines.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import reply_of, shaped_score, time_of_day, widen
+from smtplog.dialects._client import reply_of, time_of_day, widen
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
@@ -36,11 +36,6 @@ _METER_ROW = re.compile(
     r"\r?\s*\d{1,3}\s+[\d.]+[kMGTP]?\s+\d{1,3}\s+[\d.]+[kMGTP]?\s+\d{1,3}\s+[\d.]+[kMGTP]?"
     r"\s+[\d.]+[kMGTP]?\s+[\d.]+[kMGTP]?(?:\s+(?:--:--:--|\d+:\d\d:\d\d|\d+d \d\dh)){3}"
     r"\s+[\d.]+[kMGTP]?\r?"
-)
-_SHAPE = re.compile(r"^(\d\d:\d\d:\d\d\.\d{6} )?([*<>] |[{}] \[|== Info: |<= Recv |=> Send )")
-_SIGNATURE = re.compile(
-    r"(^|\d )(\*   Trying \S+\.\.\.|\* (Connected to|Established connection to) "
-    r"|[{}] \[\d+ bytes data\]|curl: \(\d+\) |== Info: |=> Send header, )"
 )
 
 # What curl's "*" notices mean (lib/connect.c, lib/smtp.c, lib/vtls/*.c, lib/pingpong.c).
@@ -196,9 +191,6 @@ class CurlDialect(LineDialect):
     example = "> MAIL FROM:<alice@example.com>"
     grammar = "curl"
     transformer_class = CurlTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.12)
 
     def prepare(self, line: Line) -> str:
         text = line.text

@@ -18,7 +18,7 @@ then per recipient an address line and its status line in one of the forms
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,8 @@ from typing import Any
 from lark import Token
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
+from smtplog.dialects.sniffers import EXCHANGE_RECORD as _RECORD
 from smtplog.events import (
     ClientError,
     Closed,
@@ -45,12 +46,6 @@ DEFAULT_FIELDS = [
     *("date-time", "connector-id", "session-id", "sequence-number"),
     *("local-endpoint", "remote-endpoint", "event", "data", "context"),
 ]
-_FIELDS_HEADER = re.compile(r"^#Fields: date-time,connector-id,session-id,")
-_RECORD = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z,")
-_NDR = re.compile(
-    r"^(Diagnostic information for administrators|Generating server: |Remote Server( at .*)? "
-    r"returned '|#\d{3} \d\.\d+\.\d+ .*##|.*#SMTP#)"
-)
 _REPLY = re.compile(r"^(?P<code>[2-5]\d\d)(?P<sep>[ -]|$)(?P<text>.*)$")
 _TLS = re.compile(
     r"TLS protocol (?P<version>\S+) negotiation succeeded"
@@ -127,18 +122,6 @@ class ExchangeDialect(LineDialect):
     )
     grammar = "exchange"
     transformer_class = ExchangeTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        head = lines[:SNIFF_LINES]
-        if any(_FIELDS_HEADER.match(line.text) for line in head):
-            return 0.98
-        records = sum(1 for line in head if _RECORD.match(line.text))
-        if records >= 2:
-            return 0.9
-        ndr = sum(1 for line in head if _NDR.match(line.text.strip()))
-        if ndr:
-            return min(0.9, 0.55 + 0.15 * ndr)
-        return 0.0
 
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")

@@ -13,12 +13,12 @@ bounces are rebuilt into sessions like Postfix's (see postfix.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     Closed,
     Command,
@@ -34,11 +34,6 @@ from smtplog.events import (
 )
 from smtplog.source import Line
 
-_SNIFF = re.compile(
-    r"^  SMTP(<<|>>|\|>|\+>) |^  SMTP\([^)]*\)(<<|>>)|^cmdlog: '"
-    r"|^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \S+ (=>|\*\*|==|<=|->) "
-    r"|SMTP error from remote mail(er| server) after |^A message that you sent could not be "
-)
 _CONNECTING = re.compile(
     r"^Connecting to (?P<host>\S+ \[[^\]]+\](?::\d+)?)(?: \.\.\.)?(?P<rest>.*)$"
 )
@@ -129,10 +124,6 @@ class EximDialect(LineDialect):
     example = "  SMTP<< 550 5.1.1 <user@example.com>: Recipient address rejected"
     grammar = "exim"
     transformer_class = EximTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        hits = sum(1 for line in lines[:SNIFF_LINES] if _SNIFF.search(line.text))
-        return min(0.97, 0.6 + 0.08 * hits) if hits else 0.0
 
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")

@@ -10,21 +10,15 @@ AUTH exchange itself ("AUTH LOGIN command trace suppressed").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import Record, ServerLine, UnmarkedLine
-from smtplog.dialects._client import shaped_score
 from smtplog.dialects._exceptions import exception_event
 from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import Closed, Connecting, Note, Span, Timeout
-from smtplog.source import Line
 
-_SHAPE = re.compile(r"^DEBUG( SMTP)?: ")
-_SIGNATURE = re.compile(
-    r"^DEBUG: setDebug: (Jakarta|JavaMail|Angus)|^DEBUG SMTP: (trying to connect|connected to host)"
-)
 _TRYING = re.compile(
     r'trying to connect to host "(?P<host>[^"]*)", port (?P<port>\d+), isSSL (?P<ssl>\w+)'
 )
@@ -79,9 +73,6 @@ class JavaMailDialect(LineDialect):
     example = 'DEBUG SMTP: trying to connect to host "mx.example.com", port 25, isSSL false'
     grammar = "javamail"
     transformer_class = JavaMailTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.15)
 
     def post(self, records: Iterator[Record]) -> Iterator[Record]:
         """Keep message content whole; fold each stack trace into one event."""

@@ -9,20 +9,16 @@ was asked for (``smtps://`` implicit TLS, ``?starttls=always`` ...), and
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import date_time, shaped_score
+from smtplog.dialects._client import date_time
 from smtplog.dialects._exceptions import exception_event
 from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import Connected, Note, TlsStarted
 from smtplog.source import Line
 
-_STAMP = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z? )?"
-_SHAPE = re.compile(rf"^{_STAMP}(C|S): ")
-_SIGNATURE = re.compile(rf"^{_STAMP}Connected to smtps?://")
 _URI = re.compile(r"^(?P<scheme>smtps?)://(?P<target>[^/?\s]+)")
 
 
@@ -70,9 +66,6 @@ class MailKitDialect(LineDialect):
     example = "C: MAIL FROM:<alice@example.com>"
     grammar = "mailkit"
     transformer_class = MailKitTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.12)
 
     def prepare(self, line: Line) -> str:
         return line.text.removesuffix("\r")

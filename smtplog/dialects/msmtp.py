@@ -10,20 +10,16 @@ land at the top of a ``2>&1`` capture.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import Continuation, shaped_score, widen
+from smtplog.dialects._client import Continuation, widen
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import ClientError, ConnectFailed, Connecting, Note, Span, TlsFailed, TlsStarted
 from smtplog.source import Line
 
-_SHAPE = re.compile(r"^(<--|-->)( |$)|^msmtp: |^(host|port|tls|tls_starttls|auth|from) = ")
-_SIGNATURE = re.compile(
-    r"^(TLS session parameters:$|msmtp: |using account |reading recipients from |tls_certcheck = )"
-)
 _CONNECT = re.compile(r"^cannot connect to (?P<target>.+?): (?P<reason>.+)$")
 _TLS_TUPLE = re.compile(r"^\((?P<version>[^)]+)\)-(?P<rest>.*)$")
 
@@ -85,9 +81,6 @@ class MsmtpDialect(LineDialect):
     example = "--> MAIL FROM:<alice@example.com>"
     grammar = "msmtp"
     transformer_class = MsmtpTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.12)
 
     def prepare(self, line: Line) -> str:
         return line.text.removesuffix("\r")

@@ -10,12 +10,12 @@ writes ``/* secret */`` in place of the password inside the AUTH base64.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import date_time, shaped_score
+from smtplog.dialects._client import date_time
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
@@ -28,14 +28,7 @@ from smtplog.events import (
     TlsFailed,
     TlsStarted,
 )
-from smtplog.source import Line
 
-_SHAPE = re.compile(
-    r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) "
-)
-_SIGNATURE = re.compile(
-    r"\] (DEBUG|INFO ) (\[#\S+\] )?\[\S+\] (C|S): |\] DEBUG Creating transport: "
-)
 _ESTABLISHED = re.compile(r"^(?P<secure>Secure )?[Cc]onnection established to (?P<target>\S+)")
 _CONNECT_ERROR = re.compile(
     r"^(connect |getaddrinfo )?(ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|"
@@ -102,9 +95,6 @@ class NodemailerDialect(LineDialect):
     example = "[2026-11-28 19:37:43] DEBUG [2WJfoc0tZQ] S: 250 2.1.0 Ok"
     grammar = "nodemailer"
     transformer_class = NodemailerTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE)
 
     def post(self, records: Iterator[Record]) -> Iterator[Record]:
         """Tell message content from notices, per connection."""

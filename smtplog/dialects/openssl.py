@@ -11,12 +11,11 @@ only when a terminal echoed them), and the analyzer infers the commands.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from smtplog.assemble import Record, UnmarkedLine
-from smtplog.dialects._client import shaped_score
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     Closed,
@@ -30,16 +29,6 @@ from smtplog.events import (
 )
 from smtplog.source import Line
 
-_SHAPE = re.compile(
-    r"^(CONNECTED\(0*[0-9A-Fa-f]+\)|depth=\d+ |verify (error:num=|return:)|---$|"
-    r"(New|Reused), (TLSv1\.[0-3]|SSLv3|\(NONE\)), Cipher is |Verify return code: |"
-    r"Protocol version: |Ciphersuite: |CONNECTION ESTABLISHED$|read R BLOCK$|"
-    r"[0-9A-F]{6,16}:error:[0-9A-F]{8}:|Didn't find STARTTLS)"
-)
-_SIGNATURE = re.compile(
-    r"^(CONNECTED\(0{4}[0-9A-Fa-f]{4}\)$|(New|Reused), (TLSv1\.[0-3]|SSLv3|\(NONE\)), Cipher is |"
-    r"verify return:\d$|CONNECTION ESTABLISHED$|Didn't find STARTTLS in server response)"
-)
 _ERROR = re.compile(r":error:[0-9A-F]{8}:(?P<library>[^:]*):(?P<function>[^:]*):(?P<reason>[^:]*):")
 
 
@@ -193,9 +182,6 @@ class OpensslDialect(LineDialect):
     example = "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384"
     grammar = "openssl"
     transformer_class = OpensslTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.15)
 
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")

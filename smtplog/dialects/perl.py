@@ -10,17 +10,15 @@ connection was made. What goes wrong is printed by the application (its
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import shaped_score, widen
+from smtplog.dialects._client import widen
 from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import ClientError, Connected, Note, Timeout
 from smtplog.source import Line
 
-_SHAPE = re.compile(r"^[A-Za-z_][\w:]*(=GLOB\(0x[0-9a-fA-F]+\))?(>>>|<<<) ")
-_SIGNATURE = re.compile(r"^Net::SMTP\S*>>> Net::SMTP\(|=GLOB\(0x[0-9a-fA-F]+\)(>>>|<<<) ")
 _ERRORISH = re.compile(
     r"fail|error|cannot|can't|couldn't|unable|denied|refused|timeout| at \S+ line \d+", re.I
 )
@@ -58,9 +56,6 @@ class PerlDialect(LineDialect):
     example = "Net::SMTP=GLOB(0x55ea37d4fca0)<<< 250 2.1.0 Ok"
     grammar = "perl"
     transformer_class = PerlTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE, signature_weight=0.12)
 
     def prepare(self, line: Line) -> str:
         return line.text.removesuffix("\r")

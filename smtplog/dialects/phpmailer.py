@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import Continuation, date_time, reply_of, shaped_score
+from smtplog.dialects._client import Continuation, date_time, reply_of
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
@@ -30,13 +30,6 @@ from smtplog.events import (
 )
 from smtplog.source import Line
 
-_STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[\t ])?"
-_SHAPE = re.compile(
-    rf"^{_STAMP}(CLIENT -(>|&gt;) (SERVER|SMTP):|SERVER -(>|&gt;) CLIENT:|"
-    r"SMTP -(>|&gt;) FROM SERVER:|Connection: |SMTP (ERROR|NOTICE|INBOUND|Error):)"
-    r"|^ {19}\t {18}"
-)
-_SIGNATURE = re.compile(r"(CLIENT|SERVER) -(>|&gt;) (SERVER|CLIENT|SMTP): |^ {19}\t {18}\S")
 _HTML_LINE = re.compile(r"<br\s*/?>\s*$", re.I)
 _OPENING = re.compile(r"^opening to (?P<target>[^,\s]+)")
 _HIDDEN = "[credentials hidden]"
@@ -157,9 +150,6 @@ class PhpMailerDialect(LineDialect):
     example = "2026-11-28 19:49:09\tSERVER -> CLIENT: 250 2.1.0 Ok"
     grammar = "phpmailer"
     transformer_class = PhpMailerTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE)
 
     def prepare(self, line: Line) -> str:
         text = line.text

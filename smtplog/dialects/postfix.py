@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lark import Token
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
     Closed,
@@ -61,11 +61,6 @@ _ENVELOPE = re.compile(
     r"(?:(?P<severity>warning|error|fatal|panic): )?"
 )
 _FINGER = re.compile(r"^posttls-finger: ")
-_SIGNATURE = re.compile(r"postfix[\w.-]*(?:/[\w.-]+)+\[\d+\]: |^posttls-finger: ")
-_STRONG = re.compile(
-    r"status=(sent|bounced|deferred|expired)|NOQUEUE: reject: |: [<>] \S+\[[^\]]*\](:\d+)?: "
-    r"|connect from \S+\[|posttls-finger: (Connected to|< \d{3})"
-)
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
 
 # Delivery agents whose status lines describe an SMTP (or LMTP) conversation.
@@ -310,17 +305,6 @@ class PostfixDialect(LineDialect):
     )
     grammar = "postfix"
     transformer_class = PostfixTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        head = [line for line in lines[:SNIFF_LINES] if line.text.strip()]
-        if not head:
-            return 0.0
-        postfix = sum(1 for line in head if _SIGNATURE.search(line.text))
-        if not postfix:
-            return 0.0
-        strong = sum(1 for line in head if _STRONG.search(line.text))
-        share = postfix / len(head)
-        return min(0.97, 0.35 + 0.35 * share + (0.3 if strong else 0.0))
 
     def prepare(self, line: Line) -> str:
         transformer = self._parser()[1]

@@ -10,19 +10,16 @@ exception and backtrace the application prints.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import reply_of, shaped_score
+from smtplog.dialects._client import reply_of
 from smtplog.dialects._exceptions import exception_event
 from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import Connected, DataBody, Note, Span, TlsFailed, TlsStarted
-from smtplog.source import Line
 
-_SHAPE = re.compile(r'^(<-|->) "')
-_SIGNATURE = re.compile(r'^Connection opened: \S+:\d+$|^(<-|->) ".*\\r\\n"$')
 _ESCAPES = re.compile(r"\\(u\{[0-9a-fA-F ]+\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)")
 _SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "f": "\f", "v": "\v", "b": "\b", "a": "\a",
            "e": "\x1b", "s": " ", "0": "\0"}  # fmt: skip
@@ -110,9 +107,6 @@ class RubyDialect(LineDialect):
     example = '-> "250 2.1.0 Ok\\r\\n"'
     grammar = "ruby"
     transformer_class = RubyTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE)
 
     def post(self, records: Iterator[Record]) -> Iterator[Record]:
         """Fold an exception and its backtrace into one event.

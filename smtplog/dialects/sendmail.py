@@ -13,12 +13,12 @@ not server output, even though they look like replies.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     Command,
     Connected,
@@ -42,11 +42,6 @@ _CONNECTION_ERROR = re.compile(
     re.I,
 )
 _TRANSCRIPT = re.compile(r"^\s*-+ Transcript of session follows -+\s*$")
-_SNIFF_STATUS = re.compile(
-    r"^\S*\.\.\. (Connecting to .* via \S+\.\.\.|Sent \(|Deferred|Using cached)"
-    r"|^Closing connection to |^\.\.\. while talking to |^\s*-+ Transcript of session follows"
-)
-_SNIFF_COMMAND = re.compile(r"^>>> [A-Za-z]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +109,6 @@ class SendmailDialect(LineDialect):
     example = "user@example.com... Connecting to mx.example.com. via esmtp..."
     grammar = "sendmail"
     transformer_class = SendmailTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        head = lines[:SNIFF_LINES]
-        status = sum(1 for line in head if _SNIFF_STATUS.search(line.text))
-        if not status:
-            return 0.0
-        commands = sum(1 for line in head if _SNIFF_COMMAND.match(line.text))
-        return min(0.96, 0.6 + 0.1 * status + 0.05 * commands)
 
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")

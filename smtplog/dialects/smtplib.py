@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects._client import Continuation, reply_of, shaped_score, time_of_day, widen
+from smtplog.dialects._client import Continuation, reply_of, time_of_day, widen
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
@@ -30,12 +30,7 @@ from smtplog.events import (
     Timeout,
     TlsFailed,
 )
-from smtplog.source import Line
 
-_SHAPE = re.compile(r"^(\d\d:\d\d:\d\d(\.\d{1,6})? )?(send|reply|data|connect): ")
-_SIGNATURE = re.compile(
-    r"reply: retcode \(-?\d+\); Msg: |^(\d\S+ )?send: b?['\"]|^(\d\S+ )?connect: to \("
-)
 _CONNECT_TO = re.compile(r"^(?:to )?\(['\"](?P<host>[^'\"]*)['\"], (?P<port>\d+)\)")
 
 
@@ -137,9 +132,6 @@ class SmtplibDialect(LineDialect):
     example = "reply: b'250 2.1.0 Ok\\r\\n'"
     grammar = "smtplib"
     transformer_class = SmtplibTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        return shaped_score(lines, _SHAPE, _SIGNATURE)
 
     def post(self, records: Iterator[Record]) -> Iterator[Record]:
         """Split the message blob into lines and fold tracebacks into one event."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import LineDialect, LineTransformer, count_matching, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
     ClientError,
     Closed,
@@ -22,10 +22,7 @@ from smtplog.events import (
     TlsStarted,
     Unparsed,
 )
-from smtplog.source import Line
 
-_HINT = re.compile(r"^(===|\*\*\*| ->| ~>|\*\*>|\*~>|<- |<~ |<\*\*|<~\*)( |$)")
-_SIGNATURE = re.compile(r"^=== (Trying \S+\.\.\.|Connected to \S+\.)$")
 _CIPHER = re.compile(r"TLS started with cipher (?P<version>[^:]+):(?P<cipher>[^:]+)")
 _SUBJECT = re.compile(r'peer DN="(?P<dn>[^"]*)"|subject=\[(?P<subject>[^\]]*)\]')
 _NOT_AFTER = re.compile(r"notAfter=\[(?P<date>[^\]]*)\]")
@@ -115,15 +112,6 @@ class SwaksDialect(LineDialect):
     example = "<-  250 2.0.0 Ok: queued as 4ABCDEF0123"
     grammar = "swaks"
     transformer_class = SwaksTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        hinted = count_matching(_HINT, lines)
-        if hinted < 2:
-            return 0.0
-        signature = count_matching(_SIGNATURE, lines)
-        head = [line for line in lines[:400] if line.text.strip()]
-        share = hinted / max(1, len(head))
-        return min(0.98, 0.5 + 0.4 * share + (0.1 if signature else 0.0))
 
     def post(self, records: Iterator[Record]) -> Iterator[Record]:
         """Join what swaks spreads over several lines.

@@ -9,24 +9,14 @@ tells apart). Shapes: knowledge/transcript-formats.md §1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from smtplog.assemble import Record, UnmarkedLine
-from smtplog.dialects.base import LineDialect, LineTransformer, count_matching, failure_reason
+from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import Closed, Connected, ConnectFailed, Connecting, Note, Span, TlsStarted
 from smtplog.source import Line
 
-_REPLY = re.compile(r"^[2-5]\d\d(?:[ -]|$)")
-_TELNET_BANNER = re.compile(
-    r"^(Trying \S+\.\.\.|Connected to \S+\.|Escape character is '\^\]'\.|"
-    r"Connection closed by foreign host\.)$"
-)
-_OTHER_CLIENTS = re.compile(
-    r"^(=~=~=~=~=~=~=~=~=~=~=~= PuTTY log |Ncat: |Connecting To \S+\.\.\.|"
-    r"Could not open connection to the host, on port|telnet: Unable to connect|"
-    r"Connection to \S+ \d+ port \[tcp/[^\]]*\] succeeded!|nc: connect to )"
-)
 _OPEN = re.compile(r"^(?:o|open)\s+(\S+)(?:\s+(\d+))?", re.I)
 
 
@@ -107,19 +97,6 @@ class TelnetDialect(LineDialect):
     example = "250-mx.example.com Hello client.example.org [192.0.2.7]"
     grammar = "telnet"
     transformer_class = TelnetTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        replies = count_matching(_REPLY, lines)
-        banner = count_matching(_TELNET_BANNER, lines) + count_matching(_OTHER_CLIENTS, lines)
-        if banner and (replies or banner >= 2):
-            # "Trying ..." + "telnet: Unable to connect ..." is a whole session too.
-            return min(0.95, 0.7 + 0.1 * banner)
-        if not replies:
-            return 0.0
-        # No client program notices: a bare log of replies (the seed example,
-        # an `openssl s_client -quiet` paste...). Weak, so that any dialect
-        # with a real signature wins.
-        return min(0.4, 0.15 + 0.05 * replies)
 
     def blank(self, line: Line) -> Iterable[Record]:
         # Blank lines matter inside a typed message body only; the assembler decides.

@@ -11,20 +11,17 @@ the session stops there with a TlsStarted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
-from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer
+from smtplog.dialects.base import LineDialect, LineTransformer
 from smtplog.events import Connecting, Note, Span, TlsStarted, Unparsed
 from smtplog.smtp import split_command
 from smtplog.source import Line
 
-_SEPARATOR = re.compile(r"^={20,}$")
-_FOLLOW = re.compile(r"^Follow: tcp,(ascii|utf-8|ebcdic)$")
 _ANY_FOLLOW = re.compile(r"^Follow: [a-z0-9]+,[a-z0-9-]+$")
-_NODE = re.compile(r"^Node [01]: \S+$")
 _REPLY = re.compile(r"^(?P<code>[2-5]\d\d)(?P<sep>[ -]|$)(?P<text>.*)$")
 _WIRE_EOL = 2  # SMTP lines end in CRLF on the wire
 
@@ -67,15 +64,6 @@ class TsharkDialect(LineDialect):
     example = "Follow: tcp,ascii"
     grammar = "tshark"
     transformer_class = TsharkTransformer
-
-    def sniff(self, lines: Sequence[Line]) -> float:
-        head = lines[:SNIFF_LINES]
-        follow = any(_FOLLOW.match(line.text) for line in head)
-        if not follow:
-            return 0.0
-        separator = any(_SEPARATOR.match(line.text) for line in head)
-        nodes = sum(1 for line in head if _NODE.match(line.text))
-        return min(0.99, 0.7 + (0.15 if separator else 0.0) + 0.07 * nodes)
 
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")
