@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from smtplog.redact.names import (
     AFTER_ESCAPE,
@@ -38,6 +39,9 @@ from smtplog.redact.names import (
     parse_ip,
     registrable_domain,
 )
+
+if TYPE_CHECKING:
+    from smtplog.rules.classify import LazyPattern
 
 ROLE_ACCOUNTS = frozenset(
     {"postmaster", "abuse", "mailer-daemon", "hostmaster", "webmaster", "noc", "security"}
@@ -55,7 +59,7 @@ _BASE64_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{6,}={0,2}(?![A-Za-
 
 
 @cache
-def provider_markers() -> tuple[re.Pattern[str], ...]:
+def provider_markers() -> tuple[LazyPattern, ...]:
     """How the diagnosis recognises a provider by name (providers/*.toml markers)."""
     from smtplog.rules.classify import providers
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
@@ -149,7 +150,7 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Variant:
     name: str
-    markers: tuple[re.Pattern[str], ...]
+    markers: tuple[LazyPattern, ...]  # case-insensitive, compiled on first use
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,30 +277,46 @@ def _provider_rule(key: str, source: str, entry: dict[str, object], where: str) 
 
 
 @cache
+def _provider_tables() -> dict[str, dict[str, Any]]:
+    """The parsed ``providers/*.toml`` files, keyed by file name."""
+    return {
+        path.stem: read_toml(f"providers/{path.name}")
+        for path in sorted((DATA_DIR / "providers").glob("*.toml"))
+    }
+
+
+@cache
+def provider_variants() -> dict[str, tuple[Variant, ...]]:
+    """How each provider is recognised: enough for ``detect_provider``, which every
+    session needs, without building the provider's rules, which a failure needs."""
+    return {
+        key: tuple(
+            Variant(
+                name=variant["name"],
+                markers=tuple(LazyPattern(marker) for marker in variant["markers"]),
+            )
+            for variant in data.get("variants", [])
+        )
+        for key, data in _provider_tables().items()
+    }
+
+
+@cache
 def providers() -> dict[str, Provider]:
     """Every provider table, keyed by file name (``microsoft``, ``google``...)."""
     table: dict[str, Provider] = {}
-    for path in sorted((DATA_DIR / "providers").glob("*.toml")):
-        key = path.stem
-        data = read_toml(f"providers/{path.name}")
+    for key, data in _provider_tables().items():
         source = str(data.get("source", ""))
         rules = tuple(
-            _provider_rule(key, source, entry, f"providers/{path.name} code #{index}")
+            _provider_rule(key, source, entry, f"providers/{key}.toml code #{index}")
             for index, entry in enumerate(data.get("codes", []), 1)
-        )
-        variants = tuple(
-            Variant(
-                name=variant["name"],
-                markers=tuple(re.compile(m, re.IGNORECASE) for m in variant["markers"]),
-            )
-            for variant in data.get("variants", [])
         )
         table[key] = Provider(
             key,
             data["name"],
             source,
             data.get("help"),
-            variants,
+            provider_variants()[key],
             rules,
             tuple(data.get("names", ())),
         )
@@ -319,8 +336,8 @@ def detect_provider(texts: list[str]) -> ProviderMatch | None:
     joined = "\n".join(texts)
     if not joined.strip():
         return None
-    for key, provider in providers().items():
-        for variant in provider.variants:
+    for key, variants in provider_variants().items():
+        for variant in variants:
             if any(marker.search(joined) for marker in variant.markers):
                 return ProviderMatch(key, variant.name)
     return None

@@ -165,6 +165,9 @@ def test_provider_files_are_complete() -> None:
         assert provider.name and provider.source, key
         if key != "others":
             assert provider.variants, f"{key}: markers are needed to recognise the provider"
+        for variant in provider.variants:
+            for marker in variant.markers:
+                marker.check()  # compiled on first use: a bad pattern must fail here
             assert provider.help and provider.help.startswith("https://"), key
 
 
