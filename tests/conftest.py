@@ -16,6 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """smtplog's user cache (smtplog/cache.py) in a folder of this test run, not in ~/.cache."""
+    if "SMTPLOG_CACHE_DIR" not in os.environ:
+        import tempfile
+
+        os.environ["SMTPLOG_CACHE_DIR"] = tempfile.mkdtemp(prefix="smtplog-test-cache-")
+
+
 def transcript(text: str) -> str:
     """Dedent an inline test transcript and drop the leading newline."""
     return textwrap.dedent(text).lstrip("\n")

@@ -13,10 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+from smtplog import cache as user_cache
 
 DATA_DIR = Path(__file__).resolve().parent
 
@@ -28,8 +25,20 @@ def read_tsv(name: str) -> list[dict[str, str]]:
 
 
 def read_toml(name: str) -> dict[str, Any]:
-    with (DATA_DIR / name).open("rb") as handle:
-        return tomllib.load(handle)
+    """A TOML file, parsed; the parse is kept in the user cache (TOML parsing is slow)."""
+    raw = (DATA_DIR / name).read_bytes()
+    key = user_cache.checksum(raw)
+    entry = "knowledge-" + name.replace("/", "-") + ".marshal"
+    data = user_cache.load(entry, key)
+    if not isinstance(data, dict):
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - Python 3.10
+            import tomli as tomllib
+
+        data = tomllib.loads(raw.decode("utf-8"))
+        user_cache.store(entry, key, data)
+    return data
 
 
 @dataclass(frozen=True, slots=True)
