@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 DEMO   ?= samples/telnet/exchange-style-delivered.txt
 
-.PHONY: venv demo test lint format goldens fuzz bench clean
+.PHONY: venv parsers demo test lint format goldens fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)  ## analyse the bundled telnet sample of Microsoft's procedure
+parsers: $(STAMP)  ## generate the standalone parsers (smtplog/_parsers) from grammar/
+	$(BIN)/python -m smtplog.standalone
+
+demo: $(STAMP) parsers  ## analyse the bundled telnet sample of Microsoft's procedure
 	$(BIN)/smtplog analyze $(DEMO) || test $$? -eq 1
 
-test: $(STAMP)  ## lint and run the whole test suite
+test: $(STAMP) parsers  ## lint and run the whole test suite
 	$(BIN)/ruff check $(wildcard smtplog tests bench scripts)
 	$(BIN)/ruff format --check $(wildcard smtplog tests bench scripts)
 	$(BIN)/python -m pytest
@@ -37,4 +40,4 @@ goldens: $(STAMP)  ## regenerate tests/golden/ (review the diff before committin
 	$(BIN)/python scripts/regen_goldens.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache smtplog/_parsers

@@ -1,21 +1,38 @@
-"""Find the grammar files and build each parser once.
+"""Find the grammar files and build each parser once, fast.
 
 The grammars live in the top-level ``grammar/`` folder of the source tree and
 are shipped as ``smtplog/grammar/`` inside the wheel. Parsers are LALR with the
-contextual lexer and an inline transformer (no parse tree is built), and lark
-caches the grammar analysis on disk so a fresh process starts fast.
+contextual lexer and an inline transformer (no parse tree is built).
+
+A parser is loaded from its standalone module in ``smtplog/_parsers/`` (the
+grammar's tables, generated at build time by ``smtplog.standalone``) when that
+module was generated from the grammar files as they are now; then lark itself
+is never imported. Otherwise lark builds it from the grammar, caching its
+analysis in smtplog's user cache.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from functools import cache
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from lark import Lark, Transformer
+from typing import Any, NamedTuple
 
 _PACKAGE = Path(__file__).resolve().parent
+GENERATED = _PACKAGE / "_parsers"
+PARSER, LEXER = "lalr", "contextual"
+
+# The transformer base class and token type of the parsers: lark's standalone
+# runtime when it was generated, else lark's own (they behave the same).
+try:
+    from smtplog._parsers._runtime import LarkError, Token, Transformer
+except ImportError:  # not generated (a source checkout before `make parsers`)
+    from lark import Token, Transformer
+    from lark.exceptions import LarkError
+
+__all__ = ["LarkError", "Parser", "Token", "Transformer", "build_parser"]
 
 
 @cache
@@ -30,14 +47,83 @@ def grammar_path(name: str) -> Path:
     return grammar_dir() / f"{name}.lark"
 
 
-def build_parser(name: str, transformer: Transformer) -> Lark:
-    """A fresh LALR parser for ``grammar/<name>.lark`` that calls ``transformer`` inline."""
-    from lark import Lark  # imported here: `smtplog --help` must not pay for lark
+def grammar_names() -> list[str]:
+    """Every grammar with a start rule (common.lark is only imported by the others)."""
+    return sorted(p.stem for p in grammar_dir().glob("*.lark") if p.stem != "common")
 
-    return Lark.open(
-        str(grammar_path(name)),
-        parser="lalr",
-        lexer="contextual",
-        transformer=transformer,
-        cache=True,
+
+_IMPORT = re.compile(r"^%import \.(\w+)", re.MULTILINE)
+
+
+def grammar_checksum(name: str) -> str:
+    """Identifies the text of ``<name>.lark`` and every grammar it imports."""
+    import zlib
+
+    seen: dict[str, bytes] = {}
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current not in seen:
+            seen[current] = grammar_path(current).read_bytes()
+            pending.extend(_IMPORT.findall(seen[current].decode("utf-8")))
+    crc, size = 0, 0
+    for current in sorted(seen):
+        for part in (current.encode(), b"\0", seen[current], b"\0"):
+            crc = zlib.crc32(part, crc)
+            size += len(part)
+    return f"{PARSER}/{LEXER}/{size}/{crc:08x}"
+
+
+class Parser(NamedTuple):
+    """``parse(text)`` runs the inline transformer; a line that does not fit raises
+    one of ``errors``."""
+
+    parse: Callable[[str], Any]
+    errors: tuple[type[Exception], ...]
+    standalone: bool  # loaded from smtplog/_parsers (False: built by lark)
+
+
+def build_parser(name: str, transformer: Any) -> Parser:
+    """The LALR parser of ``grammar/<name>.lark``, calling ``transformer`` inline."""
+    tables = _generated_tables(name)
+    if tables is not None:
+        from smtplog._parsers import _runtime
+
+        lark = _runtime.Lark._load_from_dict(tables.DATA, tables.MEMO, transformer=transformer)
+        return Parser(lark.parse, (_runtime.LarkError,), standalone=True)
+    return _lark_parser(name, transformer)
+
+
+def _generated_tables(name: str) -> Any | None:
+    """The generated module of ``name`` if it matches the grammar files, else None."""
+    try:
+        module = import_module(f"smtplog._parsers.{name}")
+        runtime = import_module("smtplog._parsers._runtime")
+    except ImportError:
+        return None
+    if runtime.Transformer is not Transformer or grammar_checksum(name) != module.CHECKSUM:
+        return None
+    return module
+
+
+def _lark_parser(name: str, transformer: Any) -> Parser:
+    import lark  # imported here: only a grammar without a current standalone parser pays
+
+    from smtplog.cache import cache_dir
+
+    # lark's own default cache is a predictable file in the shared temporary
+    # folder; smtplog's cache folder is private to the user.
+    folder = cache_dir()
+    cached: str | bool = False
+    if folder is not None:
+        import os
+
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            cached = os.path.join(folder, f"lark-{name}-{lark.__version__}.pickle")
+        except OSError:
+            pass
+    parser = lark.Lark.open(
+        str(grammar_path(name)), parser=PARSER, lexer=LEXER, transformer=transformer, cache=cached
     )
+    return Parser(parser.parse, (lark.exceptions.LarkError, LarkError), standalone=False)

@@ -35,6 +35,10 @@ def test_the_wheel_ships_grammars_and_data(wheel: Path) -> None:
     assert {f"smtplog/grammar/{name}" for name in grammars} <= names
     for data in ("reply-codes.tsv", "enhanced-status-codes.tsv", "diagnoses.toml", "patterns.tsv"):
         assert f"smtplog/knowledge/{data}" in names
+    for name in grammars:  # the standalone parsers the build hook generates
+        module = name.replace(".lark", ".py")
+        assert module == "common.py" or f"smtplog/_parsers/{module}" in names, module
+    assert "smtplog/_parsers/_runtime.py" in names
     knowledge = ROOT / "smtplog" / "knowledge"
     for path in [*knowledge.glob("*.t[so][vm]*"), *knowledge.glob("providers/*.toml")]:
         assert f"smtplog/knowledge/{path.relative_to(knowledge)}" in names, path.name
@@ -84,3 +88,16 @@ def test_the_installed_command_parses_a_transcript(wheel: Path, tmp_path: Path) 
         check=True,
     )
     assert "site-packages/smtplog/grammar" in located.stdout
+    standalone = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import sys; from smtplog.grammars import build_parser as b, Transformer as T; "
+            "print(b('telnet', T()).standalone, 'lark' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert standalone.stdout.split() == ["True", "False"]

@@ -63,8 +63,9 @@ def test_detection_loads_only_the_chosen_dialect() -> None:
     }
 
 
-def test_a_text_input_loads_no_capture_reader_and_no_rich() -> None:
+def test_a_text_input_loads_no_capture_reader_no_lark_and_no_rich() -> None:
     modules = loaded_by("analyze", "--format", "text", str(TELNET))
+    assert not {m for m in modules if m.split(".")[0] == "lark"}  # the standalone parser
     assert "dpkt" not in modules
     assert "smtplog.pcap.reader" not in modules
     assert not {m for m in modules if m.startswith("rich")}

@@ -6,16 +6,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from lark import Transformer
-from lark.exceptions import LarkError
-
 from smtplog.assemble import Record, ServerLine, assemble
 from smtplog.events import ConnectFailure, Event, Span, Unparsed
-from smtplog.grammars import build_parser
+from smtplog.grammars import Parser, Transformer, build_parser
 
 if TYPE_CHECKING:
-    from lark import Lark
-
     from smtplog.source import Line, Source
 
 
@@ -73,9 +68,9 @@ class LineDialect(Dialect):
 
     grammar: ClassVar[str]
     transformer_class: ClassVar[type[LineTransformer]]
-    _parsers: ClassVar[dict[type, tuple[Lark, LineTransformer]]] = {}
+    _parsers: ClassVar[dict[type, tuple[Parser, LineTransformer]]] = {}
 
-    def _parser(self) -> tuple[Lark, LineTransformer]:
+    def _parser(self) -> tuple[Parser, LineTransformer]:
         cls = type(self)
         if cls not in LineDialect._parsers:
             transformer = self.transformer_class()
@@ -103,7 +98,7 @@ class LineDialect(Dialect):
             transformer.line = line
             try:
                 result = parser.parse(text)
-            except LarkError:
+            except parser.errors:
                 yield Unparsed(text=line.text, span=Span(line.number, line.last))
                 continue
             if result is None:

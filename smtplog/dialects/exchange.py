@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lark import Token
-
 from smtplog.assemble import ClientLine, Record, ServerLine
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.dialects.sniffers import EXCHANGE_RECORD as _RECORD
@@ -40,6 +38,7 @@ from smtplog.events import (
     TlsStarted,
     Unparsed,
 )
+from smtplog.grammars import Token
 from smtplog.source import Line
 
 DEFAULT_FIELDS = [

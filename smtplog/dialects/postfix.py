@@ -30,8 +30,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lark import Token
-
 from smtplog.assemble import ClientLine, Record, ServerLine
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
@@ -222,7 +220,7 @@ class PostfixTransformer(LineTransformer):
         if not items:
             return None
         entry = items[-1]
-        if len(items) == 2 and isinstance(items[0], Token) and isinstance(entry, Entry):
+        if len(items) == 2 and isinstance(items[0], str) and isinstance(entry, Entry):
             entry = replace(entry, queue_id=str(items[0])[:-2])
         return entry  # type: ignore[no-any-return]
 
@@ -346,7 +344,7 @@ class PostfixDialect(LineDialect):
             transformer.line = line
             try:
                 result = parser.parse(text)
-            except Exception:  # a lark error: keep the line visible, never abort
+            except parser.errors:  # keep the line visible, never abort
                 yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
             if result is not None:
