@@ -6,8 +6,10 @@ place where errors become one line on stderr and a documented exit code.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
@@ -46,8 +48,24 @@ class LazyGroup(click.Group):
         if cmd_name in COMMANDS:
             module_name, _, attribute = COMMANDS[cmd_name].partition(":")
             command: click.Command = getattr(import_module(module_name), attribute)
+            if command.callback is not None and not hasattr(command.callback, "__wrapped__"):
+                command.callback = _with_code_cache(command.callback)
             return command
         return super().get_command(ctx, cmd_name)
+
+
+def _with_code_cache(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Run the command with dataclass code cached between runs (smtplog/codecache.py);
+    installed when a command runs, so that --help does not even load dataclasses."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from smtplog import codecache
+
+        codecache.install()
+        return callback(*args, **kwargs)
+
+    return run
 
 
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
