@@ -55,6 +55,16 @@ def test_the_generated_parsers_are_current_and_used() -> None:
         assert parser.standalone, dialect.grammar
 
 
+def test_the_runtime_logger_is_larks_when_used() -> None:
+    import logging
+
+    from smtplog._parsers import _runtime
+
+    _runtime.logger.debug("made on first use")
+    assert _runtime.logger is logging.getLogger("lark")
+    assert _runtime.logger.level == logging.CRITICAL
+
+
 def test_every_grammar_has_a_dialect() -> None:
     assert sorted(grammars.grammar_names()) == sorted(d.grammar for d in line_dialects())
 
