@@ -28,7 +28,7 @@ try:
     main({argv!r})
 except SystemExit:
     pass
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in {{"smtplog", "lark", "rich", "dpkt", "click", "tomllib", "tomli"}})
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in {{"smtplog", "lark", "rich", "dpkt", "click", "tomllib", "tomli", "logging", "html", "csv"}})
 sys.__stdout__.write(json.dumps(loaded))
 """
 
@@ -68,6 +68,7 @@ def test_a_text_input_loads_no_capture_reader_no_lark_and_no_rich() -> None:
     assert not {m for m in modules if m.split(".")[0] == "lark"}  # the standalone parser
     assert "dpkt" not in modules
     assert "smtplog.pcap.reader" not in modules
+    assert not {"logging", "html"} & modules  # used on some paths only, imported there
     assert not {m for m in modules if m.startswith("rich")}
 
 

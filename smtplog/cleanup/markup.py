@@ -6,7 +6,6 @@ HTML escaping and line-break tags, markdown code fences and inline backticks,
 
 from __future__ import annotations
 
-import html as htmllib
 import re
 
 from smtplog.cleanup.shapes import blank, retext, smtp_content
@@ -28,6 +27,8 @@ def html(lines: list[Line]) -> list[Line] | None:
     """Split at <br>, drop wrapping tags, decode entities (only in an escaped text)."""
     if not any(_ENTITY.search(line.text) or _BREAK.search(line.text) for line in lines):
         return None
+    import html as htmllib  # here: most texts are not HTML (start-up time)
+
     out: list[Line] = []
     for line in lines:
         text = line.text

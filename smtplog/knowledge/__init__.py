@@ -6,7 +6,6 @@ nothing here is hard-coded in Python. Everything is loaded on first use.
 
 from __future__ import annotations
 
-import csv
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -19,6 +18,8 @@ DATA_DIR = Path(__file__).resolve().parent
 
 
 def read_tsv(name: str) -> list[dict[str, str]]:
+    import csv
+
     with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         return [row for row in rows if any(value for value in row.values())]
