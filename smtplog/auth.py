@@ -33,6 +33,8 @@ class AuthExchange:
 
 @dataclass(frozen=True, slots=True)
 class Masked:
+    """An AUTH client line as it may be shown: masked when secret."""
+
     text: str  # safe to display
     role: str
     decoded: str | None  # only for non-secret values

@@ -27,7 +27,7 @@ _codes: dict[str, CodeType] = {}
 _new: list[str] = []
 
 
-def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:  # noqa: A002
+def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     """``exec`` for dataclasses' generated source: compiled once, then from the cache."""
     if isinstance(source, str):
         code = _codes.get(source)

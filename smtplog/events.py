@@ -53,12 +53,16 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Connecting(Event):
+    """The client program says it is connecting ("Trying 192.0.2.1...")."""
+
     kind: ClassVar[str] = "connecting"
     target: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Connected(Event):
+    """A TCP connection to the server is open."""
+
     kind: ClassVar[str] = "connected"
     target: str = ""
     address: str | None = None
@@ -66,6 +70,8 @@ class Connected(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConnectFailed(Event):
+    """The connection could not be made, and why (``reason``)."""
+
     kind: ClassVar[str] = "connect-failed"
     reason: ConnectFailure = "other"
     detail: str = ""
@@ -163,6 +169,8 @@ class DataEnd(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TlsStarted(Event):
+    """TLS is up (STARTTLS or implicit TLS): what was negotiated and the certificate."""
+
     kind: ClassVar[str] = "tls-started"
     version: str | None = None
     cipher: str | None = None
@@ -176,6 +184,8 @@ class TlsStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TlsFailed(Event):
+    """The TLS handshake failed."""
+
     kind: ClassVar[str] = "tls-failed"
     reason: str = ""
 
@@ -214,6 +224,8 @@ def _size(count: int) -> str:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Timeout(Event):
+    """Nothing came back in time; ``waiting_for`` says what was awaited."""
+
     kind: ClassVar[str] = "timeout"
     waiting_for: str = "reply"
     detail: str = ""
@@ -221,6 +233,8 @@ class Timeout(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Closed(Event):
+    """The connection was closed, by whom, and whether it was expected."""
+
     kind: ClassVar[str] = "closed"
     by: Closer = "unknown"
     detail: str = ""

@@ -177,6 +177,8 @@ class Violation:
 
 @dataclass(slots=True)
 class Verdict:
+    """How the session ended (``outcome``), where it failed, and what decided it."""
+
     outcome: str  # delivered | failed | deferred | no-connection | incomplete | unknown
     failed_at: str | None
     decisive: Exchange | None = None  # the reply that decided it, if a reply did

@@ -14,6 +14,8 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
+    """An input line (its number and text) a finding rests on."""
+
     line: int | None  # None for an inferred event
     text: str
 
@@ -68,6 +70,8 @@ class Finding:
 
 @dataclass(slots=True)
 class SessionReport:
+    """One session of a report: its analysis, findings and observations."""
+
     analysis: SessionAnalysis
     findings: list[Finding] = field(default_factory=list)
     # Warnings and notes that never change the verdict or the exit code.

@@ -44,6 +44,8 @@ def read_toml(name: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class CodeMeaning:
+    """What a reply code or enhanced status code means, and where that is defined."""
+
     code: str
     title: str
     meaning: str

@@ -38,6 +38,8 @@ BODY_ROWS = 8  # message lines shown before "… N more lines"
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    """One line of a rendered transcript: number, direction, text, note."""
+
     line: int | None  # None: inferred, not in the input
     who: str  # "S" server, "C" client, "*" client program / recorder, "?" not understood
     text: str

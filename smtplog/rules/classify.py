@@ -149,12 +149,16 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Variant:
+    """One service of a provider and the markers that name it."""
+
     name: str
     markers: tuple[LazyPattern, ...]  # case-insensitive, compiled on first use
 
 
 @dataclass(frozen=True, slots=True)
 class Provider:
+    """A provider table (``knowledge/providers/<key>.toml``)."""
+
     key: str
     name: str
     source: str
@@ -166,12 +170,16 @@ class Provider:
 
 @dataclass(frozen=True, slots=True)
 class ProviderMatch:
+    """The provider (and variant) a session talks to."""
+
     key: str
     name: str  # the variant's name: "Microsoft 365 (Exchange Online)"
 
 
 @dataclass(frozen=True, slots=True)
 class Classification:
+    """The diagnosis of a failing reply and the knowledge that gave it."""
+
     diagnosis: str
     confidence: str  # high | medium | low
     matched_by: str

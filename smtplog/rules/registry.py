@@ -10,6 +10,8 @@ from smtplog.knowledge import read_toml
 
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
+    """A diagnosis id and its documentation (``knowledge/diagnoses.toml``)."""
+
     id: str
     group: str
     title: str
