@@ -13,15 +13,16 @@ analysis in smtplog's user cache.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from functools import cache
 from importlib import import_module
-from pathlib import Path
 from typing import Any, NamedTuple
 
-_PACKAGE = Path(__file__).resolve().parent
-GENERATED = _PACKAGE / "_parsers"
+# os.path, not pathlib: pathlib would be the only reason to load it (start-up).
+_PACKAGE = os.path.dirname(os.path.realpath(__file__))
+GENERATED = os.path.join(_PACKAGE, "_parsers")
 PARSER, LEXER = "lalr", "contextual"
 
 # The transformer base class and token type of the parsers: lark's standalone
@@ -36,20 +37,21 @@ __all__ = ["LarkError", "Parser", "Token", "Transformer", "build_parser"]
 
 
 @cache
-def grammar_dir() -> Path:
-    for candidate in (_PACKAGE / "grammar", _PACKAGE.parent / "grammar"):
-        if (candidate / "common.lark").is_file():
-            return candidate
+def grammar_dir() -> str:
+    for candidate in (os.path.join(_PACKAGE, "grammar"), os.path.join(_PACKAGE, "..", "grammar")):
+        if os.path.isfile(os.path.join(candidate, "common.lark")):
+            return os.path.normpath(candidate)
     raise FileNotFoundError("smtplog's grammar files are missing from the installation")
 
 
-def grammar_path(name: str) -> Path:
-    return grammar_dir() / f"{name}.lark"
+def grammar_path(name: str) -> str:
+    return os.path.join(grammar_dir(), f"{name}.lark")
 
 
 def grammar_names() -> list[str]:
     """Every grammar with a start rule (common.lark is only imported by the others)."""
-    return sorted(p.stem for p in grammar_dir().glob("*.lark") if p.stem != "common")
+    names = (n.removesuffix(".lark") for n in os.listdir(grammar_dir()) if n.endswith(".lark"))
+    return sorted(name for name in names if name != "common")
 
 
 _IMPORT = re.compile(r"^%import \.(\w+)", re.MULTILINE)
@@ -64,7 +66,8 @@ def grammar_checksum(name: str) -> str:
     while pending:
         current = pending.pop()
         if current not in seen:
-            seen[current] = grammar_path(current).read_bytes()
+            with open(grammar_path(current), "rb") as handle:
+                seen[current] = handle.read()
             pending.extend(_IMPORT.findall(seen[current].decode("utf-8")))
     crc, size = 0, 0
     for current in sorted(seen):
@@ -124,6 +127,6 @@ def _lark_parser(name: str, transformer: Any) -> Parser:
         except OSError:
             pass
     parser = lark.Lark.open(
-        str(grammar_path(name)), parser=PARSER, lexer=LEXER, transformer=transformer, cache=cached
+        grammar_path(name), parser=PARSER, lexer=LEXER, transformer=transformer, cache=cached
     )
     return Parser(parser.parse, (lark.exceptions.LarkError, LarkError), standalone=False)

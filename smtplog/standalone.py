@@ -29,7 +29,15 @@ import sys
 import zlib
 from pathlib import Path
 
-from smtplog.grammars import GENERATED, LEXER, PARSER, grammar_checksum, grammar_dir, grammar_names
+from smtplog.grammars import (
+    GENERATED,
+    LEXER,
+    PARSER,
+    grammar_checksum,
+    grammar_dir,
+    grammar_names,
+    grammar_path,
+)
 
 # Which generator made a file: a changed generator makes every file stale.
 FORMAT = f"{zlib.crc32(Path(__file__).read_bytes()):08x}"
@@ -116,8 +124,9 @@ def tables_source(name: str) -> str:
 def _build(name: str):  # type: ignore[no-untyped-def]
     from lark import Lark
 
-    grammar = (grammar_dir() / f"{name}.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser=PARSER, lexer=LEXER, import_paths=[str(grammar_dir())])
+    with open(grammar_path(name), encoding="utf-8") as handle:
+        grammar = handle.read()
+    return Lark(grammar, parser=PARSER, lexer=LEXER, import_paths=[grammar_dir()])
 
 
 def current(path: Path, first_lines: str) -> bool:
@@ -131,8 +140,9 @@ def current(path: Path, first_lines: str) -> bool:
     return head == first_lines
 
 
-def stale(out: Path) -> list[str]:
+def stale(out: str | Path) -> list[str]:
     """The generated files that are missing or were made from other grammar text."""
+    out = Path(out)
     import lark
 
     version = lark.__version__
@@ -162,7 +172,7 @@ def generate(out: Path, names: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=GENERATED, help="default: %(default)s")
+    parser.add_argument("--out", type=Path, default=Path(GENERATED), help="default: %(default)s")
     parser.add_argument(
         "--check", action="store_true", help="only tell whether the files are up to date"
     )

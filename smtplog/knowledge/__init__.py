@@ -6,28 +6,36 @@ nothing here is hard-coded in Python. Everything is loaded on first use.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from smtplog import cache as user_cache
 
-DATA_DIR = Path(__file__).resolve().parent
+# os.path, not pathlib: pathlib (and the urllib.parse and ipaddress it imports)
+# would be loaded on every run for three path joins.
+DATA_DIR = os.path.dirname(os.path.realpath(__file__))
+
+
+def data_files(folder: str, suffix: str) -> list[str]:
+    """The names of ``folder``'s files ending in ``suffix``, sorted."""
+    return sorted(n for n in os.listdir(os.path.join(DATA_DIR, folder)) if n.endswith(suffix))
 
 
 def read_tsv(name: str) -> list[dict[str, str]]:
     import csv
 
-    with (DATA_DIR / name).open(encoding="utf-8", newline="") as handle:
+    with open(os.path.join(DATA_DIR, name), encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         return [row for row in rows if any(value for value in row.values())]
 
 
 def read_toml(name: str) -> dict[str, Any]:
     """A TOML file, parsed; the parse is kept in the user cache (TOML parsing is slow)."""
-    raw = (DATA_DIR / name).read_bytes()
+    with open(os.path.join(DATA_DIR, name), "rb") as handle:
+        raw = handle.read()
     key = user_cache.checksum(raw)
     entry = "knowledge-" + name.replace("/", "-") + ".marshal"
     data = user_cache.load(entry, key)

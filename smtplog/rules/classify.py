@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any
 
 from smtplog.events import Reply
-from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
+from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
 from smtplog.smtp import enhanced_code
 
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
@@ -288,8 +288,8 @@ def _provider_rule(key: str, source: str, entry: dict[str, object], where: str) 
 def _provider_tables() -> dict[str, dict[str, Any]]:
     """The parsed ``providers/*.toml`` files, keyed by file name."""
     return {
-        path.stem: read_toml(f"providers/{path.name}")
-        for path in sorted((DATA_DIR / "providers").glob("*.toml"))
+        name.removesuffix(".toml"): read_toml(f"providers/{name}")
+        for name in data_files("providers", ".toml")
     }
 
 
@@ -512,5 +512,5 @@ def knowledge_files() -> tuple[str, ...]:
     """The data files the classifier reads (for docs)."""
     return (
         "patterns.tsv",
-        *(f"providers/{p.name}" for p in sorted((DATA_DIR / "providers").glob("*.toml"))),
+        *(f"providers/{name}" for name in data_files("providers", ".toml")),
     )
