@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from fnmatch import translate as fnmatch_translate
 from functools import cache
-from pathlib import Path
 from typing import NamedTuple
 
 from smtplog.errors import InputError
@@ -59,14 +58,14 @@ def read_stdin() -> Input:
 
 
 def read_file(path: str) -> Input:
-    file = Path(path)
     try:
-        if file.is_dir():
+        if os.path.isdir(path):
             raise InputError(f"{path}: is a directory (give the files in it)")
-        size = file.stat().st_size
+        size = os.stat(path).st_size
         if size > MAX_INPUT_BYTES:
             raise InputError(f"{path}: {size / 1024**3:.1f} GB is more than smtplog reads at once")
-        return Input(path, file.read_bytes())
+        with open(path, "rb") as handle:
+            return Input(path, handle.read())
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file") from exc
     except PermissionError as exc:
