@@ -7,7 +7,6 @@ findings make the exit code 1, never the exit code either.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from functools import cache
@@ -203,6 +202,8 @@ def _valid_helo(name: str) -> bool:
         literal = name[1:-1]
         if literal.lower().startswith("ipv6:"):
             literal = literal[5:]
+        import ipaddress  # here: address literals are rare, and the module is not small
+
         try:
             ipaddress.ip_address(literal)
         except ValueError:
