@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import click
 
+from smtplog.cli import warn
 from smtplog.errors import ExitCode, InputError, SmtplogError
 
 _STAGES = {0: "as given", 1: "cleaned", 2: "no timestamps"}
@@ -49,20 +49,22 @@ def dialects(files: tuple[str, ...], fmt: str) -> None:
     results = []
     for item in read_inputs(files):
         if isinstance(item, InputError):
-            click.echo(f"smtplog: {item}", err=True)
+            warn(str(item))
             worst = max(worst, item.exit_code)
             continue
         try:
             result = _detection(item.name, item.data)
         except SmtplogError as exc:
-            click.echo(f"smtplog: {exc}", err=True)
+            warn(str(exc))
             worst = max(worst, exc.exit_code)
             continue
         if result["chosen"]["dialect"] is None:
             worst = max(worst, ExitCode.NOT_SMTP)
         results.append(result)
     if fmt == "json":
-        sys.stdout.write(json.dumps({"detections": results}, indent=2, ensure_ascii=False) + "\n")
+        from smtplog.cli.output import json_text
+
+        sys.stdout.write(json_text({"detections": results}, indent=2) + "\n")
     else:
         for result in results:
             click.echo("\n".join(_detection_text(result)))
@@ -76,7 +78,9 @@ def _list(all_dialects: list[Any], fmt: str) -> None:
     cleanup = [{"name": n.name, "undoes": n.undoes} for n in ALL]
     if fmt == "json":
         document = {"dialects": rows, "cleanup": cleanup}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        from smtplog.cli.output import json_text
+
+        sys.stdout.write(json_text(document, indent=2) + "\n")
         return
     width = max(len(row["name"]) for row in rows)
     for row in rows:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -52,7 +51,9 @@ def explain(what: tuple[str, ...], phase: str | None, fmt: str) -> None:
     result = build(" ".join(what), phase)
     if fmt == "json":
         document = {"schema": "smtplog-explain/1", **result.to_dict()}
-        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        from smtplog.cli.output import json_text
+
+        sys.stdout.write(json_text(document, indent=2) + "\n")
         return
     sys.stdout.write("\n".join(render(result.to_dict())) + "\n")
 

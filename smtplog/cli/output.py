@@ -10,7 +10,6 @@ decides what goes where.
 # string annotation at import (~2 ms); real annotations cost nothing.
 
 import os
-import re
 import sys
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
@@ -133,16 +132,15 @@ def quiet_lines(report: "Report", label: bool) -> list[str]:
     return lines
 
 
-_UNDECODABLE = re.compile("[\udc80-\udcff]")
-
-
 def json_text(data: object, indent: int | None = None) -> str:
-    """JSON as UTF-8 text; a byte that was not UTF-8 (a lone surrogate) becomes "\\xNN",
-    the way every other format shows it, so the document is always valid JSON."""
+    """JSON as UTF-8 text that is safe on a terminal (render/safe.py's json_safe): a
+    byte that was not UTF-8 becomes "\\xNN", the way every other format shows it, so
+    the document is always valid JSON."""
     import json
 
-    text = json.dumps(data, indent=indent, ensure_ascii=False)
-    return _UNDECODABLE.sub(lambda m: f"\\\\x{ord(m.group(0)) - 0xDC00:02x}", text)
+    from smtplog.render.safe import json_safe
+
+    return json_safe(json.dumps(data, indent=indent, ensure_ascii=False))
 
 
 def render(report: "Report", options: Options, number: int = 1) -> str:

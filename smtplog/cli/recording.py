@@ -3,7 +3,6 @@ and the analysis that follows a recording."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -78,14 +77,17 @@ def finish(
         sys.exit(int(ExitCode.NOT_SMTP))
     fmt = resolve_format(fmt)
     if fmt == "json":
+        from smtplog.cli.output import json_text
         from smtplog.render.data import document
 
         doc = document([report])
         doc["reports"][0]["recording"] = {"transcript": name, **(extra or {})}
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(doc, indent=2) + "\n")
     else:
         write_reports([report], fmt)
         if path is not None:
-            click.echo(f"transcript saved to {path}", err=True)
+            from smtplog.render.safe import safe
+
+            click.echo(f"transcript saved to {safe(str(path))}", err=True)
     sys.stdout.flush()
     sys.exit(int(ExitCode.FAILURE if report.has_errors else ExitCode.OK))

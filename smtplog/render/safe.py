@@ -1,8 +1,9 @@
 """Make transcript text harmless before it reaches a terminal or a document.
 
 Transcripts are written by strangers. Control characters, ANSI/OSC escape
-sequences and bidi overrides are replaced by visible escapes, and bytes that
-were not UTF-8 (kept as lone surrogates by the Source) are shown as \\xNN.
+sequences, bidi overrides and invisible characters (zero-width joiners, tags)
+are replaced by visible escapes, and bytes that were not UTF-8 (kept as lone
+surrogates by the Source) are shown as \\xNN.
 Rich markup needs no escaping here: the terminal renderer only builds
 ``rich.text.Text`` objects, which never interpret markup.
 """
@@ -11,11 +12,17 @@ from __future__ import annotations
 
 import re
 
-# C0 controls except TAB, DEL, C1 controls, bidi embeddings/overrides/isolates,
-# line/paragraph separators, and lone surrogates from surrogateescape.
+# C0 controls except TAB, DEL, C1 controls; the Unicode format characters
+# (category Cf: bidi embeddings, overrides and isolates, zero-width space and
+# joiners, word joiner, BOM, soft hyphen, tag characters...) and the line and
+# paragraph separators, which hide text or change its order; lone surrogates
+# (undecodable bytes kept by surrogateescape, or any surrogate in a str).
+# tests/test_terminal_safety.py checks this against unicodedata.
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-    "\udc80-\udcff]"
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f\ud800-\udfff]"
 )
 _NAMED = {"\r": "\\r", "\n": "\\n", "\x1b": "\\x1b", "\x08": "\\b", "\x00": "\\0"}
 
@@ -29,7 +36,9 @@ def _escape(match: re.Match[str]) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if code <= 0xFF:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 def safe(text: str, tab_size: int = 4) -> str:
@@ -37,3 +46,23 @@ def safe(text: str, tab_size: int = 4) -> str:
     if "\t" in text:
         text = text.expandtabs(tab_size)
     return _UNSAFE.sub(_escape, text)
+
+
+def json_safe(document: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the same values
+    and nothing a terminal acts on: json escapes C0 controls itself; DEL, C1 and
+    the invisible characters become ``\\uXXXX`` escapes, and an undecodable byte
+    (a lone surrogate from surrogateescape) is shown as "\\xNN", as everywhere."""
+    return _UNSAFE.sub(_json_escape, document)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    if code < 0x20:  # the document's own line breaks (json escapes those in strings)
+        return match.group(0)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\\\x{code - 0xDC00:02x}"
+    if code > 0xFFFF:  # a surrogate pair, as JSON writes characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
