@@ -84,8 +84,16 @@ def cli() -> None:
     """
 
 
+def warn(message: str) -> None:
+    """One line on stderr. Messages quote file names, arguments and transcript text,
+    which can hold terminal escapes too: they are made safe (render/safe.py)."""
+    from smtplog.render.safe import safe
+
+    click.echo(f"smtplog: {safe(message)}", err=True)
+
+
 def fail(message: str, code: ExitCode) -> None:
-    click.echo(f"smtplog: {message}", err=True)
+    warn(message)
     sys.exit(int(code))
 
 

@@ -133,6 +133,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     input. Several inputs end with a summary table and the count of each
     diagnosis; they are analysed in parallel.
     """
+    from smtplog.cli import warn
     from smtplog.cli.batch import default_jobs, run
     from smtplog.cli.inputs import Pending, find_inputs
     from smtplog.cli.output import (
@@ -161,7 +162,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     found = list(find_inputs(files, globs))
     if not any(isinstance(item, Pending) for item in found):
         for problem in found:
-            click.echo(f"smtplog: {problem}", err=True)
+            warn(str(problem))
         sys.exit(int(_worst(item.exit_code for item in found)))  # type: ignore[union-attr]
 
     to_tty = output is None and sys.stdout.isatty()
@@ -187,7 +188,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
         for result in run(found, options, jobs or default_jobs(), progress=progress):
             worst = _worse(worst, result.code)
             if result.error is not None:
-                click.echo(f"smtplog: {result.error}", err=True)
+                warn(result.error)
                 writer.error(result.source, result.error, result.code)
                 continue
             writer.add(result.number, result.source, result.output, result.rows)

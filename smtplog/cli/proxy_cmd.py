@@ -188,12 +188,16 @@ def proxy(  # noqa: PLR0917 - click passes every option
     printer = VerdictPrinter(show_analysis)
 
     def ready(bound: list[str]) -> None:
+        from smtplog.render.safe import safe
+
         where = folder or "the default folder" if not no_save else "nowhere (--no-save)"
         mode = "terminating TLS" if options.terminating else "TLS passes through"
         click.echo(
-            f"smtplog proxy: listening on {', '.join(bound)}; forwarding to "
-            f"{options.upstream.label}{' (implicit TLS)' if upstream_tls else ''}; {mode}; "
-            f"transcripts: {where}. Ctrl-C stops.",
+            safe(
+                f"smtplog proxy: listening on {', '.join(bound)}; forwarding to "
+                f"{options.upstream.label}{' (implicit TLS)' if upstream_tls else ''}; {mode}; "
+                f"transcripts: {where}. Ctrl-C stops."
+            ),
             err=True,
         )
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from smtplog.cli import warn
 from smtplog.errors import ExitCode, InputError
 
 
@@ -109,6 +110,14 @@ def redact(  # noqa: PLR0917 (click passes every option)
     )
     if output and output != "-":
         _write_atomically(output, result.data)
+    elif sys.stdout.isatty():
+        # On a terminal, the copy is shown, not kept: its escapes are made visible
+        # (as `cat -v` would). In a file or a pipe it is byte for byte the copy.
+        from smtplog.render.safe import safe
+
+        text = result.data.decode("utf-8", errors="surrogateescape")
+        sys.stdout.write("".join(safe(line) + "\n" for line in text.splitlines()))
+        sys.stdout.flush()
     else:
         sys.stdout.buffer.write(result.data)
         sys.stdout.flush()
@@ -116,11 +125,11 @@ def redact(  # noqa: PLR0917 (click passes every option)
         rows = "".join(f"{kind}\t{old}\t{new}\n" for kind, old, new in result.mapping)
         _write_atomically(mapping, ("kind\toriginal\tstand-in\n" + rows).encode())
     if not quiet:
-        click.echo(f"smtplog: {_summary(result)}", err=True)
+        warn(_summary(result))
     for note in result.notes:
-        click.echo(f"smtplog: note: {note}", err=True)
+        warn(f"note: {note}")
     for change in result.changed:
-        click.echo(f"smtplog: warning: the copy analyses differently: {change}", err=True)
+        warn(f"warning: the copy analyses differently: {change}")
     sys.exit(int(ExitCode.OK))
 
 

@@ -521,7 +521,9 @@ class Proxy:
         try:
             session = ProxySession(self, self.count, reader, writer, listener)
         except OSError as exc:  # the transcript cannot be written (disk full, folder gone)
-            print(f"smtplog proxy: cannot write a transcript: {exc}", file=sys.stderr)
+            from smtplog.render.safe import safe
+
+            print(safe(f"smtplog proxy: cannot write a transcript: {exc}"), file=sys.stderr)
             writer.write(b"421 4.3.0 smtplog proxy: cannot record this session\r\n")
             writer.close()
             return
