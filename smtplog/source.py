@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -172,7 +173,7 @@ def source_from_bytes(data: bytes, name: str = "<stdin>") -> Source:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # zlib.error: damaged deflate data
             raise InputError(f"{name}: damaged gzip file ({exc})") from exc
     if not data.strip():
         raise InputError(f"{name}: empty input", not_smtp=True)
