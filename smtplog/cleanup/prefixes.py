@@ -38,8 +38,16 @@ def _clock_seconds(clock: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def seconds(kind: str, match: re.Match[str]) -> float:
-    """The timestamp on a clock whose differences are right (syslog has no year)."""
+def seconds(kind: str, match: re.Match[str]) -> float | None:
+    """The timestamp on a clock whose differences are right (syslog has no year);
+    None for a date that does not exist ("Nov 38", "2026-02-30")."""
+    try:
+        return _seconds(kind, match)
+    except ValueError:
+        return None
+
+
+def _seconds(kind: str, match: re.Match[str]) -> float:
     clock = _clock_seconds(match.group("clock"))
     if kind == "clock":
         return clock
