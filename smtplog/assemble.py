@@ -87,6 +87,8 @@ class _Stream:
     pending: list[ServerLine] = field(default_factory=list)
     mode: str = "command"  # command | auth | data
     data_requested: bool = False
+    data_sent: bool = False  # a DATA command no 354 has answered yet (PIPELINING too)
+    replies: int = 0
     auth: AuthExchange | None = None
     last_prompt_role: str | None = None
     body: list[str] = field(default_factory=list)
@@ -201,8 +203,10 @@ class Assembler:
         return reply
 
     def _after_reply(self, state: _Stream, reply: Reply) -> None:
-        if reply.code == 354:
+        state.replies += 1
+        if reply.code == 354 and (state.data_sent or _pasted_from_data(state)):
             state.mode = "data"
+            state.data_sent = False
         elif reply.code == 334:
             state.mode = "auth"
             if state.auth is None:  # a one-sided log: the AUTH command is missing
@@ -328,7 +332,9 @@ class Assembler:
                 argument = f"{mechanism} {masked}"
                 state.auth.responses += 1
         elif verb == "DATA":
-            state.data_requested = True
+            state.data_requested = state.data_sent = True
+        elif verb == "MAIL":
+            state.data_sent = False  # a new transaction: an unanswered DATA was refused
         return Command(
             verb=verb,
             argument=argument,
@@ -368,6 +374,16 @@ class Assembler:
         if state.pending:
             yield self._flush_reply(state)
         yield Unparsed(text=text, span=line.span, time=line.time, stream=line.stream)
+
+
+def _pasted_from_data(state: _Stream) -> bool:
+    """A paste that starts at the 354 (the DATA command above it not copied).
+
+    Any other 354 that answers no DATA command starts no message: what follows
+    is read as commands and replies, so an AUTH exchange after a stray 354 is
+    still recognised and its secrets masked, not shown as message content.
+    """
+    return state.replies == 1 and not state.seen_client
 
 
 def assemble(records: Iterable[Record]) -> list[Event]:
