@@ -1,0 +1,145 @@
+"""Property and fuzz tests: whatever the input, smtplog answers, validly and safely.
+
+The inputs and the properties are in tests/fuzzing.py. In `make test` the
+hypothesis profile "ci" keeps this bounded and repeatable; `make fuzz` runs the
+"fuzz" profile (thousands of fresh examples per test) and the atheris harness.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smtplog import dialects
+from smtplog.errors import ExitCode
+
+from .fuzzing import (
+    DIALECTS,
+    DOCUMENTED_EXIT_CODES,
+    SecretSession,
+    analyze,
+    any_bytes,
+    check_input,
+    check_outputs,
+    check_secrets,
+    check_spans,
+    mutated_sample,
+    render_all,
+    run_cli,
+    secret_session,
+)
+from .hostile import unsafe_characters
+from .samples import load_samples
+
+SAMPLES = load_samples()
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=str)
+def test_every_sample_in_every_format(sample) -> None:  # type: ignore[no-untyped-def]
+    report = analyze(sample.file.read_bytes())
+    assert report is not None, sample.path
+    check_spans(report)
+    check_outputs(render_all(report), len(report.sessions))
+
+
+@given(data=any_bytes, dialect=st.sampled_from(DIALECTS))
+def test_any_bytes(data: bytes, dialect: str | None) -> None:
+    check_input(data, dialect)
+
+
+@given(data=mutated_sample(), dialect=st.sampled_from(DIALECTS))
+@settings(max_examples=settings().max_examples * 3)
+def test_mutated_samples(data: bytes, dialect: str | None) -> None:
+    check_input(data, dialect)
+
+
+@given(data=mutated_sample(), dialect=st.sampled_from(DIALECTS))
+def test_mutated_samples_without_cleanup(data: bytes, dialect: str | None) -> None:
+    check_input(data, dialect, cleanup=False)
+
+
+@given(session=secret_session(), dialect=st.sampled_from([None, "telnet"]))
+def test_secrets_never_appear(session: SecretSession, dialect: str | None) -> None:
+    report = analyze(session.data, dialect)
+    if report is None:  # refused (a NUL from the noise makes it binary): nothing shown
+        return
+    check_secrets(render_all(report), session.secrets)
+
+
+@given(
+    data=st.one_of(mutated_sample(), any_bytes),
+    fmt=st.sampled_from(["text", "terminal", "json", "jsonl", "markdown", "html"]),
+    dialect=st.sampled_from([None, *dialects.REGISTRY]),
+)
+@settings(max_examples=max(10, settings().max_examples // 3))
+def test_the_command_line(data: bytes, fmt: str, dialect: str | None) -> None:
+    """`smtplog analyze` on standard input: a documented exit code, never a traceback."""
+    argv = ["analyze", "--format", fmt, "--color", "always", "-"]
+    if dialect:
+        argv[1:1] = ["--dialect", dialect]
+    code, out, err = run_cli(argv, stdin=data)
+    assert code in DOCUMENTED_EXIT_CODES, (code, err)
+    assert code != ExitCode.INTERNAL and "internal error" not in err, err
+    assert "Traceback" not in out + err
+    assert not unsafe_characters(out, terminal=fmt == "terminal")
+    assert not unsafe_characters(err)
+    if code in (ExitCode.USAGE, ExitCode.NOT_SMTP):
+        assert err.startswith("smtplog: ") and err.count("\n") == 1, err
+
+
+# -- what fuzzing found: one test per crash, with the smallest input that showed it ----------
+
+
+def test_damaged_deflate_data_in_a_gzip_file_is_an_input_error() -> None:
+    import gzip
+
+    packed = bytearray(gzip.compress(b"220 mx ESMTP\n" * 50))
+    packed[12] ^= 0xFF  # the first byte of the deflate stream: "invalid block type"
+    code, _, err = run_cli(["analyze", "-"], stdin=bytes(packed))
+    assert code == ExitCode.USAGE
+    assert err.startswith("smtplog: <stdin>: damaged gzip file"), err
+
+
+def test_a_date_that_does_not_exist_in_a_timestamp_prefix() -> None:
+    lines = [
+        "Nov 38 20:46:41 mx postfix/smtp[1]: connect to 192.0.2.1[192.0.2.1]:25: Connection refused",
+        "Nov 28 20:46:42 mx postfix/smtp[1]: 4F9D: to=<a@example.net>, relay=none, delay=1, "
+        "dsn=4.4.1, status=deferred (connect to 192.0.2.1[192.0.2.1]:25: Connection refused)",
+    ]
+    report = analyze(("\n".join(lines) + "\n").encode())
+    assert report is not None and report.sessions
+
+
+def test_credentials_after_a_stray_354_are_masked() -> None:
+    """A 354 that answers no DATA starts no message: the AUTH exchange after it is one."""
+    session = "\n".join(
+        [
+            "220 mx.example.test ESMTP",
+            "354 ",
+            "EHLO client.example.org",
+            "250 AUTH LOGIN",
+            "AUTH LOGIN",
+            "334 VXNlcm5hbWU6",
+            "YWxpY2VAZXhhbXBsZS50ZXN0",
+            "334 UGFzc3dvcmQ6",
+            "MDAwMDAwMDA=",  # base64 of the password 00000000
+            "235 2.7.0 Authentication successful",
+            "QUIT",
+            "221 2.0.0 Bye",
+            "",
+        ]
+    )
+    report = analyze(session.encode())
+    assert report is not None
+    check_secrets(render_all(report), ("00000000", "MDAwMDAwMDA="))
+
+
+def test_a_paste_that_starts_at_354_is_read_as_the_message() -> None:
+    from smtplog.events import DataBody
+
+    pasted = "354 End data with <CR><LF>.<CR><LF>\nSubject: hi\n\nhello\n.\n250 2.0.0 Ok: queued\n"
+    report = analyze(pasted.encode())
+    assert report is not None
+    bodies = [e for e in report.sessions[0].analysis.events if isinstance(e, DataBody)]
+    assert bodies and bodies[0].line_count == 3
