@@ -36,6 +36,20 @@ format: $(STAMP)
 	$(BIN)/ruff format smtplog tests bench scripts
 	$(BIN)/ruff check --fix smtplog tests bench scripts
 
+# `make fuzz`: hypothesis examples per property, then seconds of atheris
+# (make fuzz FUZZ_EXAMPLES=20000 FUZZ_TIME=3600 for a night).
+FUZZ_EXAMPLES ?= 5000
+FUZZ_TIME ?= 600
+
+fuzz: $(STAMP) parsers  ## long fuzzing: hypothesis "fuzz" profile, then atheris for FUZZ_TIME s
+	HYPOTHESIS_PROFILE=fuzz FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest \
+		-p no:cacheprovider tests/test_fuzz.py tests/test_parsers.py
+	$(BIN)/python -c "import atheris" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[fuzz]' \
+		|| echo "atheris could not be installed: skipping the coverage-guided run"
+	if $(BIN)/python -c "import atheris" 2>/dev/null; then \
+		$(BIN)/python -m tests.fuzz_atheris -max_total_time=$(FUZZ_TIME) \
+			-artifact_prefix=.fuzz/ .fuzz/corpus; fi
+
 goldens: $(STAMP)  ## regenerate tests/golden/ (review the diff before committing)
 	$(BIN)/python scripts/regen_goldens.py
 
