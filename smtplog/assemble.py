@@ -20,6 +20,7 @@ from smtplog.events import (
     DataBody,
     DataEnd,
     Event,
+    Note,
     Reply,
     Span,
     Unparsed,
@@ -89,6 +90,9 @@ class _Stream:
     data_requested: bool = False
     data_sent: bool = False  # a DATA command no 354 has answered yet (PIPELINING too)
     replies: int = 0
+    # The last line no rule understood was an AUTH command or a 334 challenge:
+    # (mechanism, the role the challenge asks for).
+    unparsed_auth: tuple[str, str | None] | None = None
     auth: AuthExchange | None = None
     last_prompt_role: str | None = None
     body: list[str] = field(default_factory=list)
@@ -105,6 +109,15 @@ class _Stream:
 # A terminal with ECHOCTL shows a control key it did not act on as ^H / ^?:
 # the character went to the server as typed.
 _CARET_CONTROL = re.compile(r"\^[H?]")
+# In a line no rule understood: an AUTH command (with its initial response, the
+# credentials themselves for PLAIN), a 334 challenge.
+_AUTH_COMMAND = re.compile(
+    r"(?:^|[\s<>:'\"])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|NTLM|GSSAPI|EXTERNAL"
+    r"|CRAM-[\w-]+|DIGEST-MD5|SCRAM-[\w-]+)(?:\s+(?P<response>\S+))?(?!\S)",
+    re.IGNORECASE,
+)
+_CHALLENGE = re.compile(r"(?:^|[\s<>:'\"])334(?:[ -](\S*)|$)")
+_REPLY_START = re.compile(r"^\s*[2-5]\d\d(?:[ -]|$)")  # "250-AUTH PLAIN" offers, not sends
 
 
 def _stray_credentials(state: _Stream, text: str) -> bool:
@@ -157,7 +170,7 @@ class Assembler:
                 # An event between reply lines ends a dangling multi-line reply.
                 if state.pending and not isinstance(record, Unparsed):
                     yield self._flush_reply(state)
-                yield record
+                yield self._unparsed(state, record) if type(record) in (Unparsed, Note) else record
         yield from self.finish()
 
     def finish(self) -> Iterator[Event]:
@@ -341,6 +354,48 @@ class Assembler:
             text=text,
             secret=secret,
             edited=edited,
+            span=line.span,
+            time=line.time,
+            stream=line.stream,
+        )
+
+    def _unparsed(self, state: _Stream, line: Unparsed | Note) -> Event:
+        """A line no rule understood may still hold credentials: shown, it would leak them.
+
+        A dialect that does not fit the text (detected wrongly, or forced with
+        --dialect) leaves an AUTH exchange as lines it does not understand (or
+        takes them for its tool's own notes). An AUTH command with an initial
+        response, and a lone base64 word after a 334 challenge or an AUTH
+        command, are masked as in a real exchange.
+        """
+        context, state.unparsed_auth = state.unparsed_auth, None
+        command = None if _REPLY_START.match(line.text) else _AUTH_COMMAND.search(line.text)
+        if command:
+            mechanism, response = command["mechanism"].upper(), command["response"]
+            state.unparsed_auth = (mechanism, None)
+            masked, _user = mask_initial_response(mechanism, response or "")
+            if not response or masked == response:
+                return line
+            text = f"{line.text[: command.start('response')]}{masked}".strip()
+            return AuthResponse(text=text, role="credentials", secret=True, span=line.span,
+                                time=line.time, stream=line.stream)  # fmt: skip
+        if challenge := _CHALLENGE.search(line.text):
+            mechanism = context[0] if context else ""
+            state.unparsed_auth = (mechanism, prompt_role(decode_auth_prompt(challenge[1] or "")))
+            return line
+        words = line.text.split()
+        if state.mode == "auth" and context is None:
+            context = (state.auth.mechanism if state.auth else "", state.last_prompt_role)
+            state.mode = "command"
+        if context is None or not 1 <= len(words) <= 2 or not is_base64(words[-1]):
+            return line
+        masked = mask_response(words[-1], AuthExchange(mechanism=context[0]), context[1])
+        return AuthResponse(
+            text=masked.text,
+            role=masked.role,  # type: ignore[arg-type]
+            decoded=masked.decoded,
+            secret=masked.secret,
+            valid_base64=masked.valid_base64,
             span=line.span,
             time=line.time,
             stream=line.stream,

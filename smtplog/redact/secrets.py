@@ -16,9 +16,20 @@ from dataclasses import dataclass, field
 
 from smtplog.assemble import ClientLine, UnmarkedLine, assemble
 from smtplog.auth import already_masked, hidden_by_tool
-from smtplog.events import AuthResponse, Command
+from smtplog.events import (
+    AuthResponse,
+    Closed,
+    Command,
+    Connected,
+    ConnectFailed,
+    Reply,
+    Timeout,
+    Unparsed,
+)
 from smtplog.smtp import b64decode_text, split_command
 
+# What makes a session for `analyze` (analysis.py): without any, a dialect read nothing.
+SMTP_EVENTS = (Reply, Command, ConnectFailed, Connected, Closed, Timeout)
 MIN_PLAIN_SECRET = 6  # a decoded password shorter than this is only replaced where it was sent
 
 
@@ -36,6 +47,7 @@ class Findings:
     values: set[str] = field(default_factory=set)  # decoded passwords and tokens
     logins: list[tuple[int, str]] = field(default_factory=list)  # (line, decoded user name)
     helo_names: list[str] = field(default_factory=list)
+    smtp: bool = False  # the dialect read an SMTP session (else nothing can be found)
 
 
 def standing_alone(value: str) -> re.Pattern[str]:
@@ -50,10 +62,11 @@ def dialect_safe(mask: str) -> str:
 
 
 def client_texts(records: Iterable[object]) -> dict[int, str]:
-    """What the client sent, per input line, as the dialect read it."""
+    """What the client sent, per input line, as the dialect read it (a line the
+    dialect did not understand may be credentials too: assemble.py masks those)."""
     texts: dict[int, str] = {}
     for record in records:
-        if isinstance(record, ClientLine) or (
+        if isinstance(record, ClientLine | Unparsed) or (
             isinstance(record, UnmarkedLine) and record.reply is None
         ):
             texts.setdefault(record.span.first, record.text)
@@ -74,7 +87,7 @@ def find(dialect: object, source: object) -> Findings:
     else:
         events = dialect.events(source)  # type: ignore[arg-type]
     texts = client_texts(records)
-    found = Findings()
+    found = Findings(smtp=any(isinstance(event, SMTP_EVENTS) for event in events))
     for event in events:
         if event.span is None:
             continue
