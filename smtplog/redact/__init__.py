@@ -17,7 +17,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from smtplog.errors import InputError
+from smtplog.errors import InputError, NotSmtpError
 from smtplog.redact.check import RedactionError, assert_no_secret, cleaned_text, compare
 from smtplog.redact.lines import fix_byte_counts, split_with_endings
 from smtplog.redact.pseudonyms import Pseudonyms
@@ -151,6 +151,13 @@ def redact_bytes(
     reading = read(source, dialect, cleanup)
     detection, cleaned = reading.detection, reading.source
     found = find(detection.dialect, cleaned)
+    if not found.smtp:
+        # The dialect understood nothing (forced with --dialect, most likely): where
+        # the credentials are is unknown, so no copy can be called safe to share.
+        raise NotSmtpError(
+            f"{name}: no SMTP session found in the {detection.dialect.name} text; "
+            "nothing was redacted"
+        )
     names = Pseudonyms(addresses=addresses, hosts=hosts, ips=ips)
     if hosts:
         names.learn_domains(source.text)
