@@ -179,7 +179,12 @@ def _b64(raw: bytes) -> str:
 def secret_session(draw: st.DrawFn) -> SecretSession:
     """A telnet-style session authenticating with a random password, with noise around
     (never inside) the AUTH exchange."""
-    password = draw(st.text(_SECRET_CHARS, min_size=8, max_size=24))
+    # A digit and a symbol in it: an English word could be found in the explanations.
+    password = draw(
+        st.text(_SECRET_CHARS, min_size=8, max_size=24).filter(
+            lambda p: any(c.isdigit() for c in p) and not p.isalnum()
+        )
+    )
     user = draw(st.sampled_from(["alice@example.test", "bob", "u"]))
     mechanism = draw(st.sampled_from(["LOGIN", "PLAIN", "PLAIN-initial"]))
     if mechanism == "LOGIN":
@@ -333,13 +338,17 @@ def check_input(data: bytes, dialect: str | None = None, cleanup: bool = True) -
 
 
 def run_cli(argv: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
-    """`smtplog ARGV` in this process: exit code, stdout, stderr."""
+    """`smtplog ARGV` in this process: exit code, stdout, stderr (streams with a
+    binary buffer underneath, as a process has)."""
     from smtplog.cli import main
 
-    out, err = io.StringIO(), io.StringIO()
+    def stream(data: bytes = b"") -> io.TextIOWrapper:
+        return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", write_through=True)
+
+    out, err = stream(), stream()
     code = 0
     real_stdin = sys.stdin
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    sys.stdin = stream(stdin)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             main(argv)
@@ -347,4 +356,9 @@ def run_cli(argv: list[str], stdin: bytes = b"") -> tuple[int, str, str]:
         code = int(exit_.code or 0)
     finally:
         sys.stdin = real_stdin
-    return code, out.getvalue(), err.getvalue()
+    return code, _text(out), _text(err)
+
+
+def _text(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    return stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
