@@ -187,3 +187,17 @@ def test_credentials_in_lines_a_dialect_does_not_understand_are_masked(
         assert not any(secret in copy + err for secret in secrets[1:])
     else:
         assert code == ExitCode.NOT_SMTP, err
+
+
+def test_a_python_literal_with_an_invalid_escape_warns_nobody() -> None:
+    """smtplib's payloads are read with ast.literal_eval: an invalid escape made the
+    compiler warn on stderr (shown by default from Python 3.12), with the escape
+    character itself in the message ("\\<ESC>")."""
+    import warnings
+
+    from smtplog.dialects.smtplib import literal
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert literal("b'ehlo \\c\\\x1b]0;owned\x07'") is not None
+    assert caught == []

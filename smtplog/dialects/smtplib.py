@@ -60,8 +60,14 @@ class _TracebackMark:
 
 def literal(text: str) -> str | None:
     """The value of a Python str or bytes literal as text; None if it is not one."""
+    import warnings
+
     try:
-        value = ast.literal_eval(text.strip())
+        # An invalid escape ("\\c") makes the compiler warn, on stderr and with the
+        # transcript's own characters in the message: the text is data, not code.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text.strip())
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         return None
     if isinstance(value, bytes):
