@@ -7,6 +7,8 @@ hypothesis profile "ci" keeps this bounded and repeatable; `make fuzz` runs the
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -91,6 +93,27 @@ def test_the_command_line(data: bytes, fmt: str, dialect: str | None) -> None:
     assert not unsafe_characters(err)
     if code in (ExitCode.USAGE, ExitCode.NOT_SMTP):
         assert err.startswith("smtplog: ") and err.count("\n") == 1, err
+
+
+@given(what=st.text(min_size=1, max_size=200), fmt=st.sampled_from(["text", "json"]))
+def test_explain_anything(what: str, fmt: str) -> None:
+    code, out, err = run_cli(["explain", "--format", fmt, "--", what])
+    assert code in DOCUMENTED_EXIT_CODES, err
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert not unsafe_characters(out) and not unsafe_characters(err)
+    if fmt == "json" and code == ExitCode.OK:
+        json.loads(out)
+
+
+@given(data=st.one_of(mutated_sample(), any_bytes), fmt=st.sampled_from(["text", "json"]))
+@settings(max_examples=max(10, settings().max_examples // 3))
+def test_dialects_detect_anything(data: bytes, fmt: str) -> None:
+    code, out, err = run_cli(["dialects", "--format", fmt, "--detect", "-"], stdin=data)
+    assert code in DOCUMENTED_EXIT_CODES, err
+    assert "Traceback" not in out + err and "internal error" not in err
+    assert not unsafe_characters(out) and not unsafe_characters(err)
+    if fmt == "json" and code != ExitCode.USAGE:  # usage: unreadable input, nothing written
+        json.loads(out)
 
 
 # -- what fuzzing found: one test per crash, with the smallest input that showed it ----------

@@ -212,7 +212,10 @@ def test_dialects_detect_a_hostile_file(hostile_files: dict[str, Path], tmp_path
     renamed = tmp_path / "\x1b[2Jdetect\u202e.txt"
     renamed.write_bytes(hostile_files["telnet"].read_bytes())
     for fmt in ("text", "json"):
-        result = run("dialects", "--detect", "--format", fmt, str(renamed), str(tmp_path / "gone"))
+        gone = str(tmp_path / "gone\x1b[2J")
+        result = run("dialects", "--format", fmt, "--detect", str(renamed), "--detect", gone)
+        assert result.returncode == 2  # the missing file
+        assert b"telnet" in result.stdout
         assert_inert(result.stdout, where=f"dialects --detect {fmt}")
         assert_inert(result.stderr, where="dialects --detect (stderr)")
 
