@@ -22,7 +22,7 @@ from smtplog.redact.check import RedactionError, assert_no_secret, cleaned_text,
 from smtplog.redact.lines import fix_byte_counts, split_with_endings
 from smtplog.redact.pseudonyms import Pseudonyms
 from smtplog.redact.secrets import Findings, Secret, find, standing_alone
-from smtplog.source import source_from_bytes
+from smtplog.source import Source, source_from_bytes
 
 __all__ = [
     "Redaction",
@@ -83,7 +83,13 @@ def _replace_secret(original: str, edited: str, secret: Secret) -> str:
         return original.replace(secret.sent, secret.mask)
     if secret.sent and secret.sent in edited:  # typed with backspaces: use the edited line
         return edited.replace(secret.sent, secret.mask)
-    runs = [run for run in _BASE64_RUN.findall(original) if not secret.sent or run in secret.sent]
+    # A piece of a wrapped secret is a long run; a short one ("5A" of an escape
+    # cleanup removed) says nothing, and the whole line goes then.
+    runs = [
+        run
+        for run in _BASE64_RUN.findall(original)
+        if not secret.sent or (run in secret.sent and len(run) >= 4)
+    ]
     if runs:
         return original.replace(max(runs, key=len), secret.mask)
     return secret.mask
@@ -112,6 +118,64 @@ def _scrub(text: str, found: Findings) -> str:
             else:
                 text = standing_alone(value).sub(FALLBACK_MASK, text)
     return text
+
+
+def _holds(text: str, found: Findings) -> bool:
+    return any(
+        (value in text) if _is_sent(value, found) else bool(standing_alone(value).search(text))
+        for value in found.values
+    )
+
+
+def _redacted_lines(
+    parts: list[tuple[str, str]],
+    source: Source,
+    found: Findings,
+    secrets: tuple[dict[int, list[Secret]], dict[int, list[Secret]]],
+    names: Pseudonyms,
+) -> list[str]:
+    """Every original line with its secrets (and, if asked, names) replaced;
+    ``secrets``: the secrets by line they were sent on, and by line their tail is on."""
+    by_line, tails = secrets
+    texts: list[str] = []
+    for (original, _ending), line in zip(parts, source.lines, strict=True):
+        text = original
+        for secret in by_line.get(line.number, ()):
+            text = _replace_secret(text, line.text, secret)
+        for secret in tails.get(line.number, ()):
+            text = _remove_tail(text, secret)
+        if found.values:
+            text = _scrub(text, found)
+        if names.active:
+            text = names.text(names.base64_tokens(text))
+        texts.append(text)
+    if found.values:
+        _hidden_secrets(source, [original for original, _ in parts], texts, found)
+    return texts
+
+
+def _holds(text: str, found: Findings) -> set[str]:
+    return {
+        value
+        for value in found.values
+        if ((value in text) if _is_sent(value, found) else standing_alone(value).search(text))
+    }
+
+
+def _hidden_secrets(
+    source: Source, originals: list[str], texts: list[str], found: Findings
+) -> None:
+    """Lines where a secret shows only once cleanup has read them (behind escapes a
+    paste added, split by markup): a secret cannot be cut out of bytes it is not
+    in, so the whole original line goes."""
+    from smtplog.cleanup import clean
+
+    for line in clean(source).source.lines:
+        numbers = range(line.number, min(line.last, len(texts)) + 1)
+        raw = "\n".join(originals[n - 1] for n in numbers)
+        if _holds(line.text, found) - _holds(raw, found):
+            for number in numbers:
+                texts[number - 1] = FALLBACK_MASK
 
 
 def _is_sent(value: str, found: Findings) -> bool:
@@ -181,18 +245,7 @@ def redact_bytes(
         for number in range(secret.line + 1, last + 1):
             tails.setdefault(number, []).append(secret)
 
-    texts: list[str] = []
-    for (original, _ending), line in zip(parts, source.lines, strict=True):
-        text = original
-        for secret in by_line.get(line.number, ()):
-            text = _replace_secret(text, line.text, secret)
-        for secret in tails.get(line.number, ()):
-            text = _remove_tail(text, secret)
-        if found.values:
-            text = _scrub(text, found)
-        if names.active:
-            text = names.text(names.base64_tokens(text))
-        texts.append(text)
+    texts = _redacted_lines(parts, source, found, (by_line, tails), names)
     if hosts:  # every name is known now: catch those glued to other text
         texts = [names.glued(text) for text in texts]
     fix_byte_counts([original for original, _ in parts], texts)
