@@ -88,7 +88,7 @@ def test_the_command_line(data: bytes, fmt: str, dialect: str | None) -> None:
     code, out, err = run_cli(argv, stdin=data)
     assert code in DOCUMENTED_EXIT_CODES, (code, err)
     assert code != ExitCode.INTERNAL and "internal error" not in err, err
-    assert "Traceback" not in out + err
+    assert "Traceback" not in err  # stdout may quote one: the smtplib samples hold one
     assert not unsafe_characters(out, terminal=fmt == "terminal")
     assert not unsafe_characters(err)
     if code in (ExitCode.USAGE, ExitCode.NOT_SMTP):
@@ -99,7 +99,7 @@ def test_the_command_line(data: bytes, fmt: str, dialect: str | None) -> None:
 def test_explain_anything(what: str, fmt: str) -> None:
     code, out, err = run_cli(["explain", "--format", fmt, "--", what])
     assert code in DOCUMENTED_EXIT_CODES, err
-    assert "Traceback" not in out + err and "internal error" not in err
+    assert "Traceback" not in err and "internal error" not in err
     assert not unsafe_characters(out) and not unsafe_characters(err)
     if fmt == "json" and code == ExitCode.OK:
         json.loads(out)
@@ -110,7 +110,7 @@ def test_explain_anything(what: str, fmt: str) -> None:
 def test_dialects_detect_anything(data: bytes, fmt: str) -> None:
     code, out, err = run_cli(["dialects", "--format", fmt, "--detect", "-"], stdin=data)
     assert code in DOCUMENTED_EXIT_CODES, err
-    assert "Traceback" not in out + err and "internal error" not in err
+    assert "Traceback" not in err and "internal error" not in err
     assert not unsafe_characters(out) and not unsafe_characters(err)
     if fmt == "json" and code != ExitCode.USAGE:  # usage: unreadable input, nothing written
         json.loads(out)
@@ -224,3 +224,31 @@ def test_a_python_literal_with_an_invalid_escape_warns_nobody() -> None:
         warnings.simplefilter("always")
         assert literal("b'ehlo \\c\\\x1b]0;owned\x07'") is not None
     assert caught == []
+
+
+def test_a_secret_visible_only_once_cleanup_reads_the_line() -> None:
+    """A line after a successful AUTH was taken for credentials typed out of turn; the
+    same line elsewhere showed it only once cleanup removed its colour escapes, so
+    the redactor could not cut it out, and failed with an internal error."""
+    noise = "\x1b[31;1mRED\x1b[0m\x1b[5A"
+    session = "\n".join(
+        [
+            "220 mx.example.test ESMTP",
+            noise,
+            "EHLO client.example.org",
+            "250 AUTH LOGIN",
+            "AUTH LOGIN",
+            "334 VXNlcm5hbWU6",
+            "YWxpY2VAZXhhbXBsZS50ZXN0",
+            "334 UGFzc3dvcmQ6",
+            "MDAwMDAwMDo=",
+            "235 2.7.0 Authentication successful",
+            noise,
+            "QUIT",
+            "221 2.0.0 Bye",
+            "",
+        ]
+    )
+    code, copy, err = run_cli(["redact", "-"], stdin=session.encode())
+    assert code == ExitCode.OK, err
+    assert "MDAwMDAwMDo=" not in copy and "RED" not in copy
