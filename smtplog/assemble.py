@@ -247,11 +247,12 @@ class Assembler:
             state.data_requested = False
             yield from self._body_line(state, line)
             return
-        if state.mode == "auth" or (
-            state.auth is not None
-            and not state.seen_server
-            and split_command(line.text)[0] not in KNOWN_VERBS
+        verb, argument = split_command(line.text)
+        if (state.mode == "auth" and not (verb == "AUTH" and argument)) or (
+            state.auth is not None and not state.seen_server and verb not in KNOWN_VERBS
         ):
+            # After a 334 a line is a response, except a new AUTH command (with its
+            # mechanism): read as a response, its initial response would not be masked.
             yield self._auth_response(state, line)
             return
         if _stray_credentials(state, line.text):

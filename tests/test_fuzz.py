@@ -252,3 +252,24 @@ def test_a_secret_visible_only_once_cleanup_reads_the_line() -> None:
     code, copy, err = run_cli(["redact", "-"], stdin=session.encode())
     assert code == ExitCode.OK, err
     assert "MDAwMDAwMDo=" not in copy and "RED" not in copy
+
+
+def test_an_auth_command_after_a_334_is_masked() -> None:
+    """A stray 334 put the session in an AUTH exchange; the AUTH PLAIN command after it
+    was read as a response to the challenge, and shown with its credentials."""
+    session = "\n".join(
+        [
+            "220 mx.example.test ESMTP",
+            "EHLO client.example.org",
+            "250 AUTH LOGIN PLAIN",
+            "334 VXNlcm5hbWU6",
+            "AUTH PLAIN AGFsaWNlQGV4YW1wbGUudGVzdAAwMDAwMDAwOg==",
+            "235 2.7.0 Authentication successful",
+            "QUIT",
+            "221 2.0.0 Bye",
+            "",
+        ]
+    )
+    report = analyze(session.encode())
+    assert report is not None
+    check_secrets(render_all(report), ("0000000:", "AGFsaWNlQGV4YW1wbGUudGVzdAAwMDAwMDAwOg=="))
