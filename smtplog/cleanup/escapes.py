@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 from smtplog.cleanup.shapes import MARKERS, is_reply, retext, smtp_content
 from smtplog.source import Line
@@ -46,10 +48,11 @@ def colour(lines: list[Line]) -> list[Line] | None:
     return out if changed else None
 
 
-def literal_breaks(lines: list[Line]) -> list[Line] | None:
+def literal_breaks(lines: list[Line], collapsed: bool | None = None) -> list[Line] | None:
     # The whole paste collapsed into a line or two: split whatever it holds
     # (a refused connection has no reply to recognise).
-    collapsed = sum(1 for line in lines if line.text.strip()) <= COLLAPSED_LINES
+    if collapsed is None:
+        collapsed = sum(1 for line in lines if line.text.strip()) <= COLLAPSED_LINES
     out, changed = [], False
     for line in lines:
         if "\\" not in line.text:
@@ -65,3 +68,8 @@ def literal_breaks(lines: list[Line]) -> list[Line] | None:
         out.extend(retext(line, piece, "literal-newlines") for piece in pieces)
         changed = True
     return out if changed else None
+
+
+def literal_breaks_as(head: list[Line]) -> Callable[[list[Line]], list[Line] | None]:
+    """For the rest of a long input: never a paste collapsed into a line or two."""
+    return partial(literal_breaks, collapsed=False)

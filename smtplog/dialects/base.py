@@ -38,6 +38,10 @@ class Dialect:
 
     def records(self, source: Source) -> Iterator[Record]:
         """Per-line facts for the assembler."""
+        return self.stream(source.lines)
+
+    def stream(self, lines: Iterable[Line]) -> Iterator[Record]:
+        """Per-line facts for the assembler, from lines read one at a time (any number)."""
         raise NotImplementedError
 
     def events(self, source: Source) -> list[Event]:
@@ -90,8 +94,8 @@ class LineDialect(Dialect):
         """Records for an empty line; most dialects ignore them."""
         return ()
 
-    def records(self, source: Source) -> Iterator[Record]:
-        return self.post(self._line_records(source.lines))
+    def stream(self, lines: Iterable[Line]) -> Iterator[Record]:
+        return self.post(self._line_records(lines))
 
     def _line_records(self, lines: Iterable[Line]) -> Iterator[Record]:
         parser, transformer = self._parser()

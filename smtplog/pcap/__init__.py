@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from smtplog.pcap.reader import is_capture
 
 if TYPE_CHECKING:
+    from smtplog.analysis import ReportStream
+    from smtplog.reader import ByteStream
     from smtplog.report import Report
 
 __all__ = ["CaptureTranscript", "analyze_capture", "capture_transcript", "is_capture"]
@@ -75,6 +77,21 @@ def capture_transcript(data: bytes, name: str = "<capture>") -> CaptureTranscrip
             "left out"
         )
     return CaptureTranscript("".join(line + "\n" for line in lines), len(chosen), notes)
+
+
+def stream_capture(stream: ByteStream, name: str) -> ReportStream:
+    """Every SMTP session of a capture, as a ReportStream."""
+    from smtplog.analysis import ReportStream
+
+    report = analyze_capture(b"".join(stream), name)
+    return ReportStream(
+        source=name,
+        dialect=report.dialect,
+        confidence=report.confidence,
+        sessions=iter([s.analysis.events for s in report.sessions]),
+        notes=lambda: report.notes,
+        line_count=lambda: report.line_count,
+    )
 
 
 def analyze_capture(data: bytes, name: str = "<capture>") -> Report:
