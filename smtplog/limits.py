@@ -51,3 +51,12 @@ MAX_REPLY_LINES = 1_000  # lines kept of one multi-line reply (the last one alwa
 
 # -- the report --------------------------------------------------------------------------------
 MAX_NOTES = 50  # notes about cuts listed per input; the rest are counted
+
+# -- output ----------------------------------------------------------------------------------
+# text, terminal, quiet and json hold a file's sessions until there are this many,
+# then write each as it completes (the count comes at the end); jsonl always streams.
+HELD_SESSIONS = 500
+# Markdown and HTML are documents: they show this many sessions of one input in full.
+MAX_DOCUMENT_SESSIONS = 500
+# The batch summary lists this many sessions; its counts always cover all of them.
+MAX_SUMMARY_ROWS = 10_000
