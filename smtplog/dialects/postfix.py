@@ -28,6 +28,7 @@ import calendar
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from lark import Token
@@ -67,6 +68,14 @@ _STRONG = re.compile(
     r"|connect from \S+\[|posttls-finger: (Connected to|< \d{3})"
 )
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+_OTHER_DAEMON = re.compile(r"^\S+ \S+\[\d+\]: |^\S+ \d+ ")
+# grammar/postfix.lark: the QUEUE_ID terminal, and how every entry but ``other`` begins.
+_QUEUE_ID = re.compile(r"(NOQUEUE|[0-9A-F]{5,}|[0-9A-Za-z]{12,}): ")
+_ENTRY_START = re.compile(
+    r"to=<|[<>] |connect |disconnect from |client=|Connected to |reject|discard|hold|redirect"
+    r"|filter|warn|milter-reject|lost connection|timeout|too many errors|Anonymous|Verified"
+    r"|Trusted|Untrusted|Failed to establish"
+)
 
 # Delivery agents whose status lines describe an SMTP (or LMTP) conversation.
 _SMTP_AGENTS = frozenset({"smtp", "lmtp", "relay", "error", "retry"})
@@ -196,23 +205,80 @@ def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
 
 
 def _time(match: re.Match[str]) -> float | None:
-    stamp = match.group("bsd")
-    if stamp:
-        month, day, clock = stamp.split()
+    return _stamp_time(match.group("bsd"), match.group("iso"))
+
+
+@lru_cache(maxsize=1024)  # a busy log writes many lines a second: same stamp, same time
+def _stamp_time(bsd: str | None, iso: str | None) -> float | None:
+    if bsd:
+        month, day, clock = bsd.split()
         hours, minutes, seconds = clock.split(":")
         # No year in BSD syslog: seconds since the start of the month's year 2000
         # keep the order and the gaps, which is all the analysis uses.
         base = calendar.timegm((2000, _MONTHS.get(month, 1), int(day), 0, 0, 0))
         return base + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    stamp = match.group("iso")
-    if stamp:
+    if iso:
         from datetime import datetime
 
         try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
         except ValueError:
             return None
     return None
+
+
+def _envelope_of(match: re.Match[str]) -> Envelope:
+    program = match.group("program")
+    return Envelope(
+        service=program.rsplit("/", 1)[-1],
+        program=program,
+        pid=match.group("pid"),
+        time=_time(match),
+        severity=match.group("severity"),
+    )
+
+
+_FINGER_ENVELOPE = Envelope("posttls-finger", "posttls-finger", "", None)
+
+
+def _envelope(text: str) -> tuple[Envelope | None, str]:
+    """The envelope of a line (None: not a Postfix line) and the log message after it."""
+    match = _ENVELOPE.match(text)
+    if match:
+        return _envelope_of(match), text[match.end() :]
+    match = _FINGER.match(text)
+    if match:
+        return _FINGER_ENVELOPE, text[match.end() :]
+    return None, text
+
+
+def _ours(service: str) -> bool:
+    """Does this Postfix service's log describe an SMTP conversation?"""
+    return service in _SMTP_AGENTS or service.endswith("smtpd")
+
+
+def _skipped(match: re.Match[str], message: str) -> bool:
+    """A line the dialect explains with nothing: another Postfix daemon's (pickup, cleanup,
+    qmgr, bounce, local...) that is neither a warning nor a delivery status line. Most of
+    a mail.log; the grammar would make it an "other" entry that ``_Sessions`` drops."""
+    program = match.group("program")
+    return (
+        not _ours(program[program.rfind("/") + 1 :])
+        and match.group("severity") is None
+        and "status=" not in message
+        and message.strip() != ""
+        and not message.rstrip().endswith(":")  # a bare queue id: the grammar refuses it
+    )
+
+
+def _plain(message: str) -> tuple[str | None, str] | None:
+    """(queue id, text) of a message that can only be the grammar's ``other`` entry:
+    one that starts (after its queue id) with none of the other entries' first words."""
+    match = _QUEUE_ID.match(message)
+    rest = message[match.end() :] if match else message
+    if not rest or _ENTRY_START.match(rest):
+        return None
+    return (match.group(0)[:-2] if match else None), rest
 
 
 class PostfixTransformer(LineTransformer):
@@ -325,43 +391,46 @@ class PostfixDialect(LineDialect):
     def prepare(self, line: Line) -> str:
         transformer = self._parser()[1]
         assert isinstance(transformer, PostfixTransformer)
-        text = line.text.rstrip("\r")
-        match = _ENVELOPE.match(text)
-        if match:
-            program = match.group("program")
-            transformer.envelope = Envelope(
-                service=program.rsplit("/", 1)[-1],
-                program=program,
-                pid=match.group("pid"),
-                time=_time(match),
-                severity=match.group("severity"),
-            )
-            transformer.message = text[match.end() :]
-            return transformer.message
-        match = _FINGER.match(text)
-        if match:
-            transformer.envelope = Envelope("posttls-finger", "posttls-finger", "", None)
-            transformer.message = text[match.end() :]
-            return transformer.message
-        transformer.envelope = None
-        return text
+        transformer.envelope, transformer.message = _envelope(line.text.rstrip("\r"))
+        return transformer.message
 
-    def _line_records(self, lines: Any) -> Iterator[Record]:
+    def _line_records(self, lines: Any, fast: bool = True) -> Iterator[Record]:
+        """Records of each line. ``fast``: skip what the grammar would only turn into
+        nothing (see ``_skipped``) and build "other" entries without it (``_plain``);
+        tests/dialects/test_postfix_fast.py proves both ways give the same records."""
         parser, transformer = self._parser()
         assert isinstance(transformer, PostfixTransformer)
         for line in lines:
-            text = self.prepare(line)
-            if transformer.envelope is None:
+            text = line.text.rstrip("\r")
+            match = _ENVELOPE.match(text)
+            if match is not None:
+                message = text[match.end() :]
+                if fast and _skipped(match, message):
+                    continue
+                envelope: Envelope | None = _envelope_of(match)
+            else:
+                finger = _FINGER.match(text)
+                envelope = _FINGER_ENVELOPE if finger else None
+                message = text[finger.end() :] if finger else text
+            transformer.envelope, transformer.message = envelope, message
+            if envelope is None:
                 # Not a Postfix line: another daemon in a shared syslog is not
                 # ours to explain; anything else is shown as not understood.
-                if text.strip() and not re.match(r"^\S+ \S+\[\d+\]: |^\S+ \d+ ", text):
+                if message.strip() and not _OTHER_DAEMON.match(message):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
-            if not text.strip():
+            if not message.strip():
                 continue
+            if fast:
+                plain = _plain(message)
+                if plain is not None:
+                    yield Entry(
+                        "other", envelope, Span(line.number, line.last), plain[1], plain[0]
+                    )
+                    continue
             transformer.line = line
             try:
-                result = parser.parse(text)
+                result = parser.parse(message)
             except Exception:  # a lark error: keep the line visible, never abort
                 yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue

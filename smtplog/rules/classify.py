@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from smtplog.events import Reply
 from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
@@ -310,14 +310,46 @@ def provider_rules() -> tuple[Rule, ...]:
     return tuple(rule for provider in providers().values() for rule in provider.rules)
 
 
+@cache
 def all_rules() -> tuple[Rule, ...]:
     return provider_rules() + generic_rules()
+
+
+@lru_cache(maxsize=4096)
+def _candidates(phase: str | None, code: int, tiers: tuple[str, ...]) -> tuple[Rule, ...]:
+    """The rules whose tier, phase and reply code fit, in order (a log classifies the
+    same few codes thousands of times: only the enhanced code and pattern are left)."""
+    return tuple(
+        rule
+        for rule in all_rules()
+        if rule.tier in tiers
+        and (rule.phases is None or phase in rule.phases)
+        and (rule.codes is None or any(_code_matches(c, code) for c in rule.codes))
+    )
+
+
+@cache
+def _any_marker() -> re.Pattern[str] | None:
+    """Every provider marker in one expression: most replies name no provider at all."""
+    patterns = [
+        marker.pattern
+        for provider in providers().values()
+        for variant in provider.variants
+        for marker in variant.markers
+    ]
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    except re.error:  # a marker that cannot be combined (a back reference): ask each one
+        return None
 
 
 def detect_provider(texts: list[str]) -> ProviderMatch | None:
     """The provider named by a banner, an EHLO reply, reply texts or a host name."""
     joined = "\n".join(texts)
     if not joined.strip():
+        return None
+    combined = _any_marker()
+    if combined is not None and not combined.search(joined):
         return None
     for key, provider in providers().items():
         for variant in provider.variants:
@@ -356,8 +388,8 @@ def classify(
     """
     text = reply_text(reply)
     provider = detect_provider([text]) or provider
-    for rule in all_rules():
-        if rule.tier not in tiers or not rule.matches(reply, text, phase):
+    for rule in _candidates(phase, reply.code, tiers):
+        if not rule.matches(reply, text, phase):
             continue
         if rule.tier == "provider":
             if provider is not None and provider.key != rule.provider:
