@@ -24,6 +24,7 @@ from functools import cache, lru_cache
 
 from smtplog.events import Reply
 from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
+from smtplog.rules.literals import may_match, needed
 from smtplog.smtp import enhanced_code
 
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
@@ -91,15 +92,19 @@ class LazyPattern:
     do not fit), so compiling all of them up front would only slow start-up.
     """
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "_needed", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
+        self._needed: frozenset[str] | None = None
 
     def search(self, text: str) -> re.Match[str] | None:
         if self._compiled is None:
             self._compiled = re.compile(self.pattern, re.IGNORECASE)
+            self._needed = needed(self.pattern)
+        if not may_match(self._needed, text):  # no phrase the pattern needs is there
+            return None
         return self._compiled.search(text)
 
     def check(self) -> None:
@@ -329,7 +334,7 @@ def _candidates(phase: str | None, code: int, tiers: tuple[str, ...]) -> tuple[R
 
 
 @cache
-def _any_marker() -> re.Pattern[str] | None:
+def _any_marker() -> LazyPattern | None:
     """Every provider marker in one expression: most replies name no provider at all."""
     patterns = [
         marker.pattern
@@ -337,15 +342,21 @@ def _any_marker() -> re.Pattern[str] | None:
         for variant in provider.variants
         for marker in variant.markers
     ]
+    combined = LazyPattern("|".join(f"(?:{p})" for p in patterns))
     try:
-        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+        combined.check()
     except re.error:  # a marker that cannot be combined (a back reference): ask each one
         return None
+    return combined
 
 
 def detect_provider(texts: list[str]) -> ProviderMatch | None:
     """The provider named by a banner, an EHLO reply, reply texts or a host name."""
-    joined = "\n".join(texts)
+    return _detect_provider("\n".join(texts))
+
+
+@lru_cache(maxsize=1024)  # a log names the same few servers over and over
+def _detect_provider(joined: str) -> ProviderMatch | None:
     if not joined.strip():
         return None
     combined = _any_marker()
