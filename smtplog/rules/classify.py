@@ -24,7 +24,7 @@ from functools import cache, lru_cache
 
 from smtplog.events import Reply
 from smtplog.knowledge import DATA_DIR, enhanced_codes, read_toml, read_tsv
-from smtplog.rules.literals import may_match, needed
+from smtplog.rules.literals import lowered, needed
 from smtplog.smtp import enhanced_code
 
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
@@ -99,12 +99,21 @@ class LazyPattern:
         self._compiled: re.Pattern[str] | None = None
         self._needed: frozenset[str] | None = None
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
+        """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
         if self._compiled is None:
             self._compiled = re.compile(self.pattern, re.IGNORECASE)
             self._needed = needed(self.pattern)
-        if not may_match(self._needed, text):  # no phrase the pattern needs is there
-            return None
+        need = self._needed
+        if need is not None:  # refused at once when no phrase the pattern needs is there
+            if low == "":
+                low = lowered(text)
+            if low is not None:
+                for item in need:
+                    if item in low:
+                        break
+                else:
+                    return None
         return self._compiled.search(text)
 
     def check(self) -> None:
@@ -321,16 +330,37 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 @lru_cache(maxsize=4096)
-def _candidates(phase: str | None, code: int, tiers: tuple[str, ...]) -> tuple[Rule, ...]:
-    """The rules whose tier, phase and reply code fit, in order (a log classifies the
-    same few codes thousands of times: only the enhanced code and pattern are left)."""
-    return tuple(
-        rule
-        for rule in all_rules()
-        if rule.tier in tiers
-        and (rule.phases is None or phase in rule.phases)
-        and (rule.codes is None or any(_code_matches(c, code) for c in rule.codes))
-    )
+def _candidates(
+    phase: str | None,
+    code: int,
+    enhanced: str | None,
+    tiers: tuple[str, ...],
+    provider: str | None,
+) -> tuple[Rule, ...]:
+    """The rules that fit all but their text pattern, in order.
+
+    A log classifies the same few codes thousands of times: what is left to
+    check for each reply is only the patterns (``classify``).
+    """
+    out = []
+    for rule in all_rules():
+        if rule.tier not in tiers:
+            continue
+        if rule.phases is not None and phase not in rule.phases:
+            continue
+        if rule.codes is not None and not any(_code_matches(c, code) for c in rule.codes):
+            continue
+        if rule.enhanced is not None and not (
+            enhanced and any(spec.matches(enhanced) for spec in rule.enhanced)
+        ):
+            continue
+        if rule.tier == "provider":
+            if provider is not None and provider != rule.provider:
+                continue
+            if provider is None and not (rule.unique or rule.unregistered_code):
+                continue  # generic wording or a reused IANA code: not evidence of the provider
+        out.append(rule)
+    return tuple(out)
 
 
 @cache
@@ -399,14 +429,13 @@ def classify(
     """
     text = reply_text(reply)
     provider = detect_provider([text]) or provider
-    for rule in _candidates(phase, reply.code, tiers):
-        if not rule.matches(reply, text, phase):
+    key = provider.key if provider is not None else None
+    low = lowered(text)
+    for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
+        pattern = rule.pattern
+        if pattern is not None and not pattern.search(text, low):
             continue
         if rule.tier == "provider":
-            if provider is not None and provider.key != rule.provider:
-                continue
-            if provider is None and not (rule.unique or rule.unregistered_code):
-                continue  # generic wording or a reused IANA code: not evidence of the provider
             known = provider is not None or rule.unique
             match = provider or ProviderMatch(rule.provider or "", _provider_name(rule))
             return Classification(
