@@ -44,15 +44,36 @@ class Normaliser:
     # the head showed (the wrap width, the kind of timestamp) instead of judging
     # each window again. None: ``apply`` works on any window as it is.
     learn: Learn | None = None
+    # A quick test on a window's text (lines joined by newlines): no match means
+    # ``apply`` would change nothing, so a long log is not walked line by line.
+    maybe: Callable[[str], bool] | None = None
 
 
 # Stage 0: what no transcript format ever contains; always undone.
 ALWAYS: tuple[Normaliser, ...] = (
-    Normaliser("colour", "terminal colour escapes (\\x1b[34m, #033[34m, ^[[34m)", escapes.colour),
-    Normaliser("fence", "markdown code fences (```)", markup.fences),
-    Normaliser("backticks", "inline-code backticks around lines", markup.backticks),
     Normaliser(
-        "prompt", "shell prompts (and the commands typed at them)", shell.prompts, "set aside"
+        "colour",
+        "terminal colour escapes (\\x1b[34m, #033[34m, ^[[34m)",
+        escapes.colour,
+        maybe=escapes.may_have_colour,
+    ),
+    Normaliser(
+        "fence",
+        "markdown code fences (```)",
+        markup.fences,
+        maybe=lambda text: "```" in text or "~~~" in text,
+    ),
+    Normaliser(
+        "backticks",
+        "inline-code backticks around lines",
+        markup.backticks,
+        maybe=lambda text: "`" in text,
+    ),
+    Normaliser(
+        "prompt",
+        "shell prompts (and the commands typed at them)",
+        shell.prompts,
+        "set aside",
     ),
 )
 # Stage 1: the transport, run to a fixpoint with stage 0 (a fence inside a
@@ -130,12 +151,18 @@ def _run(
     learned: dict[str, Apply] | None = None,
 ) -> tuple[list[Line], bool]:
     changed = False
+    text: str | None = None  # the lines joined, for the quick tests
     for normaliser in normalisers:
+        if normaliser.maybe is not None:
+            if text is None:
+                text = "\n".join(line.text for line in lines)
+            if not normaliser.maybe(text):
+                continue
         result = normaliser.apply(lines)
         if result is not None and result != lines:
             if learned is not None and normaliser.learn and normaliser.name not in learned:
                 learned[normaliser.name] = normaliser.learn(lines)
-            lines, changed = result, True
+            lines, changed, text = result, True, None
             if normaliser.name not in applied:
                 applied.append(normaliser.name)
     return lines, changed
@@ -240,7 +267,7 @@ def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iter
 
 
 def _with_apply(normaliser: Normaliser, apply: Apply) -> Normaliser:
-    return Normaliser(normaliser.name, normaliser.undoes, apply, normaliser.verb)
+    return Normaliser(normaliser.name, normaliser.undoes, apply, normaliser.verb, None)
 
 
 def windows(lines: Iterable[Line]) -> Iterator[list[Line]]:

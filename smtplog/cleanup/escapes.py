@@ -16,6 +16,12 @@ from smtplog.source import Line
 # the renderers show them escaped.
 _REAL = re.compile(r"\x1b\[[0-9;]*[mK]")
 _PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[mK]")
+# What each of those starts with: a text holding none of these has no colour to undo.
+_ESCAPE_STARTS = ("\x1b", "#033", "^[", "\\033", "\\x1", "\\e", "\\u001", "\u241b")
+
+
+def may_have_colour(text: str) -> bool:
+    return any(start in text for start in _ESCAPE_STARTS)
 
 # Literal "\r\n" written into the text (a JSON string, a log that escapes
 # control characters). Some dialects write one at the end of a quoted line

@@ -139,6 +139,7 @@ class Diagnoser:
     def __init__(self, analysis: SessionAnalysis) -> None:
         self.analysis = analysis
         self.provider = session_provider(analysis)
+        self.memo: dict[str, object] = {}  # facts about the session rules ask for often
 
     # -- building findings ---------------------------------------------------
 
