@@ -258,17 +258,25 @@ def _ours(service: str) -> bool:
 
 
 def _skipped(match: re.Match[str], message: str) -> bool:
-    """A line the dialect explains with nothing: another Postfix daemon's (pickup, cleanup,
-    qmgr, bounce, local...) that is neither a warning nor a delivery status line. Most of
-    a mail.log; the grammar would make it an "other" entry that ``_Sessions`` drops."""
+    """A line the dialect explains with nothing, known without parsing it. Most of a
+    mail.log: other Postfix daemons' lines (pickup, cleanup, qmgr, bounce, local...)
+    that are neither warnings nor delivery status lines, and the smtp client's and
+    smtpd's verbose internals (``smtp_stream_setup: ...``); the grammar would make
+    each an "other" entry that ``_Sessions`` drops."""
     program = match.group("program")
-    if _ours(program[program.rfind("/") + 1 :]) or match.group("severity") is not None:
-        return False
-    if "status=" in message:
-        return False
+    service = program[program.rfind("/") + 1 :]
+    severity = match.group("severity")
     queue_id = _QUEUE_ID.match(message)
     rest = message[queue_id.end() :] if queue_id else message
-    return bool(rest.strip()) and not _ENTRY_START.match(rest)
+    if not rest.strip() or _ENTRY_START.match(rest):
+        return False  # not an "other" entry (or one the grammar refuses)
+    if service in _SMTP_AGENTS:
+        return True  # the smtp client's internals: dropped, warnings too
+    if service.endswith("smtpd"):
+        # Dropped too (a queue id is remembered, a warning noted). Before "connect
+        # from" it would open a stream that stays empty: nothing to see either.
+        return queue_id is None and severity is None
+    return severity is None and "status=" not in message
 
 
 # The entries that are one terminal (or a literal and the rest of the line), and how the
