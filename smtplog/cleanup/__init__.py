@@ -74,6 +74,7 @@ ALWAYS: tuple[Normaliser, ...] = (
         "shell prompts (and the commands typed at them)",
         shell.prompts,
         "set aside",
+        maybe=shell.may_have_prompt,
     ),
 )
 # Stage 1: the transport, run to a fixpoint with stage 0 (a fence inside a
@@ -242,7 +243,10 @@ def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iter
     prefix = chosen(PREFIXES) if cleaning.stage >= 2 else []
     seen: list[str] = []
     for window in windows(lines):
-        out, _ = _run(ALWAYS, window, seen)
+        out, changed = _run(ALWAYS, window, seen)
+        if not (changed or transport or rejoin or prefix):
+            yield from out  # nothing to undo here (a log read natively, mostly)
+            continue
         out, set_aside = _split_aside(out)
         if transport:
             for _round in range(FIXPOINT_ROUNDS):
