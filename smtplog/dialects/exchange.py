@@ -36,6 +36,7 @@ from smtplog.events import (
     Connecting,
     Note,
     Span,
+    StreamEnd,
     TlsStarted,
     Unparsed,
 )
@@ -250,6 +251,8 @@ class _Walker:
             yield Closed(
                 by=by, detail=context or "disconnected", span=span, time=time, stream=stream
             )
+            if stream is not None:
+                yield StreamEnd(stream=stream)  # the session is complete
         elif event in ("<", ">"):
             from_server = (event == "<") == bool(self.send_log)
             if from_server:

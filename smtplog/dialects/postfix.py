@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -33,6 +34,7 @@ from typing import Any
 
 from lark import Token
 
+from smtplog import limits
 from smtplog.assemble import ClientLine, Record, ServerLine
 from smtplog.dialects.base import SNIFF_LINES, LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
@@ -46,6 +48,7 @@ from smtplog.events import (
     Note,
     Reply,
     Span,
+    StreamEnd,
     Timeout,
     TlsStarted,
     Unparsed,
@@ -496,17 +499,27 @@ class _Sessions:
     """Places entries into sessions and rebuilds sessions from summaries."""
 
     def __init__(self) -> None:
-        self.processes: dict[str, _Process] = {}
+        # Least recently heard of first; bounded: a week of logs names many pids.
+        self.processes: OrderedDict[str, _Process] = OrderedDict()
         self.counter = 0
+        self.ended: list[str] = []  # streams known to be over, for StreamEnd
 
     def _process(self, envelope: Envelope) -> _Process:
         key = f"{envelope.program}[{envelope.pid}]"
         process = self.processes.get(key)
         if process is None:
             process = self.processes[key] = _Process()
+            if len(self.processes) > limits.MAX_OPEN_STREAMS:
+                _name, gone = self.processes.popitem(last=False)
+                if gone.key is not None:
+                    self.ended.append(gone.key)
+        else:
+            self.processes.move_to_end(key)
         return process
 
     def _new_key(self, envelope: Envelope, process: _Process, label: str = "") -> str:
+        if process.key is not None:
+            self.ended.append(process.key)  # a process does one conversation at a time
         self.counter += 1
         name = f"{envelope.program}[{envelope.pid}]" if envelope.pid else envelope.program
         process.key = f"{name}#{self.counter}{' ' + label if label else ''}"
@@ -527,13 +540,25 @@ class _Sessions:
                 continue
             service = record.envelope.service
             if service == "posttls-finger":
-                yield from self._finger(record)
+                handled = self._finger(record)
             elif service == "smtpd" or service.endswith("smtpd"):
-                yield from self._smtpd(record)
+                handled = self._smtpd(record)
             elif service in _SMTP_AGENTS:
-                yield from self._smtp(record)
+                handled = self._smtp(record)
             else:
-                yield from self._other(record)
+                handled = self._other(record)
+            for out in handled:
+                if self.ended:
+                    yield from self._ends()
+                yield out
+            if self.ended:
+                yield from self._ends()
+
+    def _ends(self) -> Iterator[StreamEnd]:
+        """The streams that are over: their sessions are complete (smtplog/sessions.py)."""
+        ended, self.ended = self.ended, []
+        for key in ended:
+            yield StreamEnd(stream=key)
 
     # -- helpers -------------------------------------------------------------
 
@@ -653,6 +678,7 @@ class _Sessions:
         if kind == "disconnect-from":
             yield from _smtpd_disconnect(entry, key, process)
             process.key = None
+            self.ended.append(key)
             return
         if kind == "tls":
             yield _tls_event(entry, key)
@@ -713,7 +739,9 @@ class _Sessions:
         # Context for a reader, not part of any SMTP session: a stream of its
         # own keeps it out of the sessions (it has no SMTP traffic).
         if entry.envelope.severity is not None or entry.kind == "delivery":
-            yield self._note(entry, f"{entry.envelope.program}:{entry.queue_id or '-'}")
+            key = f"{entry.envelope.program}:{entry.queue_id or '-'}"
+            yield self._note(entry, key)
+            self.ended.append(key)  # nothing to wait for: it is never a session
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:
