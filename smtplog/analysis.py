@@ -227,14 +227,16 @@ def _text_stream(
     if rest is not None:
         lines = chain(lines, cleaning.stream(chosen, rest, aside))
     times: OrderedDict[int, float] = OrderedDict()
-    if rest is not None or any(line.time is not None for line in chosen.source.lines):
+    if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
         lines = _remember_times(lines, times)
     if reading.events is not None and rest is None:
         events: Iterable[Event] = reading.events  # parsed already, while choosing the variant
     else:
         events = Assembler().feed(detection.dialect.stream(lines))
+    if times or "timestamps" in chosen.applied:
+        events = stamp_times(events, times)
     splitter = Splitter()
-    sessions = splitter.split(with_prompts(stamp_times(events, times), aside))
+    sessions = splitter.split(with_prompts(events, aside))
     return ReportStream(
         source=head.name,
         dialect=detection.dialect.name,

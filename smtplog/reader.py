@@ -409,9 +409,12 @@ class SourceReader:
         self._skipping = 0
 
     def _numbered(self, texts: Iterator[str]) -> Iterator[Line]:
-        for line in make_lines(texts):
-            self.line_count = line.number
-            yield line
+        for number, text in enumerate(texts, 1):
+            self.line_count = number
+            if "\b" in text or "\x7f" in text:
+                yield from make_lines((text,), number)
+            else:
+                yield Line(number, text)
 
 
 def read_source(

@@ -252,7 +252,7 @@ class Splitter:
                 stream.ending = True
                 self.ending = stream
             self.last_key = event.stream
-            return self._release()
+            return self._release() if self.ready else ()
         key = event.stream if event.stream is not None else self.last_key
         self.last_key = key
         if self.ending is not None:
@@ -281,15 +281,19 @@ class Splitter:
             stream.connections += 1
         was_reportable = current.reportable or (self.everything and bool(current.events))
         weight = _weight(event)
-        before = current.size
-        current.add(event, weight)
-        self.held += current.size - before
-        if (current.reportable or self.everything) and not was_reportable:
+        if current.tail is None and current.weight + weight <= self.max_events - self.tail_events:
+            current.add(event, weight)
+            self.held += weight
+        else:  # a session being cut: what its tail drops is no longer held
+            before = current.size
+            current.add(event, weight)
+            self.held += current.size - before
+        if not was_reportable and (current.reportable or self.everything):
             heapq.heappush(self.open, current.order)
         self.added += 1
         if self.added % 64 == 0 or self.held > self.max_held:
             self._expire()
-        return self._release()
+        return self._release() if self.ready else ()
 
     def finish(self) -> Iterator[list[Event]]:
         for stream in list(self.streams.values()):
