@@ -571,7 +571,8 @@ class _Sessions:
         time = entry.envelope.time
         if entry.kind == "chat" + server_marker:
             if entry.reply is not None:
-                return replace(entry.reply, stream=key, time=time)
+                reply = entry.reply
+                return ServerLine(reply.code, reply.sep, reply.text, reply.span, time, key)
             return Note(text=entry.text, span=entry.span, time=time, stream=key)
         return ClientLine(entry.text, entry.span, time=time, stream=key)
 

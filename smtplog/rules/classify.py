@@ -359,6 +359,8 @@ def _candidates(
                 continue
             if provider is None and not (rule.unique or rule.unregistered_code):
                 continue  # generic wording or a reused IANA code: not evidence of the provider
+        if rule.pattern is not None:
+            rule.pattern.check()  # compiled now: ``classify`` uses it directly
         out.append(rule)
     return tuple(out)
 
@@ -433,8 +435,16 @@ def classify(
     low = lowered(text)
     for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
         pattern = rule.pattern
-        if pattern is not None and not pattern.search(text, low):
-            continue
+        if pattern is not None:  # (LazyPattern.search, inlined: the hottest loop of the rules)
+            need = pattern._needed
+            if low is not None and need is not None:
+                for item in need:
+                    if item in low:
+                        break
+                else:
+                    continue  # none of the phrases the pattern needs is in the text
+            if not pattern._compiled.search(text):  # type: ignore[union-attr]
+                continue
         if rule.tier == "provider":
             known = provider is not None or rule.unique
             match = provider or ProviderMatch(rule.provider or "", _provider_name(rule))
