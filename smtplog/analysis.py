@@ -56,7 +56,7 @@ class ReportStream:
         runner_up: tuple[str, float] | None = None,
         forced: bool = False,
         cleanup: list[str] | None = None,
-        empty: str = "",
+        empty: str | Callable[[], str] = "",
     ) -> None:
         self.source = source
         self.dialect = dialect
@@ -89,7 +89,7 @@ class ReportStream:
             self.count += 1
             yield SessionReport(analysis, findings, observations)
         if not self.count:
-            raise NotSmtpError(self._empty)
+            raise NotSmtpError(self._empty() if callable(self._empty) else self._empty)
 
     def header(self, sessions: list[SessionReport]) -> Report:
         """A Report of this input holding ``sessions`` (the notes known so far)."""
