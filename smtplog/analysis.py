@@ -1,34 +1,196 @@
-"""The pipeline: Source -> cleanup -> dialect -> events -> sessions -> protocol -> rules."""
+"""The pipeline: Source -> cleanup -> dialect -> events -> sessions -> protocol -> rules.
+
+An input is read as a stream (smtplog/reader.py): the dialect and the cleanup
+are chosen on its head, then every line flows through the dialect, the
+assembler and the session splitter one at a time, and each session is
+analysed as soon as it is complete. ``analyze_stream`` gives those
+``SessionReport``s one by one (memory stays flat whatever the input's size);
+``analyze_text`` and ``analyze_bytes`` collect them into a ``Report``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import io
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from itertools import chain
+from typing import TYPE_CHECKING, BinaryIO, Union
 
 from smtplog.errors import InputError, NotSmtpError
-from smtplog.events import (
-    Closed,
-    Command,
-    Connected,
-    ConnectFailed,
-    Event,
-    Reply,
-    ShellPrompt,
-    Span,
-    Timeout,
-)
-from smtplog.protocol import analyze_session
-from smtplog.reading import read
+from smtplog.events import Event, ShellPrompt, Span
 from smtplog.report import Report, SessionReport
-from smtplog.rules import diagnose_session
-from smtplog.sessions import split_sessions
-from smtplog.source import Line, Source, source_from_bytes, source_from_text
+from smtplog.source import Line, Source, source_from_text
 
-_SMTP_EVENTS = (Reply, Command, ConnectFailed)
+if TYPE_CHECKING:
+    from smtplog.reader import ByteStream
+
+Input = Union[str, "os.PathLike[str]", bytes, BinaryIO, Iterable[bytes]]
+STAMP_WINDOW = 100_000  # lines whose cleanup-removed time is kept for the events after them
+
+
+class ReportStream:
+    """The analysis of one input, a session at a time.
+
+    What the head of the input decided is known at once: ``source``,
+    ``dialect``, ``confidence``, ``runner_up``, ``forced`` and ``cleanup``.
+    Iterating yields each ``SessionReport`` as its session completes, in the
+    order sessions began (see smtplog/sessions.py); ``notes`` and
+    ``line_count`` are final when the iteration is over. Iterate once.
+
+    Raises (while iterating):
+        NotSmtpError: the input held no SMTP session at all.
+        InputError: the input could not be read to its end.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        dialect: str,
+        confidence: float,
+        sessions: Iterator[list[Event]],
+        notes: Callable[[], list[str]],
+        line_count: Callable[[], int],
+        runner_up: tuple[str, float] | None = None,
+        forced: bool = False,
+        cleanup: list[str] | None = None,
+        empty: str | Callable[[], str] = "",
+    ) -> None:
+        self.source = source
+        self.dialect = dialect
+        self.confidence = confidence
+        self.runner_up = runner_up
+        self.forced = forced
+        self.cleanup = cleanup if cleanup is not None else []
+        self.count = 0  # sessions reported so far
+        self._sessions = sessions
+        self._notes = notes
+        self._line_count = line_count
+        self._empty = empty or f"{source}: no SMTP session found in the {dialect} text"
+
+    @property
+    def notes(self) -> list[str]:
+        """What reading and cleaning found, and what a limit cut (complete at the end)."""
+        return self._notes()
+
+    @property
+    def line_count(self) -> int:
+        return self._line_count()
+
+    def __iter__(self) -> Iterator[SessionReport]:
+        from smtplog.protocol import analyze_session
+        from smtplog.rules import diagnose_session
+
+        for events in self._sessions:
+            analysis = analyze_session(events)
+            findings, observations = diagnose_session(analysis)
+            self.count += 1
+            yield SessionReport(analysis, findings, observations)
+        if not self.count:
+            raise NotSmtpError(self._empty() if callable(self._empty) else self._empty)
+
+    def header(self, sessions: list[SessionReport]) -> Report:
+        """A Report of this input holding ``sessions`` (the notes known so far)."""
+        return Report(
+            source=self.source,
+            dialect=self.dialect,
+            confidence=self.confidence,
+            sessions=sessions,
+            notes=self.notes,
+            line_count=self.line_count,
+            runner_up=self.runner_up,
+            forced=self.forced,
+            cleanup=list(self.cleanup),
+        )
+
+    def report(self) -> Report:
+        """Every session in one Report (it holds them all: for inputs of a sensible size)."""
+        sessions = list(self)
+        return self.header(sessions)
+
+
+# -- opening an input ------------------------------------------------------------------------
+
+
+def open_input(data: Input, name: str | None = None) -> ByteStream:
+    """The bytes of ``data`` as a stream: a path, bytes, a binary file, or byte chunks.
+
+    Raises:
+        InputError: the file cannot be read, or is an archive or another compressor's output.
+    """
+    from smtplog.reader import ByteStream, file_chunks
+
+    if isinstance(data, ByteStream):  # opened already (the CLI's inputs): its notes are kept
+        if name:
+            data.name = name
+        return data
+    if isinstance(data, str | os.PathLike):
+        return ByteStream.open(os.fspath(data))
+    if isinstance(data, bytes | bytearray | memoryview):
+        return ByteStream((bytes(data),), name or "<bytes>")
+    if hasattr(data, "read"):
+        label = name or getattr(data, "name", None) or "<stream>"
+        return ByteStream(file_chunks(data, str(label)), str(label))  # type: ignore[arg-type]
+    return ByteStream(iter(data), name or "<stream>")
+
+
+def analyze_stream(
+    data: Input,
+    name: str | None = None,
+    dialect: str | None = None,
+    cleanup: bool = True,
+) -> ReportStream:
+    """Analyse an input of any size, a session at a time (the streaming API).
+
+    ``data`` is a file name, a binary file (``sys.stdin.buffer``, an open
+    file, a socket's ``makefile("rb")``), bytes, or an iterable of byte
+    chunks; gzip is read transparently and packet captures (pcap, pcapng) are
+    recognised. Reading the head of the input happens here; the rest is read
+    while the returned ``ReportStream`` is iterated::
+
+        stream = analyze_stream("/var/log/mail.log")
+        for session in stream:
+            print(session.outcome, session.main.id if session.main else "")
+
+    Raises:
+        InputError: the input cannot be read, is empty, binary or an archive.
+        NotSmtpError: no dialect recognises the head of the input.
+        UnknownDialectError: ``dialect`` is not a known dialect name.
+    """
+    from smtplog.pcap.magic import is_capture
+
+    if dialect is not None:
+        from smtplog import dialects
+
+        dialects.get(dialect)  # a bad name fails before any reading
+    stream = open_input(data, name)
+    label = name or stream.name
+    stream.name = label
+    if is_capture(stream.head):
+        if dialect:
+            raise InputError(f"{label}: a packet capture is read as is; --dialect is for text")
+        from smtplog.pcap import stream_capture
+
+        return stream_capture(stream, label)
+    from smtplog.reader import SourceReader
+
+    reader = SourceReader(stream)
+    head = Source(name=label, lines=reader.head, notes=reader.notes, size=reader.size)
+    rest = None if reader.complete else reader.rest()
+    return _text_stream(
+        head,
+        rest,
+        dialect,
+        cleanup,
+        notes=lambda: reader.notes,
+        line_count=lambda: reader.line_count,
+    )
 
 
 def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = True) -> Report:
-    """Analyse a decoded input.
+    """Analyse a decoded input held whole in memory.
 
     ``cleanup=False`` reads the text exactly as given (no HTML unescaping,
     unquoting, unwrapping...).
@@ -37,88 +199,114 @@ def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = T
         NotSmtpError: nothing in the input looks like an SMTP session.
         UnknownDialectError: ``dialect`` is not a known dialect name.
     """
-    reading = read(source, dialect, cleanup)
-    detection, cleaned = reading.detection, reading.source
-    events = reading.events if reading.events is not None else detection.dialect.events(cleaned)
-    events = list(with_prompts(stamp_times(events, cleaned.lines), reading.cleaning.aside))
-    sessions = [
-        session
-        for session in split_sessions(events)
-        if any(isinstance(event, _SMTP_EVENTS) for event in session) or _has_connection(session)
-    ]
-    if not sessions:
-        raise NotSmtpError(
-            f"{source.name}: no SMTP session found in the {detection.dialect.name} text"
-        )
-    reports = []
-    for session in sessions:
-        analysis = analyze_session(session)
-        findings, observations = diagnose_session(analysis)
-        reports.append(SessionReport(analysis, findings, observations))
-    return Report(
-        source=source.name,
+    return _text_stream(
+        source,
+        None,
+        dialect,
+        cleanup,
+        notes=lambda: list(source.notes),
+        line_count=lambda: len(source.lines),
+    ).report()
+
+
+def _text_stream(
+    head: Source,
+    rest: Iterator[Line] | None,
+    dialect: str | None,
+    use_cleanup: bool,
+    *,
+    notes: Callable[[], list[str]],
+    line_count: Callable[[], int],
+) -> ReportStream:
+    """The text pipeline over ``head`` and, for a long input, the ``rest`` of its lines."""
+    from smtplog import cleanup as cleaning
+    from smtplog.assemble import Assembler
+    from smtplog.reading import read
+    from smtplog.sessions import Splitter
+
+    reading = read(head, dialect, use_cleanup)
+    chosen, detection = reading.cleaning, reading.detection
+    aside = list(chosen.aside)
+    lines: Iterable[Line] = chosen.source.lines
+    if rest is not None:
+        lines = chain(lines, cleaning.stream(chosen, rest, aside))
+    times: OrderedDict[int, float] = OrderedDict()
+    if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
+        lines = _remember_times(lines, times)
+    if reading.events is not None and rest is None:
+        events: Iterable[Event] = reading.events  # parsed already, while choosing the variant
+    else:
+        events = Assembler().feed(detection.dialect.stream(lines))
+    if times or "timestamps" in chosen.applied:
+        events = stamp_times(events, times)
+    splitter = Splitter()
+    sessions = splitter.split(with_prompts(events, aside))
+    return ReportStream(
+        source=head.name,
         dialect=detection.dialect.name,
         confidence=detection.confidence,
-        sessions=reports,
-        notes=[*source.notes, *reading.cleaning.notes],
-        line_count=len(source.lines),
+        sessions=sessions,
+        notes=lambda: [*notes(), *chosen.notes, *splitter.notes],
+        line_count=line_count,
         runner_up=None if detection.forced else detection.runner_up,
         forced=detection.forced,
-        cleanup=list(reading.cleaning.applied),
+        cleanup=chosen.applied,
     )
 
 
-def stamp_times(events: Iterable[Event], lines: list[Line]) -> Iterator[Event]:
-    """Give events the time cleanup took off the front of their first line."""
-    times = {}
+def _remember_times(lines: Iterable[Line], times: OrderedDict[int, float]) -> Iterator[Line]:
+    """Keep the time cleanup took off each line (of the last STAMP_WINDOW lines)."""
     for line in lines:
         if line.time is not None:
             times.setdefault(line.number, line.time)
+            if len(times) > STAMP_WINDOW:
+                times.popitem(last=False)
+        yield line
+
+
+def stamp_times(events: Iterable[Event], times: dict[int, float] | list[Line]) -> Iterator[Event]:
+    """Give events the time cleanup took off the front of their first line."""
+    if isinstance(times, list):
+        times = {line.number: line.time for line in reversed(times) if line.time is not None}
     for event in events:
-        time = times.get(event.span.first) if event.span is not None else None
-        yield replace(event, time=time) if time is not None and event.time is None else event
+        if times and event.time is None and event.span is not None:
+            time = times.get(event.span.first)
+            if time is not None:
+                event = replace(event, time=time)  # noqa: PLW2901
+        yield event
 
 
 def with_prompts(events: Iterable[Event], aside: list[Line]) -> Iterator[Event]:
-    """Put the shell prompts cleanup set aside back among the events, in line order."""
-    prompts = [
-        ShellPrompt(text=line.text, span=Span(line.number, line.last), time=line.time)
-        for line in aside
-    ]
+    """Put the shell prompts cleanup set aside back among the events, in line order.
+
+    ``aside`` may grow while the events are read (a long input is cleaned as it
+    streams): a prompt is placed before the first event from a later line.
+    """
+    taken = 0
     for event in events:
-        while prompts and event.span is not None and prompts[0].span.first <= event.span.first:  # type: ignore[union-attr]
-            yield prompts.pop(0)
+        while taken < len(aside) and event.span is not None:
+            line = aside[taken]
+            if line.number > event.span.first:
+                break
+            taken += 1
+            yield _prompt(line)
+        if taken > 1024:  # what was placed is not needed again
+            del aside[:taken]
+            taken = 0
         yield event
-    yield from prompts
+    for line in aside[taken:]:
+        yield _prompt(line)
 
 
-def _has_connection(events: list[Event]) -> bool:
-    return any(isinstance(event, Connected | Closed | Timeout) for event in events)
+def _prompt(line: Line) -> ShellPrompt:
+    return ShellPrompt(text=line.text, span=Span(line.number, line.last), time=line.time)
 
 
 def analyze_bytes(
     data: bytes, name: str = "<stdin>", dialect: str | None = None, cleanup: bool = True
 ) -> Report:
     """Analyse raw input: a text transcript in any dialect, or a packet capture."""
-    from smtplog.pcap.magic import is_capture
-
-    if data[:2] == b"\x1f\x8b":  # capture.pcap.gz: look inside before judging
-        import gzip
-        import zlib
-
-        try:
-            inner = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error):
-            inner = b""
-        if is_capture(inner):
-            data = inner
-    if is_capture(data):
-        if dialect:
-            raise InputError(f"{name}: a packet capture is read as is; --dialect is for text")
-        from smtplog.pcap import analyze_capture
-
-        return analyze_capture(data, name)
-    return analyze_source(source_from_bytes(data, name), dialect, cleanup)
+    return analyze_stream(io.BytesIO(data), name, dialect, cleanup).report()
 
 
 def analyze_text(

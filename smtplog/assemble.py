@@ -10,9 +10,11 @@ content, masks credentials and cuts the message body at the lone ".".
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from smtplog import limits
 from smtplog.auth import AuthExchange, mask_initial_response, mask_response
 from smtplog.events import (
     AuthResponse,
@@ -23,6 +25,7 @@ from smtplog.events import (
     Note,
     Reply,
     Span,
+    StreamEnd,
     Unparsed,
 )
 from smtplog.smtp import (
@@ -34,7 +37,7 @@ from smtplog.smtp import (
     split_command,
 )
 
-BODY_LINES_KEPT = 400  # bounded memory for huge messages; the count is kept in full
+BODY_LINES_KEPT = limits.BODY_LINES_KEPT  # bounded memory for huge messages; all are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,7 @@ class _Stream:
     """Assembly state of one connection."""
 
     pending: list[ServerLine] = field(default_factory=list)
+    pending_dropped: int = 0  # continuation lines of a huge reply not kept (MAX_REPLY_LINES)
     mode: str = "command"  # command | auth | data
     data_requested: bool = False
     data_sent: bool = False  # a DATA command no 354 has answered yet (PIPELINING too)
@@ -146,15 +150,25 @@ def _looks_like_command(text: str) -> bool:
 
 
 class Assembler:
-    """Turns a stream of records into events; one instance per input."""
+    """Turns a stream of records into events; one instance per input.
 
-    def __init__(self) -> None:
-        self._streams: dict[str | None, _Stream] = {}
+    The state of each connection is forgotten when its stream ends
+    (``StreamEnd``, passed on) and, beyond ``limits.MAX_OPEN_STREAMS``
+    connections, for the one silent for longest: memory stays bounded on a
+    log of any length.
+    """
+
+    def __init__(self, max_streams: int = limits.MAX_OPEN_STREAMS) -> None:
+        self._streams: OrderedDict[str | None, _Stream] = OrderedDict()  # least recent first
+        self._max_streams = max_streams
+        self._notes: list[Event] = []  # what a limit cut, said after the event it concerns
 
     def _stream(self, key: str | None) -> _Stream:
         stream = self._streams.get(key)
         if stream is None:
             stream = self._streams[key] = _Stream()
+        else:
+            self._streams.move_to_end(key)
         return stream
 
     def feed(self, records: Iterable[Record]) -> Iterator[Event]:
@@ -165,20 +179,37 @@ class Assembler:
                 yield from self._client_line(record)
             elif isinstance(record, UnmarkedLine):
                 yield from self._unmarked_line(record)
+            elif isinstance(record, StreamEnd):
+                state = self._streams.pop(record.stream, None)
+                if state is not None:
+                    yield from self._flush(state, record.stream)
+                yield record
             else:
                 state = self._stream(record.stream)
                 # An event between reply lines ends a dangling multi-line reply.
                 if state.pending and not isinstance(record, Unparsed):
                     yield self._flush_reply(state)
                 yield self._unparsed(state, record) if type(record) in (Unparsed, Note) else record
+            if self._notes:
+                yield from self._notes
+                self._notes.clear()
+            if len(self._streams) > self._max_streams:
+                key, state = self._streams.popitem(last=False)
+                yield from self._flush(state, key)
         yield from self.finish()
 
     def finish(self) -> Iterator[Event]:
         for key, state in self._streams.items():
-            if state.pending:
-                yield self._flush_reply(state)
-            if state.body_span is not None:
-                yield self._flush_body(state, key)
+            yield from self._flush(state, key)
+        self._streams.clear()
+
+    def _flush(self, state: _Stream, key: str | None) -> Iterator[Event]:
+        if state.pending:
+            yield self._flush_reply(state)
+        if state.body_span is not None:
+            yield self._flush_body(state, key)
+        yield from self._notes
+        self._notes.clear()
 
     # -- server side -------------------------------------------------------
 
@@ -194,13 +225,29 @@ class Assembler:
             state.mode = "command"
         if state.pending and state.pending[0].code != line.code:
             yield self._flush_reply(state)
-        state.pending.append(line)
+        if line.sep == "-" and len(state.pending) >= limits.MAX_REPLY_LINES - 1:
+            state.pending_dropped += 1  # a reply of 100,000 lines keeps its head and last line
+            state.pending[-1] = line
+        else:
+            state.pending.append(line)
         if line.sep != "-":
             yield self._flush_reply(state)
 
     def _flush_reply(self, state: _Stream) -> Reply:
         lines, state.pending = state.pending, []
         first, last = lines[0], lines[-1]
+        if state.pending_dropped:
+            self._notes.append(
+                Note(
+                    text=f"the reply at lines {first.span.first:,}-{last.span.last:,} has "
+                    f"{len(lines) + state.pending_dropped:,} lines; {state.pending_dropped:,} "
+                    "of them are not shown (a limit: smtplog.limits.MAX_REPLY_LINES = "
+                    f"{limits.MAX_REPLY_LINES:,})",
+                    time=first.time,
+                    stream=first.stream,
+                )
+            )
+            state.pending_dropped = 0
         texts = tuple(line.text for line in lines)
         reply = Reply(
             code=first.code,
@@ -443,4 +490,5 @@ def _pasted_from_data(state: _Stream) -> bool:
 
 
 def assemble(records: Iterable[Record]) -> list[Event]:
-    return list(Assembler().feed(records))
+    """Every event of a whole input (a list: the caller holds the input already)."""
+    return [e for e in Assembler().feed(records) if not isinstance(e, StreamEnd)]

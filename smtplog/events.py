@@ -273,6 +273,15 @@ class Unparsed(Event):
     text: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamEnd(Event):
+    """The dialect knows the connection ``stream`` is over (Postfix "disconnect from",
+    an Exchange "-" record). Not part of any session: it tells the session splitter
+    that the session is complete, so a long log is reported as it is read."""
+
+    kind: ClassVar[str] = "stream-end"
+
+
 @dataclass(frozen=True, slots=True)
 class SessionEvents:
     """The ordered events of one connection, before protocol analysis."""

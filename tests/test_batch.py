@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smtplog.cli.batch import Result, run
+from smtplog.cli.batch import Job, Result, run
 from smtplog.cli.inputs import Pending, find_inputs, glob_matches
 from smtplog.cli.output import Options
 from smtplog.errors import ExitCode
@@ -183,17 +183,20 @@ def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
 def test_a_bug_in_one_file_does_not_stop_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     import smtplog.analysis
 
-    real = smtplog.analysis.analyze_bytes
+    real = smtplog.analysis.analyze_stream
 
-    def flaky(data: bytes, name: str = "", dialect: str | None = None, **options):  # type: ignore[no-untyped-def]
+    def flaky(data, name: str = "", dialect: str | None = None, cleanup: bool = True):  # type: ignore[no-untyped-def]
         if name == "boom":
             raise RuntimeError("kaputt")
-        return real(data, name, dialect, **options)
+        return real(data, name, dialect, cleanup)
 
-    monkeypatch.setattr(smtplog.analysis, "analyze_bytes", flaky)
+    monkeypatch.setattr(smtplog.analysis, "analyze_stream", flaky)
     monkeypatch.delenv("SMTPLOG_DEBUG", raising=False)
     items = [Pending("boom", GREYLISTED.encode()), Pending("fine", GREYLISTED.encode())]
-    results: list[Result] = list(run(items, Options(fmt="quiet"), jobs=1))
+    results: list[Result] = []
+    for item in run(items, Options(fmt="quiet"), jobs=1):  # run here: each a Job
+        assert isinstance(item, Job)
+        results.append(item.result("".join(item.pieces())))
     assert results[0].code == ExitCode.INTERNAL and "kaputt" in (results[0].error or "")
     assert results[1].code == ExitCode.OK and "greylisted" in results[1].output
 

@@ -16,13 +16,16 @@ So cleanup needs no knowledge of any dialect, present or future.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from smtplog import limits
 from smtplog.cleanup import escapes, markup, prefixes, shell, wrapping
 from smtplog.source import Line, Source
 
 Apply = Callable[[list[Line]], "list[Line] | None"]
+Learn = Callable[[list[Line]], Apply]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,35 +40,76 @@ class Normaliser:
     undoes: str  # for notes and `smtplog dialects`: what it undoes
     apply: Apply
     verb: str = "undid"  # how the note says it: "undid HTML escaping"
+    # For the rest of a long input (read as a stream): an ``apply`` that keeps what
+    # the head showed (the wrap width, the kind of timestamp) instead of judging
+    # each window again. None: ``apply`` works on any window as it is.
+    learn: Learn | None = None
+    # A quick test on a window's text (lines joined by newlines): no match means
+    # ``apply`` would change nothing, so a long log is not walked line by line.
+    maybe: Callable[[str], bool] | None = None
 
 
 # Stage 0: what no transcript format ever contains; always undone.
 ALWAYS: tuple[Normaliser, ...] = (
-    Normaliser("colour", "terminal colour escapes (\\x1b[34m, #033[34m, ^[[34m)", escapes.colour),
-    Normaliser("fence", "markdown code fences (```)", markup.fences),
-    Normaliser("backticks", "inline-code backticks around lines", markup.backticks),
     Normaliser(
-        "prompt", "shell prompts (and the commands typed at them)", shell.prompts, "set aside"
+        "colour",
+        "terminal colour escapes (\\x1b[34m, #033[34m, ^[[34m)",
+        escapes.colour,
+        maybe=escapes.may_have_colour,
+    ),
+    Normaliser(
+        "fence",
+        "markdown code fences (```)",
+        markup.fences,
+        maybe=lambda text: "```" in text or "~~~" in text,
+    ),
+    Normaliser(
+        "backticks",
+        "inline-code backticks around lines",
+        markup.backticks,
+        maybe=lambda text: "`" in text,
+    ),
+    Normaliser(
+        "prompt",
+        "shell prompts (and the commands typed at them)",
+        shell.prompts,
+        "set aside",
+        maybe=shell.may_have_prompt,
     ),
 )
 # Stage 1: the transport, run to a fixpoint with stage 0 (a fence inside a
 # quote inside an indented block...). Some look like a dialect's own format
 # (PHPMailer's html output is HTML-escaped), hence a stage of its own.
 TRANSPORT: tuple[Normaliser, ...] = (
-    Normaliser("literal-newlines", "line breaks written as literal \\r\\n", escapes.literal_breaks),
-    Normaliser("html", "HTML escaping (&lt; &gt; &amp; &nbsp; <br>)", markup.html),
+    Normaliser(
+        "literal-newlines",
+        "line breaks written as literal \\r\\n",
+        escapes.literal_breaks,
+        learn=escapes.literal_breaks_as,
+    ),
+    Normaliser(
+        "html", "HTML escaping (&lt; &gt; &amp; &nbsp; <br>)", markup.html, learn=markup.html_as
+    ),
     Normaliser("indent", "a tab or four spaces in front of every line", markup.indentation),
     Normaliser("quote", "e-mail / forum quote prefixes (> , nested)", markup.quotes),
 )
 # Stage 1, once the lines are whole again.
 REJOIN: tuple[Normaliser, ...] = (
     Normaliser(
-        "unwrap", "lines hard-wrapped by a forum or mailer (~72-80 columns)", wrapping.unwrap
+        "unwrap",
+        "lines hard-wrapped by a forum or mailer (~72-80 columns)",
+        wrapping.unwrap,
+        learn=wrapping.unwrap_as,
     ),
 )
 # Stage 2: per-line prefixes that a dialect may own (a Postfix log is syslog lines).
 PREFIXES: tuple[Normaliser, ...] = (
-    Normaliser("timestamps", "syslog / ISO timestamps in front of every line", prefixes.timestamps),
+    Normaliser(
+        "timestamps",
+        "syslog / ISO timestamps in front of every line",
+        prefixes.timestamps,
+        learn=prefixes.timestamps_as,
+    ),
 )
 
 ALL: tuple[Normaliser, ...] = ALWAYS + TRANSPORT + REJOIN + PREFIXES
@@ -80,6 +124,10 @@ class Cleaning:
     applied: list[str] = field(default_factory=list)  # normaliser names, in order
     aside: list[Line] = field(default_factory=list)  # lines set aside (shell prompts)
     stage: int = 0  # 0 raw, 1 transport undone, 2 prefixes removed too
+    # What the head taught the normalisers that need it, for the rest of a stream.
+    learned: dict[str, Apply] = field(default_factory=dict)
+    # Lines changed by each normaliser in the rest of a stream (see ``stream``).
+    streamed: Counter[str] = field(default_factory=Counter)
 
     @property
     def notes(self) -> list[str]:
@@ -88,6 +136,7 @@ class Cleaning:
             normaliser = BY_NAME[name]
             count = sum(1 for line in self.source.lines if name in line.flags)
             count += sum(1 for line in self.aside if name in line.flags)
+            count += self.streamed[name]
             lines = f" ({count} line{'s' if count != 1 else ''})" if count else ""
             notes.append(f"cleanup: {normaliser.verb} {normaliser.undoes}{lines}")
         return notes
@@ -97,13 +146,24 @@ BY_NAME = {normaliser.name: normaliser for normaliser in ALL}
 
 
 def _run(
-    normalisers: Sequence[Normaliser], lines: list[Line], applied: list[str]
+    normalisers: Sequence[Normaliser],
+    lines: list[Line],
+    applied: list[str],
+    learned: dict[str, Apply] | None = None,
 ) -> tuple[list[Line], bool]:
     changed = False
+    text: str | None = None  # the lines joined, for the quick tests
     for normaliser in normalisers:
+        if normaliser.maybe is not None:
+            if text is None:
+                text = "\n".join(line.text for line in lines)
+            if not normaliser.maybe(text):
+                continue
         result = normaliser.apply(lines)
         if result is not None and result != lines:
-            lines, changed = result, True
+            if learned is not None and normaliser.learn and normaliser.name not in learned:
+                learned[normaliser.name] = normaliser.learn(lines)
+            lines, changed, text = result, True, None
             if normaliser.name not in applied:
                 applied.append(normaliser.name)
     return lines, changed
@@ -127,26 +187,111 @@ def variants(source: Source) -> list[Cleaning]:
     Shell prompts are set aside: they are not part of any session.
     """
     applied: list[str] = []
+    learned: dict[str, Apply] = {}
     lines, _ = _run(ALWAYS, list(source.lines), applied)
     lines, aside = _split_aside(lines)
     out = [Cleaning(_source(source, lines), list(applied), aside, stage=0)]
     before = len(applied)
     for _round in range(FIXPOINT_ROUNDS):
-        lines, changed = _run(TRANSPORT + ALWAYS, lines, applied)
+        lines, changed = _run(TRANSPORT + ALWAYS, lines, applied, learned)
         if not changed:
             break
     lines, more_aside = _split_aside(lines)
-    lines, _ = _run(REJOIN, lines, applied)
+    lines, _ = _run(REJOIN, lines, applied, learned)
     aside = sorted(aside + more_aside, key=lambda line: line.number)
     if len(applied) > before:
-        out.append(Cleaning(_source(source, lines), list(applied), aside, stage=1))
+        out.append(Cleaning(_source(source, lines), list(applied), aside, 1, dict(learned)))
     before = len(applied)
-    lines, _ = _run(PREFIXES, lines, applied)
+    lines, _ = _run(PREFIXES, lines, applied, learned)
     if len(applied) > before:
-        out.append(Cleaning(_source(source, lines), list(applied), aside, stage=2))
+        out.append(Cleaning(_source(source, lines), list(applied), aside, 2, dict(learned)))
     return out
 
 
 def clean(source: Source) -> Cleaning:
     """The most cleaned variant (what a paste looks like with every normaliser applied)."""
     return variants(source)[-1]
+
+
+# -- the rest of a long input ------------------------------------------------------------------
+
+
+def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iterator[Line]:
+    """Clean the lines after the head the way the head was cleaned.
+
+    ``cleaning`` is the variant chosen for the head: the same stages run on
+    the rest, window by window (``limits.CLEANUP_WINDOW`` lines, cut at a blank
+    line when one is near the end, so that quotes and code blocks stay whole).
+    Stage 0 always runs; a stage 1 or 2 normaliser runs only if it cleaned the
+    head, with what it learned there. Lines set aside are appended to
+    ``aside``; the count of lines each normaliser changed goes to
+    ``cleaning.streamed`` (for the notes).
+    """
+    applied = set(cleaning.applied)
+
+    def chosen(normalisers: Sequence[Normaliser]) -> list[Normaliser]:
+        out = []
+        for normaliser in normalisers:
+            if normaliser.name not in applied:
+                continue
+            learned = cleaning.learned.get(normaliser.name)
+            out.append(normaliser if learned is None else _with_apply(normaliser, learned))
+        return out
+
+    transport = chosen(TRANSPORT) if cleaning.stage >= 1 else []
+    rejoin = chosen(REJOIN) if cleaning.stage >= 1 else []
+    prefix = chosen(PREFIXES) if cleaning.stage >= 2 else []
+    seen: list[str] = []
+    for window in windows(lines):
+        out, changed = _run(ALWAYS, window, seen)
+        if not (changed or transport or rejoin or prefix):
+            yield from out  # nothing to undo here (a log read natively, mostly)
+            continue
+        out, set_aside = _split_aside(out)
+        if transport:
+            for _round in range(FIXPOINT_ROUNDS):
+                out, changed = _run([*transport, *ALWAYS], out, seen)
+                if not changed:
+                    break
+            out, more = _split_aside(out)
+            set_aside += more
+        out, _ = _run(rejoin, out, seen)
+        out, _ = _run(prefix, out, seen)
+        for line in out:
+            if line.flags:
+                cleaning.streamed.update(name for name in line.flags if name in BY_NAME)
+        for line in set_aside:
+            cleaning.streamed.update(name for name in line.flags if name in BY_NAME)
+        aside.extend(sorted(set_aside, key=lambda line: line.number))
+        for name in seen:
+            if name not in applied:  # stage 0 found something only later in the input
+                applied.add(name)
+                cleaning.applied.append(name)
+        yield from out
+
+
+def _with_apply(normaliser: Normaliser, apply: Apply) -> Normaliser:
+    return Normaliser(normaliser.name, normaliser.undoes, apply, normaliser.verb, None)
+
+
+def windows(lines: Iterable[Line]) -> Iterator[list[Line]]:
+    """Consecutive runs of about ``limits.CLEANUP_WINDOW`` lines, ending after a blank line
+    where there is one in the last quarter; never more than ``limits.HEAD_BYTES`` of text."""
+    size, budget = limits.CLEANUP_WINDOW, limits.HEAD_BYTES
+    window: list[Line] = []
+    chars = 0
+    for line in lines:
+        window.append(line)
+        chars += len(line.text)
+        if len(window) < size and chars < budget:
+            continue
+        cut = len(window)
+        for index in range(len(window) - 1, (len(window) * 3) // 4, -1):
+            if not window[index].text.strip():
+                cut = index + 1
+                break
+        yield window[:cut]
+        window = window[cut:]
+        chars = sum(len(line.text) for line in window)
+    if window:
+        yield window

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import partial
 
 from smtplog.cleanup.shapes import MARKERS, is_reply, retext, smtp_content
 from smtplog.source import Line
@@ -14,6 +16,13 @@ from smtplog.source import Line
 # the renderers show them escaped.
 _REAL = re.compile(r"\x1b\[[0-9;]*[mK]")
 _PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[mK]")
+# What each of those starts with: a text holding none of these has no colour to undo.
+_ESCAPE_STARTS = ("\x1b", "#033", "^[", "\\033", "\\x1", "\\e", "\\u001", "\u241b")
+
+
+def may_have_colour(text: str) -> bool:
+    return any(start in text for start in _ESCAPE_STARTS)
+
 
 # Literal "\r\n" written into the text (a JSON string, a log that escapes
 # control characters). Some dialects write one at the end of a quoted line
@@ -46,10 +55,11 @@ def colour(lines: list[Line]) -> list[Line] | None:
     return out if changed else None
 
 
-def literal_breaks(lines: list[Line]) -> list[Line] | None:
+def literal_breaks(lines: list[Line], collapsed: bool | None = None) -> list[Line] | None:
     # The whole paste collapsed into a line or two: split whatever it holds
     # (a refused connection has no reply to recognise).
-    collapsed = sum(1 for line in lines if line.text.strip()) <= COLLAPSED_LINES
+    if collapsed is None:
+        collapsed = sum(1 for line in lines if line.text.strip()) <= COLLAPSED_LINES
     out, changed = [], False
     for line in lines:
         if "\\" not in line.text:
@@ -65,3 +75,8 @@ def literal_breaks(lines: list[Line]) -> list[Line] | None:
         out.extend(retext(line, piece, "literal-newlines") for piece in pieces)
         changed = True
     return out if changed else None
+
+
+def literal_breaks_as(head: list[Line]) -> Callable[[list[Line]], list[Line] | None]:
+    """For the rest of a long input: never a paste collapsed into a line or two."""
+    return partial(literal_breaks, collapsed=False)

@@ -7,6 +7,7 @@ HTML escaping and line-break tags, markdown code fences and inline backticks,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from smtplog.cleanup.shapes import blank, retext, smtp_content
 from smtplog.source import Line
@@ -27,6 +28,15 @@ def html(lines: list[Line]) -> list[Line] | None:
     """Split at <br>, drop wrapping tags, decode entities (only in an escaped text)."""
     if not any(_ENTITY.search(line.text) or _BREAK.search(line.text) for line in lines):
         return None
+    return _unescape(lines)
+
+
+def html_as(head: list[Line]) -> Callable[[list[Line]], list[Line] | None]:
+    """For the rest of a long input whose head is escaped: every line is unescaped."""
+    return _unescape
+
+
+def _unescape(lines: list[Line]) -> list[Line] | None:
     import html as htmllib  # here: most texts are not HTML (start-up time)
 
     out: list[Line] = []

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 
 from smtplog.cleanup.shapes import blank, retext
 from smtplog.source import Line
@@ -84,6 +86,15 @@ def timestamps(lines: list[Line]) -> list[Line] | None:
     kind = _kind(lines)
     if kind is None:
         return None
+    return _strip(lines, kind)
+
+
+def timestamps_as(head: list[Line]) -> Callable[[list[Line]], list[Line] | None]:
+    """For the rest of a long input: the kind of timestamp the head has, on every line."""
+    return partial(_strip, kind=_kind(head) or "syslog")
+
+
+def _strip(lines: list[Line], kind: str) -> list[Line]:
     pattern = KINDS[kind]
     out = []
     for line in lines:

@@ -26,6 +26,11 @@ PROMPT = re.compile(
 )
 
 
+def may_have_prompt(text: str) -> bool:
+    """Every prompt above ends in "$", "#" or "%", or is a Windows one ("C:\\...>")."""
+    return "$" in text or "#" in text or "%" in text or ":\\" in text
+
+
 def is_prompt(text: str) -> bool:
     return bool(PROMPT.match(text))
 

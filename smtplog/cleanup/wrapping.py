@@ -12,7 +12,9 @@ first word would have fitted on the line before).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from smtplog.cleanup.shapes import blank, has_timestamp, is_command, is_reply
 from smtplog.source import Line
@@ -73,7 +75,16 @@ def unwrap(lines: list[Line]) -> list[Line] | None:
     width = max((len(line.text) for line in lines), default=0)
     if not MIN_WIDTH <= width <= MAX_WIDTH:
         return None
-    starts = _starts(lines, width)
+    return _join(lines, width, _starts(lines, width))
+
+
+def unwrap_as(head: list[Line]) -> Callable[[list[Line]], list[Line] | None]:
+    """For the rest of a long input: the wrap width and line starts learned from the head."""
+    width = max((len(line.text) for line in head), default=0)
+    return partial(_join, width=width, starts=_starts(head, width))
+
+
+def _join(lines: list[Line], width: int, starts: set[str]) -> list[Line] | None:
     out: list[Line] = []
     physical: Line | None = None  # the previous input line, before joining
     changed = False

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from smtplog.errors import ExitCode, InputError
+
+if TYPE_CHECKING:
+    from smtplog.cli.batch import Job, Result
+    from smtplog.cli.output import Writer
 
 # `smtplog --help` imports this module to list the command: everything else is
 # imported when the command runs.
@@ -134,7 +138,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     diagnosis; they are analysed in parallel.
     """
     from smtplog.cli import warn
-    from smtplog.cli.batch import default_jobs, run
+    from smtplog.cli.batch import Job, default_jobs, run
     from smtplog.cli.inputs import Pending, find_inputs
     from smtplog.cli.output import (
         Options,
@@ -185,14 +189,20 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     writer = Writer(stream, options, summary=False)
     worst = ExitCode.OK
     try:
-        for result in run(found, options, jobs or default_jobs(), progress=progress):
+        for item in run(found, options, jobs or default_jobs(), progress=progress):
+            if isinstance(item, Job):
+                result = _write_job(item, writer)
+            else:
+                result = item
+                if result.error is None:
+                    writer.add(
+                        result.number, result.source, result.output, result.rows, result.counts
+                    )
             worst = _worse(worst, result.code)
             if result.error is not None:
                 warn(result.error)
                 writer.error(result.source, result.error, result.code)
-                continue
-            writer.add(result.number, result.source, result.output, result.rows)
-        writer.summary = fmt != "quiet" and (len(found) > 1 or len(writer.rows) > 1)
+        writer.summary = fmt != "quiet" and (len(found) > 1 or writer.row_count > 1)
         if summary_only:
             writer.summary = True
         writer.finish()
@@ -202,6 +212,20 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     if buffer is not None:
         click.echo_via_pager(buffer.getvalue(), color=options.color_system is not None)
     sys.exit(int(worst))
+
+
+def _write_job(job: Job, writer: Writer) -> Result:
+    """Run an input here, writing its output while it is read."""
+    started = False
+    for piece in job.pieces():
+        if not started:
+            writer.begin(job.number, job.source)
+            started = True
+        writer.write(piece)
+    result = job.result()
+    if started and result.error is None:
+        writer.end(result.rows, result.counts)
+    return result
 
 
 def _open_output(output: str | None, paged: bool) -> tuple[TextIO, io.StringIO | None]:

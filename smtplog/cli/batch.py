@@ -4,6 +4,11 @@ Each input is read, analysed and rendered by ``process()`` where it runs, so
 the main process only writes strings. Results come back in input order (the
 output is the same whatever ``--jobs`` is) and are written as soon as they and
 everything before them are done, so ``--format jsonl`` streams.
+
+A large input (standard input, a pipe, a file over ``STREAM_IN_PROCESS``
+bytes) and every input with ``--jobs 1`` is a ``Job`` run by the main
+process itself, its output written piece by piece while it is read
+(smtplog/cli/streaming.py): a multi-gigabyte log never has to fit in memory.
 """
 
 # No `from __future__ import annotations` here: typing.NamedTuple would compile every
@@ -12,18 +17,16 @@ everything before them are done, so ``--format jsonl`` streams.
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from smtplog.cli.inputs import Pending
-from smtplog.cli.output import Options, exit_code, render
+from smtplog.cli.output import Options
 from smtplog.errors import ExitCode, InputError, SmtplogError
-
-if TYPE_CHECKING:
-    from smtplog.report import Report
 
 IN_FLIGHT_PER_JOB = 4  # chunks in flight per worker: memory stays flat for huge folders
 MAX_CHUNK = 16  # inputs per task at most
 PROGRESS_AFTER = 5  # "more than a few files" get a progress bar on a terminal
+STREAM_IN_PROCESS = 16 * 1024 * 1024  # larger files stream in the main process
 
 
 class Result(NamedTuple):
@@ -33,44 +36,70 @@ class Result(NamedTuple):
     output: str = ""
     rows: tuple = ()  # of render.summary.SummaryRow: one per session, for the batch summary
     error: str | None = None
+    counts: object = None  # render.summary.Counts of every session (rows may be capped)
+
+
+class Job:
+    """One input analysed and rendered in this process; ``pieces()`` yields its output
+    while it is read, then ``result()`` says how it went."""
+
+    def __init__(self, number: int, item: Pending, options: Options) -> None:
+        self.number = number
+        self.item = item
+        self.source = item.name
+        self.options = options
+        self.error: SmtplogError | None = None
+        self.message: str | None = None
+        self.code = ExitCode.OK
+        self.tally = None
+
+    def pieces(self) -> Iterator[str]:
+        from smtplog.analysis import analyze_stream
+        from smtplog.cli.streaming import Tally, render_stream
+
+        options = self.options
+        try:
+            stream = analyze_stream(
+                self.item.open(), self.item.name, options.dialect, options.cleanup
+            )
+            self.source = stream.source
+            self.tally = Tally(options)
+            yield from render_stream(stream, options, self.number, self.tally)
+            self.code = self.tally.code
+        except SmtplogError as exc:
+            self.code, self.message = exc.exit_code, str(exc)
+        except Exception as exc:
+            # A bug must not cost the other 999 files of a batch their results.
+            if os.environ.get("SMTPLOG_DEBUG"):
+                raise
+            self.code = ExitCode.INTERNAL
+            self.message = (
+                f"{self.item.name}: internal error: {type(exc).__name__}: {exc} "
+                "(please report it; set SMTPLOG_DEBUG=1 to see the traceback)"
+            )
+
+    def result(self, output: str = "") -> Result:
+        tally = self.tally
+        rows = tally.finish() if tally is not None else ()
+        counts = tally.counts if tally is not None else None
+        return Result(self.number, self.source, self.code, output, rows, self.message, counts)
 
 
 def process(number: int, item: Pending | InputError, options: Options) -> Result:
     """Read, analyse and render one input; errors become a Result, never an exception."""
-    from smtplog.analysis import analyze_bytes
-
     if isinstance(item, InputError):  # found while listing the inputs
         return Result(number, str(item).split(": ", 1)[0], item.exit_code, error=str(item))
-    try:
-        data = item.read()
-        report = analyze_bytes(data.data, data.name, options.dialect, cleanup=options.cleanup)
-        return Result(
-            number,
-            report.source,
-            exit_code(report, options.fail_on),
-            render(report, options, number),
-            _rows(report, options),
-        )
-    except SmtplogError as exc:
-        return Result(number, item.name, exc.exit_code, error=str(exc))
-    except Exception as exc:
-        # A bug must not cost the other 999 files of a batch their results.
-        if os.environ.get("SMTPLOG_DEBUG"):
-            raise
-        message = (
-            f"{item.name}: internal error: {type(exc).__name__}: {exc} "
-            "(please report it; set SMTPLOG_DEBUG=1 to see the traceback)"
-        )
-        return Result(number, item.name, ExitCode.INTERNAL, error=message)
+    job = Job(number, item, options)
+    output = "".join(job.pieces())
+    return job.result(output)
 
 
-def _rows(report: "Report", options: Options) -> tuple:
-    """Summary rows, when a summary may be shown (the module is not loaded otherwise)."""
-    if not (options.summary or options.fmt == "json" or len(report.sessions) > 1):
-        return ()
-    from smtplog.render.summary import report_rows
-
-    return report_rows(report)
+def streams_in_process(item: Pending | InputError) -> bool:
+    """Standard input, pipes and large files are read by the main process, as streams."""
+    if isinstance(item, InputError):
+        return False
+    size = item.size
+    return size is None or size > STREAM_IN_PROCESS
 
 
 def default_jobs() -> int:
@@ -82,8 +111,9 @@ def default_jobs() -> int:
 
 def run(
     items: Sequence[Pending | InputError], options: Options, jobs: int, progress: bool = False
-) -> Iterator[Result]:
-    """Results for ``items`` in their order, computed by up to ``jobs`` processes."""
+) -> Iterator[Result | Job]:
+    """Results (or ``Job``s to run here) for ``items`` in their order, computed by up to
+    ``jobs`` processes. A ``Job`` must be run (``pieces()``) before the next item is asked for."""
     jobs = max(1, min(jobs, len(items)))
     bar = _Progress(len(items)) if progress and len(items) > PROGRESS_AFTER else None
     try:
@@ -91,10 +121,13 @@ def run(
             if bar:
                 bar.start()
             for number, item in enumerate(items, 1):
-                result = process(number, item, options)
+                if isinstance(item, InputError):
+                    result: Result | Job = process(number, item, options)
+                else:
+                    result = Job(number, item, options)
+                yield result
                 if bar:
                     bar.advance(result.source)
-                yield result
             return
         yield from _parallel(items, options, jobs, bar)
     finally:
@@ -115,42 +148,68 @@ def chunk_size(count: int, jobs: int) -> int:
     return max(1, min(MAX_CHUNK, count // (jobs * 8)))
 
 
+def _tasks(
+    items: Sequence[Pending | InputError], size: int
+) -> Iterator[tuple[int, Sequence[Pending | InputError]] | tuple[int, None]]:
+    """(start, chunk) for the workers, or (index, None) for an input streamed here."""
+    start = 0
+    while start < len(items):
+        end = start
+        while end < len(items) and end - start < size and not streams_in_process(items[end]):
+            end += 1
+        if end > start:
+            yield start, items[start:end]
+            start = end
+        else:
+            yield start, None
+            start += 1
+
+
 def _parallel(
     items: Sequence[Pending | InputError], options: Options, jobs: int, bar: "_Progress | None"
-) -> Iterator[Result]:
+) -> Iterator[Result | Job]:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-    size = chunk_size(len(items), jobs)
-    chunks = iter(range(0, len(items), size))
+    tasks = _tasks(items, chunk_size(len(items), jobs))
     window = jobs * IN_FLIGHT_PER_JOB
-    pending: deque[Future[list[Result]]] = deque()
+    pending: deque[Future[list[Result]] | Job] = deque()
     executor = ProcessPoolExecutor(max_workers=jobs)
 
-    def submit(start: int) -> None:
-        pending.append(
-            executor.submit(process_chunk, start + 1, items[start : start + size], options)
-        )
+    def submit() -> bool:
+        task = next(tasks, None)
+        if task is None:
+            return False
+        start, chunk = task
+        if chunk is None:
+            pending.append(Job(start + 1, items[start], options))  # type: ignore[arg-type]
+        else:
+            pending.append(executor.submit(process_chunk, start + 1, chunk, options))
+        return True
 
     try:
-        for start in chunks:
-            submit(start)
-            if len(pending) >= window:
-                break
+        while len(pending) < window and submit():
+            pass
         # The workers exist now (forked before any progress thread starts).
         if bar:
             bar.start()
         while pending:
-            results = pending.popleft().result()
-            next_start = next(chunks, None)
-            if next_start is not None:
-                submit(next_start)
+            head = pending.popleft()
+            if isinstance(head, Job):
+                yield head  # streamed here while the workers go on with what follows
+                submit()
+                if bar:
+                    bar.advance(head.source)
+                continue
+            results = head.result()
+            submit()
             for result in results:
                 if bar:
                     bar.advance(result.source)
                 yield result
     finally:
         for future in pending:
-            future.cancel()
+            if not isinstance(future, Job):
+                future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -19,8 +19,9 @@ from typing import NamedTuple
 
 from smtplog.errors import InputError
 
-MAX_INPUT_BYTES = 2 * 1024**3  # larger inputs need the streaming reader
 STDIN = "-"
+# An input read whole (redact writes a copy of it) may be this large; analyze streams.
+MAX_INPUT_BYTES = 2 * 1024**3
 
 
 # NamedTuple, not a frozen dataclass: these modules load on every run, and a
@@ -35,16 +36,50 @@ class Input(NamedTuple):
 class Pending(NamedTuple):
     """An input found on the command line, not read yet.
 
-    ``data`` is set for standard input, which only the main process can read.
+    ``data`` is set for an input given as bytes; standard input (``stdin``) is
+    read as a stream, by the main process only.
     """
 
     name: str
     data: bytes | None = None
+    stdin: bool = False
 
     def read(self) -> Input:
         if self.data is not None:
             return Input(self.name, self.data)
+        if self.stdin:
+            return read_stdin()
         return read_file(self.name)
+
+    def open(self):  # type: ignore[no-untyped-def]
+        """The input as a ``reader.ByteStream`` (read a chunk at a time)."""
+        from smtplog.reader import ByteStream, file_chunks
+
+        if self.data is not None:
+            return ByteStream((self.data,), self.name)
+        if self.stdin:
+            stream = sys.stdin.buffer if sys.stdin is not None else None
+            if stream is None:
+                raise InputError("standard input is closed")
+            return ByteStream(file_chunks(stream, self.name), self.name)
+        if os.path.isdir(self.name):
+            raise InputError(f"{self.name}: is a directory (give the files in it)")
+        return ByteStream.open(self.name)
+
+    @property
+    def size(self) -> int | None:
+        """Bytes in the file (None: standard input, a pipe, or unknown)."""
+        if self.data is not None:
+            return len(self.data)
+        if self.stdin:
+            return None
+        try:
+            status = os.stat(self.name)
+        except OSError:
+            return None
+        import stat
+
+        return status.st_size if stat.S_ISREG(status.st_mode) else None
 
 
 def read_stdin() -> Input:
@@ -143,18 +178,19 @@ def find_inputs(
     as in ripgrep); a directory is replaced by the files in it.
     """
     if not paths:
-        if sys.stdin is None or sys.stdin.isatty():
+        if sys.stdin is None:
+            yield InputError("no input: standard input is closed; give a transcript file")
+            return
+        if sys.stdin.isatty():
             yield InputError("no input: give a transcript file, or pipe one into smtplog")
             return
         paths = (STDIN,)
     for path in paths:
         if path == STDIN:
-            try:
-                stdin = read_stdin()
-            except InputError as exc:
-                yield exc
+            if sys.stdin is None:
+                yield InputError("standard input is closed")
                 continue
-            yield Pending(stdin.name, stdin.data)
+            yield Pending("<stdin>", stdin=True)
         elif os.path.isdir(path):
             files = walk(path, patterns)
             if not files:

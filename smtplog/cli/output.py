@@ -191,41 +191,100 @@ class Writer:
         self.out = out
         self.options = options
         self.summary = summary  # add the batch summary (several inputs or sessions)
-        self.rows: list[SummaryRow] = []
+        self.rows: list[SummaryRow] = []  # listed in the summary (at most MAX_SUMMARY_ROWS)
+        self.row_count = 0  # every session and unreadable input, listed or not
+        self.counts = None  # render.summary.Counts over all of them
         self.sections: list[str] = []
         self.links: dict[str, int] = {}
         self.errors: list[dict[str, object]] = []
         self.reports = 0
         self.inputs = 0
+        self._open = False  # a report is being written piece by piece
+        self._separate = False  # a blank line is due before the next text report
 
-    def add(self, number: int, source: str, output: str, rows: tuple["SummaryRow", ...]) -> None:
+    def _tally(self, rows: tuple["SummaryRow", ...], counts: object = None) -> None:
+        from smtplog import limits
+
+        if not rows and counts is None:
+            return
+        from smtplog.render.summary import Counts
+
+        if self.counts is None:
+            self.counts = Counts()
+        if counts is None:
+            counts = Counts()
+            for row in rows:
+                counts.add(row)  # type: ignore[attr-defined]
+        self.counts.sessions += counts.sessions  # type: ignore[attr-defined]
+        self.counts.outcomes.update(counts.outcomes)  # type: ignore[attr-defined]
+        self.counts.diagnoses.update(counts.diagnoses)  # type: ignore[attr-defined]
+        self.row_count += sum(counts.outcomes.values())  # type: ignore[attr-defined]
+        room = limits.MAX_SUMMARY_ROWS - len(self.rows)
+        self.rows.extend(rows[: max(0, room)])
+
+    def add(
+        self,
+        number: int,
+        source: str,
+        output: str,
+        rows: tuple["SummaryRow", ...],
+        counts: object = None,
+    ) -> None:
         """A report rendered by ``render()``."""
-        self.rows.extend(rows)
+        self.begin(number, source)
+        self.write(output)
+        self.end(rows, counts)
+
+    def begin(self, number: int, source: str) -> None:
+        """The start of a report written in pieces (``write``), then ``end``."""
         self.inputs += 1
         first = self.reports == 0
         self.reports += 1
+        self._open = True
         fmt = self.options.fmt
         if fmt == "json":
             if first:
                 self.out.write('{\n  "schema": "smtplog/1",\n  "reports": [\n')
             else:
                 self.out.write(",\n")
-            self.out.write("\n".join("    " + line for line in output.split("\n")))
+            self.out.write("    ")
         elif fmt in ("markdown", "html"):
             self.links.setdefault(source, number)
-            if output:
-                self.sections.append(output)
-        elif output:
-            if fmt in ("text", "terminal") and not first and self.options.details:
+        elif fmt in ("text", "terminal") and not first and self.options.details:
+            self._separate = True
+            return
+        self._separate = False
+
+    def write(self, piece: str) -> None:
+        if not piece:
+            return
+        fmt = self.options.fmt
+        if fmt == "json":
+            self.out.write(piece.replace("\n", "\n    "))
+        elif fmt in ("markdown", "html"):
+            self.sections.append(piece)
+            return
+        else:
+            if self._separate:
                 self.out.write("\n")
-            self.out.write(output)
+                self._separate = False
+            self.out.write(piece)
+        self.out.flush()
+
+    def end(self, rows: tuple["SummaryRow", ...], counts: object = None) -> None:
+        self._open = False
+        self._tally(rows, counts)
         self.out.flush()
 
     def error(self, source: str, message: str, code: ExitCode) -> None:
         from smtplog.render.summary import error_row
 
+        if self._open:  # the input failed while it was being written
+            self._open = False
+            if self.options.fmt == "json":
+                self.out.write("\n")  # the report object is cut short: the error says why
         self.inputs += 1
-        self.rows.append(error_row(source, message, code == ExitCode.NOT_SMTP))
+        self._tally((error_row(source, message, code == ExitCode.NOT_SMTP),))
         self.errors.append({"source": source, "message": message, "exit_code": int(code)})
 
     def finish(self) -> None:
@@ -234,9 +293,9 @@ class Writer:
         fmt = self.options.fmt
         if not self.summary and fmt not in ("json", "markdown", "html"):
             return  # one report, nothing to add (and no summary module to load)
-        from smtplog.render.summary import totals
+        from smtplog.render.summary import Counts
 
-        summary = totals(self.rows, self.inputs)
+        summary = (self.counts or Counts()).totals(self.inputs)
         if fmt == "json":
             tail = {"errors": self.errors, "summary": summary.to_dict()}
             rest = json_text(tail, indent=2)[1:]  # without its "{"
@@ -263,6 +322,9 @@ class Writer:
             self._summary(summary)
         self.out.flush()
 
+    def unlisted(self) -> str:
+        return unlisted_note(len(self.rows), self.row_count)
+
     def _summary(self, summary: "Totals") -> None:
         from smtplog.render.safe import safe
         from smtplog.render.summary import HEADERS, cells, count_lines, headline
@@ -280,9 +342,18 @@ class Writer:
         for row in table:
             line = "  ".join(f"{c:<{w}}" for c, w in zip(row, widths, strict=False))
             self.out.write(f"{line}  {row[-1]}".rstrip() + "\n")
+        if self.row_count > len(self.rows):
+            self.out.write(f"{self.unlisted()}\n")
         self.out.write("\nSessions per diagnosis:\n")
         for line in count_lines(summary):
             self.out.write(f"  {line}\n")
+
+
+def unlisted_note(listed: int, total: int) -> str:
+    return (
+        f"({total - listed:,} more sessions are not listed; the counts include them: "
+        "--format jsonl writes every session)"
+    )
 
 
 def write_reports(reports: list["Report"], fmt: str, out: TextIO | None = None) -> None:

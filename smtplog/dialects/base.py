@@ -33,6 +33,10 @@ class Dialect:
 
     def records(self, source: Source) -> Iterator[Record]:
         """Per-line facts for the assembler."""
+        return self.stream(source.lines)
+
+    def stream(self, lines: Iterable[Line]) -> Iterator[Record]:
+        """Per-line facts for the assembler, from lines read one at a time (any number)."""
         raise NotImplementedError
 
     def events(self, source: Source) -> list[Event]:
@@ -85,16 +89,30 @@ class LineDialect(Dialect):
         """Records for an empty line; most dialects ignore them."""
         return ()
 
-    def records(self, source: Source) -> Iterator[Record]:
-        return self.post(self._line_records(source.lines))
+    def stream(self, lines: Iterable[Line]) -> Iterator[Record]:
+        return self.post(self._line_records(lines))
 
-    def _line_records(self, lines: Iterable[Line]) -> Iterator[Record]:
+    def shortcut(self, text: str, line: Line) -> Any:
+        """What the grammar would make of ``text``, for the hottest line shapes of a
+        long log, made without it; ``NotImplemented``: ask the grammar. The grammar
+        stays the definition: tests prove both ways agree (tests/dialects/test_*_fast.py)."""
+        return NotImplemented
+
+    def _line_records(self, lines: Iterable[Line], fast: bool = True) -> Iterator[Record]:
         parser, transformer = self._parser()
         for line in lines:
             text = self.prepare(line)
             if not text.strip():
                 yield from self.blank(line)
                 continue
+            if fast:
+                result = self.shortcut(text, line)
+                if result is not NotImplemented:
+                    if isinstance(result, list):
+                        yield from result
+                    elif result is not None:
+                        yield result
+                    continue
             transformer.line = line
             try:
                 result = parser.parse(text)

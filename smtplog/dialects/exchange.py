@@ -35,6 +35,7 @@ from smtplog.events import (
     Connecting,
     Note,
     Span,
+    StreamEnd,
     TlsStarted,
     Unparsed,
 )
@@ -54,6 +55,42 @@ _ADDRESS = re.compile(r"^\s*(?:[^<>@\s]+\s+)*<?(?P<address>[^<>@\s'\"]+@[^<>@\s'
 _RETURNED = re.compile(r"returned '(?P<reply>.*?)'?\s*$")
 _HASH_REPLY = re.compile(r"^\s*#(?P<reply>[2-5]\d\d[ -].*?)\s*##")
 _SMTP_HASH = re.compile(r"#(?P<enhanced>\d\.\d+\.\d+) smtp;\s*(?P<reply>.*?)>?\s*#SMTP#", re.I)
+
+
+# grammar/exchange.lark: how the NDR lines (priority over a record) begin, and a field.
+_NDR_FIRST = re.compile(
+    r"Diagnostic information for administrators|Generating server: |Remote Server"
+    r"|Original message headers:"
+)
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _csv_fields(text: str) -> list[str] | None:
+    """grammar: ``record: field ("," field)*``, ``field: QUOTED | BARE |``; None: not that."""
+    parts = text.split(",")
+    if '"' not in text:
+        return parts
+    fields: list[str] = []
+    index, count = 0, len(parts)
+    while index < count:
+        part = parts[index]
+        if not part.startswith('"'):
+            if '"' in part:
+                return None  # a quote inside a bare field: the grammar refuses it
+            fields.append(part)
+            index += 1
+            continue
+        # A quoted field runs on over commas until its closing quote.
+        end = index
+        field = part
+        while not (_QUOTED.fullmatch(field)):
+            end += 1
+            if end >= count:
+                return None
+            field += "," + parts[end]
+        fields.append(_unquote(field))
+        index = end + 1
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +162,15 @@ class ExchangeDialect(LineDialect):
     def prepare(self, line: Line) -> str:
         return line.text.rstrip("\r")
 
+    def shortcut(self, text: str, line: Line) -> Any:
+        """A CSV record without the grammar (a protocol log is nothing else)."""
+        if text.startswith("#") or "##" in text or "#SMTP#" in text or _NDR_FIRST.match(text):
+            return NotImplemented  # a header or an NDR line: the grammar knows them
+        fields = _csv_fields(text)
+        if fields is None:
+            return NotImplemented
+        return Csv(tuple(fields), Span(line.number, line.last))
+
     def post(self, records: Iterator[Any]) -> Iterator[Record]:
         return _Walker().run(records)
 
@@ -187,6 +233,8 @@ class _Walker:
             yield Closed(
                 by=by, detail=context or "disconnected", span=span, time=time, stream=stream
             )
+            if stream is not None:
+                yield StreamEnd(stream=stream)  # the session is complete
         elif event in ("<", ">"):
             from_server = (event == "<") == bool(self.send_log)
             if from_server:

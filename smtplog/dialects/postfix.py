@@ -26,10 +26,13 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
+from smtplog import limits
 from smtplog.assemble import ClientLine, Record, ServerLine
 from smtplog.dialects.base import LineDialect, LineTransformer, failure_reason
 from smtplog.events import (
@@ -43,6 +46,7 @@ from smtplog.events import (
     Note,
     Reply,
     Span,
+    StreamEnd,
     Timeout,
     TlsStarted,
     Unparsed,
@@ -60,6 +64,14 @@ _ENVELOPE = re.compile(
 )
 _FINGER = re.compile(r"^posttls-finger: ")
 _MONTHS = {m: i for i, m in enumerate(calendar.month_abbr) if m}
+_OTHER_DAEMON = re.compile(r"^\S+ \S+\[\d+\]: |^\S+ \d+ ")
+# grammar/postfix.lark: the QUEUE_ID terminal, and how every entry but ``other`` begins.
+_QUEUE_ID = re.compile(r"(NOQUEUE|[0-9A-F]{5,}|[0-9A-Za-z]{12,}): ")
+_ENTRY_START = re.compile(
+    r"to=<|[<>] |connect |disconnect from |client=|Connected to |reject|discard|hold|redirect"
+    r"|filter|warn|milter-reject|lost connection|timeout|too many errors|Anonymous|Verified"
+    r"|Trusted|Untrusted|Failed to establish"
+)
 
 # Delivery agents whose status lines describe an SMTP (or LMTP) conversation.
 _SMTP_AGENTS = frozenset({"smtp", "lmtp", "relay", "error", "retry"})
@@ -189,23 +201,133 @@ def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
 
 
 def _time(match: re.Match[str]) -> float | None:
-    stamp = match.group("bsd")
-    if stamp:
-        month, day, clock = stamp.split()
+    return _stamp_time(match.group("bsd"), match.group("iso"))
+
+
+@lru_cache(maxsize=1024)  # a busy log writes many lines a second: same stamp, same time
+def _stamp_time(bsd: str | None, iso: str | None) -> float | None:
+    if bsd:
+        month, day, clock = bsd.split()
         hours, minutes, seconds = clock.split(":")
         # No year in BSD syslog: seconds since the start of the month's year 2000
         # keep the order and the gaps, which is all the analysis uses.
         base = calendar.timegm((2000, _MONTHS.get(month, 1), int(day), 0, 0, 0))
         return base + int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    stamp = match.group("iso")
-    if stamp:
+    if iso:
         from datetime import datetime
 
         try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+            return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
         except ValueError:
             return None
     return None
+
+
+def _envelope_of(match: re.Match[str]) -> Envelope:
+    program = match.group("program")
+    return Envelope(
+        service=program.rsplit("/", 1)[-1],
+        program=program,
+        pid=match.group("pid"),
+        time=_time(match),
+        severity=match.group("severity"),
+    )
+
+
+_FINGER_ENVELOPE = Envelope("posttls-finger", "posttls-finger", "", None)
+
+
+def _envelope(text: str) -> tuple[Envelope | None, str]:
+    """The envelope of a line (None: not a Postfix line) and the log message after it."""
+    match = _ENVELOPE.match(text)
+    if match:
+        return _envelope_of(match), text[match.end() :]
+    match = _FINGER.match(text)
+    if match:
+        return _FINGER_ENVELOPE, text[match.end() :]
+    return None, text
+
+
+def _ours(service: str) -> bool:
+    """Does this Postfix service's log describe an SMTP conversation?"""
+    return service in _SMTP_AGENTS or service.endswith("smtpd")
+
+
+def _skipped(match: re.Match[str], message: str) -> bool:
+    """A line the dialect explains with nothing, known without parsing it. Most of a
+    mail.log: other Postfix daemons' lines (pickup, cleanup, qmgr, bounce, local...)
+    that are neither warnings nor delivery status lines, and the smtp client's and
+    smtpd's verbose internals (``smtp_stream_setup: ...``); the grammar would make
+    each an "other" entry that ``_Sessions`` drops."""
+    program = match.group("program")
+    service = program[program.rfind("/") + 1 :]
+    severity = match.group("severity")
+    queue_id = _QUEUE_ID.match(message)
+    rest = message[queue_id.end() :] if queue_id else message
+    if not rest.strip() or _ENTRY_START.match(rest):
+        return False  # not an "other" entry (or one the grammar refuses)
+    if service in _SMTP_AGENTS:
+        return True  # the smtp client's internals: dropped, warnings too
+    if service.endswith("smtpd"):
+        # Dropped too (a queue id is remembered, a warning noted). Before "connect
+        # from" it would open a stream that stays empty: nothing to see either.
+        return queue_id is None and severity is None
+    return severity is None and "status=" not in message
+
+
+# The entries that are one terminal (or a literal and the rest of the line), and how the
+# grammar's transformer names them; True: the entry's text is the whole message.
+_TLS_SUMMARY = (
+    r"(?:Anonymous|Verified|Trusted|Untrusted) TLS connection (?:established|reused) (?:to|from) .*"
+)
+_ONE_TERMINAL: tuple[tuple[re.Pattern[str], str, bool], ...] = (
+    (re.compile(r"to=<[^>]*>,.*\bstatus=[a-z]+.*"), "delivery", False),
+    (re.compile(r"connect from (?=.)"), "connect-from", True),
+    (re.compile(r"disconnect from (?=.)"), "disconnect-from", True),
+    (re.compile(r"client=(?=.)"), "client", True),
+    (re.compile(_TLS_SUMMARY), "tls", False),
+    (re.compile(r"connect to [^\s:]+(?::\d+)?: .*"), "connect-to", False),
+)
+_CHAT_PREFIX = re.compile(r"[<>] (?:[^\s\[\]]*\[[^\]]*\](?::\d+)?: )?")
+_REPLY_CODE = re.compile(r"[1-5][0-9][0-9](?=[ -]|$)")
+
+
+def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
+    """The entry the grammar makes of the commonest messages, made without it: verbose
+    internals (``other``), chat lines, and the entries that are one terminal. None:
+    ask the grammar (tests/dialects/test_postfix_fast.py proves both agree)."""
+    match = _QUEUE_ID.match(message)
+    queue_id = match.group(0)[:-2] if match else None
+    rest = message[match.end() :] if match else message
+    if not rest:
+        return None
+    span = Span(line.number, line.last)
+    if not _ENTRY_START.match(rest):
+        return Entry("other", envelope, span, rest, queue_id)
+    prefix = _CHAT_PREFIX.match(rest)
+    if prefix is not None:
+        return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id)
+    for pattern, kind, whole in _ONE_TERMINAL:
+        found = pattern.match(rest)
+        if found is not None and (whole or found.end() == len(rest)):
+            text = message if whole else rest
+            if kind == "connect-from":
+                return Entry(kind, envelope, span, text, queue_id, peer=rest[found.end() :].strip())
+            return Entry(kind, envelope, span, text, queue_id)
+    return None
+
+
+def _chat(prefix: str, after: str, envelope: Envelope, line: Line, queue_id: str | None) -> Entry:
+    """grammar: ``chat: CHAT_PREFIX (reply_line | TEXT)?``."""
+    span = Span(line.number, line.last)
+    reply, text = None, after
+    code = _REPLY_CODE.match(after)
+    if code is not None:
+        sep = after[3:4]
+        reply = ServerLine(int(code.group(0)), sep, after[4:], span, time=envelope.time)
+        text = line.text[line.text.find(prefix) + len(prefix) :]
+    peer = prefix[2:].rstrip().rstrip(":")
+    return Entry("chat" + prefix[0], envelope, span, text, queue_id, reply, peer)
 
 
 class PostfixTransformer(LineTransformer):
@@ -307,43 +429,44 @@ class PostfixDialect(LineDialect):
     def prepare(self, line: Line) -> str:
         transformer = self._parser()[1]
         assert isinstance(transformer, PostfixTransformer)
-        text = line.text.rstrip("\r")
-        match = _ENVELOPE.match(text)
-        if match:
-            program = match.group("program")
-            transformer.envelope = Envelope(
-                service=program.rsplit("/", 1)[-1],
-                program=program,
-                pid=match.group("pid"),
-                time=_time(match),
-                severity=match.group("severity"),
-            )
-            transformer.message = text[match.end() :]
-            return transformer.message
-        match = _FINGER.match(text)
-        if match:
-            transformer.envelope = Envelope("posttls-finger", "posttls-finger", "", None)
-            transformer.message = text[match.end() :]
-            return transformer.message
-        transformer.envelope = None
-        return text
+        transformer.envelope, transformer.message = _envelope(line.text.rstrip("\r"))
+        return transformer.message
 
-    def _line_records(self, lines: Any) -> Iterator[Record]:
+    def _line_records(self, lines: Any, fast: bool = True) -> Iterator[Record]:
+        """Records of each line. ``fast``: skip what the grammar would only turn into
+        nothing (see ``_skipped``) and build the commonest entries without it (``_fast_entry``);
+        tests/dialects/test_postfix_fast.py proves both ways give the same records."""
         parser, transformer = self._parser()
         assert isinstance(transformer, PostfixTransformer)
         for line in lines:
-            text = self.prepare(line)
-            if transformer.envelope is None:
+            text = line.text.rstrip("\r")
+            match = _ENVELOPE.match(text)
+            if match is not None:
+                message = text[match.end() :]
+                if fast and _skipped(match, message):
+                    continue
+                envelope: Envelope | None = _envelope_of(match)
+            else:
+                finger = _FINGER.match(text)
+                envelope = _FINGER_ENVELOPE if finger else None
+                message = text[finger.end() :] if finger else text
+            transformer.envelope, transformer.message = envelope, message
+            if envelope is None:
                 # Not a Postfix line: another daemon in a shared syslog is not
                 # ours to explain; anything else is shown as not understood.
-                if text.strip() and not re.match(r"^\S+ \S+\[\d+\]: |^\S+ \d+ ", text):
+                if message.strip() and not _OTHER_DAEMON.match(message):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
-            if not text.strip():
+            if not message.strip():
                 continue
+            if fast:
+                entry = _fast_entry(message, envelope, line)
+                if entry is not None:
+                    yield entry
+                    continue
             transformer.line = line
             try:
-                result = parser.parse(text)
+                result = parser.parse(message)
             except parser.errors:  # keep the line visible, never abort
                 yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
@@ -358,17 +481,27 @@ class _Sessions:
     """Places entries into sessions and rebuilds sessions from summaries."""
 
     def __init__(self) -> None:
-        self.processes: dict[str, _Process] = {}
+        # Least recently heard of first; bounded: a week of logs names many pids.
+        self.processes: OrderedDict[str, _Process] = OrderedDict()
         self.counter = 0
+        self.ended: list[str] = []  # streams known to be over, for StreamEnd
 
     def _process(self, envelope: Envelope) -> _Process:
         key = f"{envelope.program}[{envelope.pid}]"
         process = self.processes.get(key)
         if process is None:
             process = self.processes[key] = _Process()
+            if len(self.processes) > limits.MAX_OPEN_STREAMS:
+                _name, gone = self.processes.popitem(last=False)
+                if gone.key is not None:
+                    self.ended.append(gone.key)
+        else:
+            self.processes.move_to_end(key)
         return process
 
     def _new_key(self, envelope: Envelope, process: _Process, label: str = "") -> str:
+        if process.key is not None:
+            self.ended.append(process.key)  # a process does one conversation at a time
         self.counter += 1
         name = f"{envelope.program}[{envelope.pid}]" if envelope.pid else envelope.program
         process.key = f"{name}#{self.counter}{' ' + label if label else ''}"
@@ -389,13 +522,25 @@ class _Sessions:
                 continue
             service = record.envelope.service
             if service == "posttls-finger":
-                yield from self._finger(record)
+                handled = self._finger(record)
             elif service == "smtpd" or service.endswith("smtpd"):
-                yield from self._smtpd(record)
+                handled = self._smtpd(record)
             elif service in _SMTP_AGENTS:
-                yield from self._smtp(record)
+                handled = self._smtp(record)
             else:
-                yield from self._other(record)
+                handled = self._other(record)
+            for out in handled:
+                if self.ended:
+                    yield from self._ends()
+                yield out
+            if self.ended:
+                yield from self._ends()
+
+    def _ends(self) -> Iterator[StreamEnd]:
+        """The streams that are over: their sessions are complete (smtplog/sessions.py)."""
+        ended, self.ended = self.ended, []
+        for key in ended:
+            yield StreamEnd(stream=key)
 
     # -- helpers -------------------------------------------------------------
 
@@ -408,7 +553,8 @@ class _Sessions:
         time = entry.envelope.time
         if entry.kind == "chat" + server_marker:
             if entry.reply is not None:
-                return replace(entry.reply, stream=key, time=time)
+                reply = entry.reply
+                return ServerLine(reply.code, reply.sep, reply.text, reply.span, time, key)
             return Note(text=entry.text, span=entry.span, time=time, stream=key)
         return ClientLine(entry.text, entry.span, time=time, stream=key)
 
@@ -515,6 +661,7 @@ class _Sessions:
         if kind == "disconnect-from":
             yield from _smtpd_disconnect(entry, key, process)
             process.key = None
+            self.ended.append(key)
             return
         if kind == "tls":
             yield _tls_event(entry, key)
@@ -575,7 +722,9 @@ class _Sessions:
         # Context for a reader, not part of any SMTP session: a stream of its
         # own keeps it out of the sessions (it has no SMTP traffic).
         if entry.envelope.severity is not None or entry.kind == "delivery":
-            yield self._note(entry, f"{entry.envelope.program}:{entry.queue_id or '-'}")
+            key = f"{entry.envelope.program}:{entry.queue_id or '-'}"
+            yield self._note(entry, key)
+            self.ended.append(key)  # nothing to wait for: it is never a session
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import dpkt
@@ -57,11 +57,17 @@ class Capture:
 
 def read_segments(data: bytes, name: str, capture: Capture) -> Iterator[Segment]:
     """The TCP segments of a pcap or pcapng file, in file order."""
-    if data[:4] == PCAPNG_MAGIC:
+    return stream_segments((data,), name, capture)
+
+
+def stream_segments(chunks: Iterable[bytes], name: str, capture: Capture) -> Iterator[Segment]:
+    """The TCP segments of a capture read a chunk at a time (memory: one chunk)."""
+    buffer = _Buffer(iter(chunks))
+    if buffer.peek(4) == PCAPNG_MAGIC:
         capture.format = "pcapng"
-        frames = _pcapng_frames(data, name, capture)
+        frames = _pcapng_frames(buffer, name, capture)
     else:
-        frames = _pcap_frames(data, name, capture)
+        frames = _pcap_frames(buffer, name, capture)
     for number, (time, linktype, frame) in enumerate(frames, start=1):
         capture.packets = number
         segment = _segment(number, time, linktype, frame, capture.unsupported)
@@ -71,19 +77,62 @@ def read_segments(data: bytes, name: str, capture: Capture) -> Iterator[Segment]
             yield segment
 
 
+class _Buffer:
+    """Bytes from chunks, taken from the front as records are read."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._data = bytearray()
+        self._start = 0
+        self.offset = 0  # bytes taken so far (for notes)
+
+    def _fill(self, size: int) -> bool:
+        while len(self._data) - self._start < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            if self._start:
+                del self._data[: self._start]
+                self._start = 0
+            self._data += chunk
+        return True
+
+    def peek(self, size: int) -> bytes:
+        self._fill(size)
+        return bytes(self._data[self._start : self._start + size])
+
+    def take(self, size: int) -> bytes | None:
+        """``size`` bytes, or None when the input ends first (the rest stays readable)."""
+        if not self._fill(size):
+            return None
+        piece = bytes(self._data[self._start : self._start + size])
+        self._start += size
+        self.offset += size
+        return piece
+
+    def left(self) -> int:
+        """Bytes that are left (reads to the end)."""
+        while self._fill(len(self._data) - self._start + 1):
+            pass
+        return len(self._data) - self._start
+
+
 # -- file formats ----------------------------------------------------------------------------
 
 
-def _pcap_frames(data: bytes, name: str, capture: Capture) -> Iterator[tuple[float, int, bytes]]:
-    """Classic pcap: dpkt's file header, then the records walked in memory (faster than
+def _pcap_frames(
+    buffer: _Buffer, name: str, capture: Capture
+) -> Iterator[tuple[float, int, bytes]]:
+    """Classic pcap: dpkt's file header, then the records one after another (faster than
     dpkt's Reader, which also hides a last record cut short)."""
-    if len(data) < 24:
+    head = buffer.take(24)
+    if head is None:
         raise InputError(f"{name}: damaged pcap file: the file header is cut short")
     try:
-        header = dpkt.pcap.FileHdr(data[:24])  # big-endian view; a swapped magic means little
+        header = dpkt.pcap.FileHdr(head)  # big-endian view; a swapped magic means little
         little = header.magic in (dpkt.pcap.PMUDPCT_MAGIC, dpkt.pcap.PMUDPCT_MAGIC_NANO)
         if little:
-            header = dpkt.pcap.LEFileHdr(data[:24])
+            header = dpkt.pcap.LEFileHdr(head)
     except (dpkt.dpkt.Error, struct.error) as exc:
         raise InputError(f"{name}: damaged pcap file header ({exc})") from exc
     if header.magic not in (dpkt.pcap.TCPDUMP_MAGIC, dpkt.pcap.TCPDUMP_MAGIC_NANO):
@@ -92,33 +141,45 @@ def _pcap_frames(data: bytes, name: str, capture: Capture) -> Iterator[tuple[flo
     record = struct.Struct("<IIII" if little else ">IIII")
     divisor = 1e9 if nano else 1e6
     linktype = header.linktype & 0x0FFFFFFF  # the upper bits may hold FCS flags
-    offset, end, number = 24, len(data), 0
-    while offset < end:
-        if offset + 16 > end:
-            capture.notes.append(
-                f"the capture is truncated: {end - offset} bytes after packet {number} "
-                "are not a whole packet header; they were left out"
-            )
+    number = 0
+    while True:
+        raw = buffer.take(16)
+        if raw is None:
+            rest = buffer.left()
+            if rest:
+                capture.notes.append(
+                    f"the capture is truncated: {rest} bytes after packet {number} "
+                    "are not a whole packet header; they were left out"
+                )
             return
-        seconds, fraction, caplen, _length = record.unpack_from(data, offset)
-        offset += 16
-        if caplen > 0x4000000 or offset + caplen > end:
+        seconds, fraction, caplen, _length = record.unpack(raw)
+        frame = buffer.take(caplen) if caplen <= 0x4000000 else None
+        if frame is None:
             capture.notes.append(
                 f"the capture is truncated: packet {number + 1} is cut short "
                 "(tcpdump stopped while writing?); it was left out"
             )
             return
         number += 1
-        yield seconds + fraction / divisor, linktype, data[offset : offset + caplen]
-        offset += caplen
+        yield seconds + fraction / divisor, linktype, frame
 
 
-def _pcapng_frames(data: bytes, name: str, capture: Capture) -> Iterator[tuple[float, int, bytes]]:
-    offset = 0
+def _pcapng_frames(
+    buffer: _Buffer, name: str, capture: Capture
+) -> Iterator[tuple[float, int, bytes]]:
     little = True
     interfaces: list[tuple[int, float, int]] = []  # (linktype, divisor, offset seconds)
-    while offset + 12 <= len(data):
-        head = data[offset : offset + 12]
+    first = True
+    while True:
+        head = buffer.peek(12)
+        if len(head) < 12:
+            rest = buffer.left()
+            if rest:
+                capture.notes.append(
+                    f"the capture is truncated: {rest} bytes after the last whole block"
+                )
+            return
+        offset = buffer.offset
         if head[:4] == PCAPNG_MAGIC:  # a section header sets the byte order
             magic = head[8:12]
             if magic == b"\x4d\x3c\x2b\x1a":
@@ -128,17 +189,17 @@ def _pcapng_frames(data: bytes, name: str, capture: Capture) -> Iterator[tuple[f
             else:
                 raise InputError(f"{name}: damaged pcapng section header")
             interfaces = []
-        kind, length = struct.unpack_from("<II" if little else ">II", data, offset)
-        if length < 12 or length % 4 or offset + length > len(data):
-            if offset == 0:
+        kind, length = struct.unpack_from("<II" if little else ">II", head)
+        block = buffer.take(length) if length >= 12 and length % 4 == 0 else None
+        if block is None:
+            if first:
                 raise InputError(f"{name}: damaged pcapng file header")
             capture.notes.append(
                 f"the capture is truncated or damaged after packet {capture.packets} "
                 f"(byte {offset}); the rest was left out"
             )
             return
-        block = data[offset : offset + length]
-        offset += length
+        first = False
         try:
             if kind == pcapng.PCAPNG_BT_IDB:
                 idb = (pcapng.InterfaceDescriptionBlockLE if little else
@@ -159,11 +220,7 @@ def _pcapng_frames(data: bytes, name: str, capture: Capture) -> Iterator[tuple[f
                 time = seconds + ((epb.ts_high << 32) | epb.ts_low) / divisor
                 yield time, linktype, bytes(epb.pkt_data)
         except (dpkt.dpkt.Error, struct.error, ValueError):
-            capture.notes.append(f"a damaged pcapng block at byte {offset - length} was skipped")
-    if offset < len(data):
-        capture.notes.append(
-            f"the capture is truncated: {len(data) - offset} bytes after the last whole block"
-        )
+            capture.notes.append(f"a damaged pcapng block at byte {offset} was skipped")
 
 
 def _interface(idb: pcapng.InterfaceDescriptionBlock, little: bool) -> tuple[int, float, int]:

@@ -15,14 +15,24 @@ ClientHello first is implicit TLS, kept when the port is an SMTP port. Without
 any payload (a SYN nobody answered, a reset, a server that never spoke) the
 port decides: one where SMTP was seen, a well-known mail port, or any port
 when the capture holds nothing but such connections.
+
+A capture is read as a stream: a connection is handed over (``done``) as
+soon as it has ended and is known to be SMTP, and then forgotten but for a
+tombstone that catches its late ACKs. At most ``limits.MAX_OPEN_STREAMS``
+connections are followed at once (the one silent for longest is reported as
+it stands); a connection whose SMTP-ness only the end of the capture can
+settle (a TLS connection on an unusual port) waits for it, ``MAX_UNDECIDED``
+at most.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+from smtplog import limits
 from smtplog.events import Event, Note
 from smtplog.pcap.reader import Segment
 from smtplog.record.handshake import looks_like_tls
@@ -34,6 +44,8 @@ HALF = 1 << 31
 MAIL_PORTS = frozenset({25, 465, 587, 2525})
 IMPLICIT_TLS_PORTS = frozenset({465})
 MAX_HELD = 4 * 1024 * 1024  # early segments held per direction before the gap is given up
+MAX_UNDECIDED = 1000  # ended connections waiting for the end of the capture to be judged
+MAX_TOMBSTONES = 50_000  # forgotten connections whose late packets are still recognised
 
 _GREETING = re.compile(rb"^(220|421|554)[ -]")
 _REPLY = re.compile(rb"^[2-5][0-9][0-9][ -][^\r\n]*\r?\n")
@@ -149,19 +161,43 @@ class Streams:
 
     def __init__(self, t0: float) -> None:
         self.t0 = t0
-        self.open: dict[tuple[str, int, str, int], Connection] = {}
-        self.connections: list[Connection] = []
+        # Followed connections, least recently active first (ended ones stay until a new
+        # SYN reuses their ports or they are pushed out: late ACKs land there).
+        self.open: OrderedDict[tuple[str, int, str, int], Connection] = OrderedDict()
+        self.count = 0  # connections seen
+        self.done: deque[Connection] = deque()  # ended SMTP connections, to report
+        self.undecided: list[Connection] = []  # ended, judged at the end of the capture
+        self.smtp_ports: set[int] = set()
+        self.saw_other = False
+        self.reported = 0
+        self.left_out = 0  # connections that are not SMTP
+        self.gone: deque[int] = deque()  # numbers of connections that will not be reported
+        # Ended SMTP connections whose last ACKs may still come: handed over (``done``) when
+        # a packet of another connection arrives (their packet range is then complete).
+        self.settling: list[Connection] = []
+        self.cut = 0  # connections reported before their end (too many open at once)
+        self.tombstones: OrderedDict[tuple[str, int, str, int], None] = OrderedDict()
         self.last_time = t0
 
     # -- packets -------------------------------------------------------------------------
 
     def add(self, segment: Segment) -> None:
+        if self.settling:
+            self._settle(segment)
         self.last_time = segment.time
         at = round(segment.time - self.t0, 6)
         forward = (segment.src, segment.sport, segment.dst, segment.dport)
         backward = (segment.dst, segment.dport, segment.src, segment.sport)
         flags = segment.flags
         connection = self.open.get(forward) or self.open.get(backward)
+        if connection is not None:
+            self.open.move_to_end((*connection.client, *connection.server))
+        elif (
+            not flags & SYN
+            and not segment.payload
+            and (forward in self.tombstones or backward in self.tombstones)
+        ):
+            return  # a late ACK or FIN of a connection already reported and forgotten
         if flags & SYN and not flags & ACK:
             reused = (
                 connection is not None
@@ -216,15 +252,17 @@ class Streams:
         client, server = forward[:2], forward[2:]
         if at is None and not self._client_side_guess(segment):
             client, server = server, client  # joined mid-stream: the server sent this one
+        self.count += 1
         connection = Connection(
-            number=len(self.connections) + 1,
+            number=self.count,
             client=client,  # type: ignore[arg-type]
             server=server,  # type: ignore[arg-type]
             first_packet=segment.number,
             syn_at=at,
         )
-        self.connections.append(connection)
         self.open[(*connection.client, *connection.server)] = connection
+        if len(self.open) > limits.MAX_OPEN_STREAMS:
+            self._push_out(next(iter(self.open.values())))
         if at is None:
             connection.events.append(
                 Note(
@@ -242,7 +280,62 @@ class Streams:
         return not (segment.dport not in MAIL_PORTS and segment.sport < segment.dport)
 
     def _forget(self, connection: Connection) -> None:
-        self.open.pop((*connection.client, *connection.server), None)
+        key = (*connection.client, *connection.server)
+        if self.open.get(key) is connection:
+            del self.open[key]
+            self.tombstones[key] = None
+            if len(self.tombstones) > MAX_TOMBSTONES:
+                self.tombstones.popitem(last=False)
+
+    def _push_out(self, connection: Connection) -> None:
+        """Too many connections at once: the least recently active one goes."""
+        if not connection.ended and connection.kind != "other":
+            self.cut += 1
+            self._end_at_capture_end(connection, self.last_time - self.t0, cut=True)
+        self._forget(connection)
+
+    # -- what is reported --------------------------------------------------------------
+
+    def _ended(self, connection: Connection) -> None:
+        """The connection is over: report it if it is SMTP (or wait to know), then drop
+        everything but its tombstone."""
+        connection.ended = True
+        kind = connection.kind
+        if kind == "smtp" or (
+            kind in ("tls", "unknown")
+            and connection.server_port in self.smtp_ports | MAIL_PORTS | IMPLICIT_TLS_PORTS
+        ):
+            self.settling.append(connection)
+            self.reported += 1
+        elif kind == "other":
+            self.left_out += 1
+            self.gone.append(connection.number)
+        else:
+            self.undecided.append(connection)
+            if len(self.undecided) > MAX_UNDECIDED:
+                self._decide(self.undecided.pop(0))
+
+    def _settle(self, segment: Segment | None) -> None:
+        """Hand over the ended connections this packet does not belong to (all: None)."""
+        keep = []
+        for connection in self.settling:
+            ends = (connection.client, connection.server)
+            mine = segment is not None and {
+                (segment.src, segment.sport),
+                (segment.dst, segment.dport),
+            } == set(ends)
+            (keep if mine else self.done).append(connection)
+        self.settling = keep
+
+    def _decide(self, connection: Connection) -> None:
+        """A TLS or silent connection on a port SMTP was not seen on: SMTP when the
+        capture holds nothing else (the decision the end of the capture makes)."""
+        if connection.server_port in self.smtp_ports or not self.saw_other:
+            self.done.append(connection)
+            self.reported += 1
+        else:
+            self.left_out += 1
+            self.gone.append(connection.number)
 
     # -- what the tap sees ----------------------------------------------------------------
 
@@ -257,6 +350,10 @@ class Streams:
     def _deliver(self, connection: Connection, side: str, data: bytes, at: float) -> None:
         if connection.kind == "unknown":
             connection.kind = _kind(side, data, joined_late=connection.syn_at is None)
+            if connection.kind == "smtp":
+                self.smtp_ports.add(connection.server_port)
+            elif connection.kind == "other":
+                self.saw_other = True
         if connection.kind == "other":
             return
         tap = self._tap(connection, at)
@@ -277,7 +374,7 @@ class Streams:
 
     def _close(self, connection: Connection, side: str, at: float, *, reset: bool) -> None:
         if connection.kind == "other":
-            connection.ended = True
+            self._ended(connection)
             return
         if connection.syn_ack_at is None and connection.tap is None and side == "server":
             # The answer to the SYN was a reset: nothing listens there.
@@ -291,7 +388,7 @@ class Streams:
                     at,
                 )
             )
-            connection.ended = True
+            self._ended(connection)
             return
         tap = self._tap(connection, at)
         connection.events.extend(
@@ -300,61 +397,68 @@ class Streams:
         sending = connection.to_server if side == "client" else connection.to_client
         sending.fin = True
         if (connection.to_server.fin and connection.to_client.fin) or reset:
-            connection.ended = True  # kept until a new SYN reuses the ports: late ACKs land here
+            self._ended(connection)  # kept until a new SYN reuses the ports: late ACKs land here
 
     # -- the end of the capture ----------------------------------------------------------------
 
     def finish(self) -> None:
+        """The end of the capture: every connection still open is ended as it stands, and
+        the undecided ones are judged."""
         end = round(self.last_time - self.t0, 6)
-        for connection in self.connections:
-            if connection.kind == "other":
-                continue
-            if connection.tap is None and connection.syn_ack_at is None:
-                first = connection.syn_at if connection.syn_at is not None else end
-                last = connection.last_syn_at if connection.last_syn_at is not None else first
-                tap = Tap()
-                connection.tap = tap
-                if connection.syns > 1 or end - first >= 1.0:
-                    tries = (
-                        f"the SYN was sent {connection.syns} times over {last - first:.1f}s"
-                        if connection.syns > 1
-                        else f"the SYN was not answered in {end - first:.1f}s"
-                    )
-                    connection.events.extend(
-                        tap.connect_failed(
-                            "timeout",
-                            f"no answer from {_endpoint(*connection.server)} to the connection "
-                            f"attempt ({tries}): packets dropped by a firewall, or a server "
-                            "too busy to accept",
-                            last,
-                        )
-                    )
-                else:
-                    connection.events.append(
-                        Note(text="the capture ended while the client was connecting", time=end)
-                    )
-                continue
-            if connection.ended:
-                continue
-            tap = self._tap(connection, end)
-            if not connection.to_server.fin and not connection.to_client.fin:
-                connection.events.extend(
-                    tap.finish(end, "the capture ended while the connection was still open")
-                )
+        for connection in sorted(self.open.values(), key=lambda c: c.number):
+            if not connection.ended:
+                self._end_at_capture_end(connection, end)
+        self.open.clear()
+        self._settle(None)
+        for connection in self.undecided:
+            self._decide(connection)
+        self.undecided = []
 
-    def sessions(self) -> list[Connection]:
-        """The connections to report, in the order they began."""
-        smtp_ports = {c.server_port for c in self.connections if c.kind == "smtp"}
-        smtp_ports |= MAIL_PORTS
-        only_mail = not any(c.kind == "other" for c in self.connections)
-        chosen = []
-        for connection in self.connections:
-            if connection.kind == "smtp" or (
-                connection.kind in ("tls", "unknown")
-                and (connection.server_port in smtp_ports | IMPLICIT_TLS_PORTS or only_mail)
-            ):
-                chosen.append(connection)
-        return chosen
+    def _end_at_capture_end(self, connection: Connection, end: float, cut: bool = False) -> None:
+        if connection.kind == "other":
+            self._ended(connection)
+            return
+        if cut:
+            connection.events.append(
+                Note(
+                    text="more TCP connections were open at once than smtplog follows "
+                    "(smtplog.limits.MAX_OPEN_STREAMS): this one is reported as it stood; "
+                    "what followed it in the capture is left out",
+                    time=end,
+                )
+            )
+        if connection.tap is None and connection.syn_ack_at is None:
+            first = connection.syn_at if connection.syn_at is not None else end
+            last = connection.last_syn_at if connection.last_syn_at is not None else first
+            tap = Tap()
+            connection.tap = tap
+            if connection.syns > 1 or end - first >= 1.0:
+                tries = (
+                    f"the SYN was sent {connection.syns} times over {last - first:.1f}s"
+                    if connection.syns > 1
+                    else f"the SYN was not answered in {end - first:.1f}s"
+                )
+                connection.events.extend(
+                    tap.connect_failed(
+                        "timeout",
+                        f"no answer from {_endpoint(*connection.server)} to the connection "
+                        f"attempt ({tries}): packets dropped by a firewall, or a server "
+                        "too busy to accept",
+                        last,
+                    )
+                )
+            else:
+                connection.events.append(
+                    Note(text="the capture ended while the client was connecting", time=end)
+                )
+            self._ended(connection)
+            return
+        tap = self._tap(connection, end)
+        if not connection.to_server.fin and not connection.to_client.fin:
+            connection.events.extend(
+                tap.finish(end, "the capture ended while the connection was still open")
+            )
+        self._ended(connection)
 
 
 def _kind(side: str, data: bytes, *, joined_late: bool = False) -> Kind:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from smtplog.events import (
@@ -26,11 +27,13 @@ from smtplog.events import (
 from smtplog.render.safe import safe
 from smtplog.report import SCHEMA, Evidence, Finding, Report, SessionReport
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
 
 def _clean(text: str) -> str:
     # JSON escapes control characters itself; only undecodable bytes (lone
     # surrogates) would make the document unencodable, so show those as \xNN.
-    return safe(text, tab_size=0) if any(0xDC80 <= ord(c) <= 0xDCFF for c in text) else text
+    return safe(text, tab_size=0) if _UNDECODABLE.search(text) else text
 
 
 def event_to_dict(event: Event, t0: float | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from smtplog.report import Report
+    from smtplog.report import Report, SessionReport
 
 # What an input that could not be analysed shows in the outcome column.
 UNREADABLE = "unreadable"
@@ -43,25 +43,29 @@ class SummaryRow(NamedTuple):
         return self.outcome in (UNREADABLE, NOT_SMTP) or self.severity in ("error", "warning")
 
 
+def session_row(
+    source: str, dialect: str, session: "SessionReport", index: int = 1, total: int = 1
+) -> SummaryRow:
+    main = session.main
+    return SummaryRow(
+        source=source,
+        dialect=dialect,
+        outcome=session.outcome,
+        failed_at=session.failed_at,
+        diagnosis=main.id if main else None,
+        title=main.title if main else None,
+        severity=main.severity if main else None,
+        session=index,
+        sessions=total,
+    )
+
+
 def report_rows(report: "Report") -> tuple[SummaryRow, ...]:
     total = len(report.sessions)
-    rows = []
-    for index, session in enumerate(report.sessions, 1):
-        main = session.main
-        rows.append(
-            SummaryRow(
-                source=report.source,
-                dialect=report.dialect,
-                outcome=session.outcome,
-                failed_at=session.failed_at,
-                diagnosis=main.id if main else None,
-                title=main.title if main else None,
-                severity=main.severity if main else None,
-                session=index,
-                sessions=total,
-            )
-        )
-    return tuple(rows)
+    return tuple(
+        session_row(report.source, report.dialect, session, index, total)
+        for index, session in enumerate(report.sessions, 1)
+    )
 
 
 def error_row(source: str, message: str, not_smtp: bool) -> SummaryRow:
@@ -94,15 +98,33 @@ class Totals(NamedTuple):
 
 def totals(rows: list[SummaryRow], inputs: int | None = None) -> Totals:
     """Counts over ``rows``; ``inputs`` is the number of inputs (a file may be given twice)."""
-    analysed = [row for row in rows if row.outcome not in (UNREADABLE, NOT_SMTP)]
-    outcomes = Counter(row.outcome for row in rows)
-    diagnoses = Counter(row.diagnosis or "(none)" for row in analysed)
-    return Totals(
-        inputs=inputs if inputs is not None else len({row.source for row in rows}),
-        sessions=len(analysed),
-        outcomes=dict(sorted(outcomes.items(), key=lambda item: (-item[1], item[0]))),
-        diagnoses=sorted(diagnoses.items(), key=lambda item: (-item[1], item[0])),
-    )
+    counts = Counts()
+    for row in rows:
+        counts.add(row)
+    return counts.totals(inputs if inputs is not None else len({row.source for row in rows}))
+
+
+class Counts:
+    """Running counts of rows: the summary of any number of sessions in constant memory."""
+
+    def __init__(self) -> None:
+        self.sessions = 0
+        self.outcomes: Counter[str] = Counter()
+        self.diagnoses: Counter[str] = Counter()
+
+    def add(self, row: SummaryRow) -> None:
+        self.outcomes[row.outcome] += 1
+        if row.outcome not in (UNREADABLE, NOT_SMTP):
+            self.sessions += 1
+            self.diagnoses[row.diagnosis or "(none)"] += 1
+
+    def totals(self, inputs: int) -> Totals:
+        return Totals(
+            inputs=inputs,
+            sessions=self.sessions,
+            outcomes=dict(sorted(self.outcomes.items(), key=lambda item: (-item[1], item[0]))),
+            diagnoses=sorted(self.diagnoses.items(), key=lambda item: (-item[1], item[0])),
+        )
 
 
 HEADERS = ("file", "dialect", "outcome", "failed at", "diagnosis")

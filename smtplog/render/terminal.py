@@ -137,28 +137,52 @@ def _verdict(session: SessionReport) -> Text:
     return text
 
 
+def render_header(console: Console, report: Report, count: int | None) -> None:
+    """The input's title rule and notes; ``count`` None: sessions follow as they are read."""
+    header = Text(safe(report.source), style="bold")
+    sessions = (
+        f"{count} session{'s' if count != 1 else ''}"
+        if count is not None
+        else "a long input: each session is shown when it is complete"
+    )
+    header.append(
+        f"  {report.dialect} transcript · confidence {report.confidence:.2f} · {sessions}",
+        style="dim",
+    )
+    console.rule(header, align="left")
+    for note in report.notes:
+        console.print(Text(f"note: {safe(note)}", style="dim"))
+
+
+def render_session(console: Console, session: SessionReport, index: int, total: int | None) -> None:
+    """One session; ``total`` None: a long input written as it is read (count unknown)."""
+    if total is None or total > 1:
+        target = f": {safe(session.analysis.target)}" if session.analysis.target else ""
+        of = f" of {total}" if total is not None else ""
+        console.print(Text(f"session {index}{of}{target}", style="bold underline"))
+    console.print(_transcript(session))
+    for note in session.analysis.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    for finding in session.findings:
+        console.print(_finding(finding))
+    for finding in session.observations:
+        console.print(_finding(finding))
+    console.print(_verdict(session))
+    console.print()
+
+
+def render_footer(console: Console, source: str, count: int, notes: list[str]) -> None:
+    """The end of a long input written as it was read: the count, and notes found since."""
+    text = Text(safe(source), style="bold")
+    text.append(f"  {count} session{'s' if count != 1 else ''}", style="dim")
+    console.rule(text, align="left")
+    for note in notes:
+        console.print(Text(f"note: {safe(note)}", style="dim"))
+
+
 def render(console: Console, reports: list[Report]) -> None:
     for report in reports:
         count = len(report.sessions)
-        header = Text(safe(report.source), style="bold")
-        header.append(
-            f"  {report.dialect} transcript · confidence {report.confidence:.2f} · "
-            f"{count} session{'s' if count != 1 else ''}",
-            style="dim",
-        )
-        console.rule(header, align="left")
-        for note in report.notes:
-            console.print(Text(f"note: {note}", style="dim"))
+        render_header(console, report, count)
         for index, session in enumerate(report.sessions, 1):
-            if count > 1:
-                target = f": {safe(session.analysis.target)}" if session.analysis.target else ""
-                console.print(Text(f"session {index} of {count}{target}", style="bold underline"))
-            console.print(_transcript(session))
-            for note in session.analysis.notes:
-                console.print(Text(f"note: {note}", style="dim"))
-            for finding in session.findings:
-                console.print(_finding(finding))
-            for finding in session.observations:
-                console.print(_finding(finding))
-            console.print(_verdict(session))
-            console.print()
+            render_session(console, session, index, count)

@@ -59,12 +59,12 @@ def _finding(finding: Finding) -> Iterator[str]:
         yield f"   References: {'; '.join(finding.references)}"
 
 
-def _session(session: SessionReport, index: int, total: int) -> Iterator[str]:
+def session_lines(session: SessionReport, index: int, total: int | None) -> Iterator[str]:
+    """One session; ``total`` None: a long input written as it is read (count unknown)."""
     analysis = session.analysis
-    if total > 1:
-        yield f"--- session {index} of {total}" + (
-            f": {safe(analysis.target)}" if analysis.target else ""
-        )
+    if total is None or total > 1:
+        of = f" of {total}" if total is not None else ""
+        yield f"--- session {index}{of}" + (f": {safe(analysis.target)}" if analysis.target else "")
     for row in session_rows(analysis):
         number = f"{row.line:>5}" if row.line is not None else "    ·"
         who = {"S": "S:", "C": "C:", "*": "**", "?": "??"}[row.who]
@@ -87,16 +87,33 @@ def _session(session: SessionReport, index: int, total: int) -> Iterator[str]:
     )
 
 
-def render_report(report: Report) -> Iterator[str]:
-    count = len(report.sessions)
+def header(report: Report, count: int | None) -> Iterator[str]:
+    """The input's title line and notes; ``count`` None: sessions follow as they are read."""
+    sessions = (
+        f"{count} session{'s' if count != 1 else ''}"
+        if count is not None
+        else "a long input: each session is shown when it is complete"
+    )
     yield (
         f"== {safe(report.source)}: {report.dialect} transcript "
-        f"(confidence {report.confidence:.2f}), {count} session{'s' if count != 1 else ''} =="
+        f"(confidence {report.confidence:.2f}), {sessions} =="
     )
     for note in report.notes:
-        yield f"   note: {note}"
+        yield f"   note: {safe(note)}"
+
+
+def footer(source: str, count: int, notes: list[str]) -> Iterator[str]:
+    """The end of a long input written as it was read: the count, and notes found since."""
+    yield f"== {safe(source)}: {count} session{'s' if count != 1 else ''} =="
+    for note in notes:
+        yield f"   note: {safe(note)}"
+
+
+def render_report(report: Report) -> Iterator[str]:
+    count = len(report.sessions)
+    yield from header(report, count)
     for index, session in enumerate(report.sessions, 1):
-        yield from _session(session, index, count)
+        yield from session_lines(session, index, count)
         yield ""
 
 

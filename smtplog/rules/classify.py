@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
+from smtplog.rules.literals import lowered, needed
 from smtplog.smtp import enhanced_code
 
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
@@ -92,15 +93,28 @@ class LazyPattern:
     do not fit), so compiling all of them up front would only slow start-up.
     """
 
-    __slots__ = ("_compiled", "pattern")
+    __slots__ = ("_compiled", "_needed", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
+        self._needed: frozenset[str] | None = None
 
-    def search(self, text: str) -> re.Match[str] | None:
+    def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
+        """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
         if self._compiled is None:
             self._compiled = re.compile(self.pattern, re.IGNORECASE)
+            self._needed = needed(self.pattern)
+        need = self._needed
+        if need is not None:  # refused at once when no phrase the pattern needs is there
+            if low == "":
+                low = lowered(text)
+            if low is not None:
+                for item in need:
+                    if item in low:
+                        break
+                else:
+                    return None
         return self._compiled.search(text)
 
     def check(self) -> None:
@@ -335,14 +349,75 @@ def provider_rules() -> tuple[Rule, ...]:
     return tuple(rule for provider in providers().values() for rule in provider.rules)
 
 
+@cache
 def all_rules() -> tuple[Rule, ...]:
     return provider_rules() + generic_rules()
 
 
+@lru_cache(maxsize=4096)
+def _candidates(
+    phase: str | None,
+    code: int,
+    enhanced: str | None,
+    tiers: tuple[str, ...],
+    provider: str | None,
+) -> tuple[Rule, ...]:
+    """The rules that fit all but their text pattern, in order.
+
+    A log classifies the same few codes thousands of times: what is left to
+    check for each reply is only the patterns (``classify``).
+    """
+    out = []
+    for rule in all_rules():
+        if rule.tier not in tiers:
+            continue
+        if rule.phases is not None and phase not in rule.phases:
+            continue
+        if rule.codes is not None and not any(_code_matches(c, code) for c in rule.codes):
+            continue
+        if rule.enhanced is not None and not (
+            enhanced and any(spec.matches(enhanced) for spec in rule.enhanced)
+        ):
+            continue
+        if rule.tier == "provider":
+            if provider is not None and provider != rule.provider:
+                continue
+            if provider is None and not (rule.unique or rule.unregistered_code):
+                continue  # generic wording or a reused IANA code: not evidence of the provider
+        if rule.pattern is not None:
+            rule.pattern.check()  # compiled now: ``classify`` uses it directly
+        out.append(rule)
+    return tuple(out)
+
+
+@cache
+def _any_marker() -> LazyPattern | None:
+    """Every provider marker in one expression: most replies name no provider at all."""
+    patterns = [
+        marker.pattern
+        for variants in provider_variants().values()
+        for variant in variants
+        for marker in variant.markers
+    ]
+    combined = LazyPattern("|".join(f"(?:{p})" for p in patterns))
+    try:
+        combined.check()
+    except re.error:  # a marker that cannot be combined (a back reference): ask each one
+        return None
+    return combined
+
+
 def detect_provider(texts: list[str]) -> ProviderMatch | None:
     """The provider named by a banner, an EHLO reply, reply texts or a host name."""
-    joined = "\n".join(texts)
+    return _detect_provider("\n".join(texts))
+
+
+@lru_cache(maxsize=1024)  # a log names the same few servers over and over
+def _detect_provider(joined: str) -> ProviderMatch | None:
     if not joined.strip():
+        return None
+    combined = _any_marker()
+    if combined is not None and not combined.search(joined):
         return None
     for key, variants in provider_variants().items():
         for variant in variants:
@@ -381,14 +456,21 @@ def classify(
     """
     text = reply_text(reply)
     provider = detect_provider([text]) or provider
-    for rule in all_rules():
-        if rule.tier not in tiers or not rule.matches(reply, text, phase):
-            continue
-        if rule.tier == "provider":
-            if provider is not None and provider.key != rule.provider:
+    key = provider.key if provider is not None else None
+    low = lowered(text)
+    for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
+        pattern = rule.pattern
+        if pattern is not None:  # (LazyPattern.search, inlined: the hottest loop of the rules)
+            need = pattern._needed
+            if low is not None and need is not None:
+                for item in need:
+                    if item in low:
+                        break
+                else:
+                    continue  # none of the phrases the pattern needs is in the text
+            if not pattern._compiled.search(text):  # type: ignore[union-attr]
                 continue
-            if provider is None and not (rule.unique or rule.unregistered_code):
-                continue  # generic wording or a reused IANA code: not evidence of the provider
+        if rule.tier == "provider":
             known = provider is not None or rule.unique
             match = provider or ProviderMatch(rule.provider or "", _provider_name(rule))
             return Classification(

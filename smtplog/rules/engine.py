@@ -42,6 +42,7 @@ from smtplog.protocol import Exchange, SessionAnalysis, unrecovered_failures
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
 from smtplog.rules.classify import (
     Classification,
+    LazyPattern,
     ProviderMatch,
     about_provider,
     classify,
@@ -81,10 +82,10 @@ class _Facts(dict[str, str]):
 
 
 @cache
-def client_error_rows() -> tuple[tuple[str, re.Pattern[str], str], ...]:
+def client_error_rows() -> tuple[tuple[str, LazyPattern, str], ...]:
     """``knowledge/client-errors.tsv``: what client programs say, in order."""
     return tuple(
-        (row["diagnosis"], re.compile(row["pattern"], re.IGNORECASE), row["source"])
+        (row["diagnosis"], LazyPattern(row["pattern"]), row["source"])
         for row in read_tsv("client-errors.tsv")
     )
 
@@ -138,6 +139,7 @@ class Diagnoser:
     def __init__(self, analysis: SessionAnalysis) -> None:
         self.analysis = analysis
         self.provider = session_provider(analysis)
+        self.memo: dict[str, object] = {}  # facts about the session rules ask for often
 
     # -- building findings ---------------------------------------------------
 

@@ -53,6 +53,12 @@ def _tls_port(diagnoser: Diagnoser) -> bool:
 
 def _tls_start(diagnoser: Diagnoser) -> int | None:
     """Index in the session's events from which the connection was encrypted, if ever."""
+    if "tls_start" not in diagnoser.memo:
+        diagnoser.memo["tls_start"] = _find_tls_start(diagnoser)
+    return diagnoser.memo["tls_start"]  # type: ignore[return-value]
+
+
+def _find_tls_start(diagnoser: Diagnoser) -> int | None:
     if _tls_port(diagnoser):
         return -1
     analysis = diagnoser.analysis
@@ -70,9 +76,13 @@ def _tls_active_at(diagnoser: Diagnoser, event: Event) -> bool:
     start = _tls_start(diagnoser)
     if start is None:
         return False
-    position = next(
-        (i for i, other in enumerate(diagnoser.analysis.events) if other is event), None
-    )
+    positions = diagnoser.memo.get("positions")
+    if positions is None:
+        positions = diagnoser.memo["positions"] = {
+            id(other): index
+            for index, other in reversed(list(enumerate(diagnoser.analysis.events)))
+        }
+    position = positions.get(id(event))  # type: ignore[attr-defined]
     return position is None or position > start
 
 

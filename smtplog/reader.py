@@ -1,0 +1,430 @@
+"""Reading an input as a stream: bytes in chunks, lines out, memory flat.
+
+``ByteStream`` reads a file (or any iterable of byte chunks) a chunk at a
+time, undoes gzip on the way (bounded output per step: a gzip bomb is read
+like any large file) and refuses other compressors and archives with the
+command that unpacks them. ``SourceReader`` turns those bytes into ``Line``s
+exactly as ``source.source_from_bytes`` always has — telnet IAC removed,
+UTF-8 with surrogateescape, CRLF / LF (or lone CR), backspaces applied,
+original line numbers kept — but incrementally: it reads the head of the
+input eagerly (detection and cleanup decide on it) and the rest as the
+analysis asks for it. A line longer than ``limits.MAX_LINE_CHARS`` is cut, and
+the cut noted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from smtplog import limits
+from smtplog.containers import GZIP_MAGIC, identify, refusal
+from smtplog.errors import InputError
+from smtplog.source import Line, looks_binary, make_lines
+
+PEEK_BYTES = 64 * 1024  # what identifying a file looks at
+BINARY_SAMPLE = 8192  # what judging "binary or text" looks at (source.looks_binary)
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_IAC, _SB, _SE = 0xFF, 0xFA, 0xF0
+_OPTION_COMMANDS = frozenset({0xFB, 0xFC, 0xFD, 0xFE})
+
+
+def file_chunks(file: BinaryIO, name: str, size: int = limits.READ_CHUNK) -> Iterator[bytes]:
+    """The bytes of an open binary file, ``size`` at a time."""
+    while True:
+        try:
+            chunk = file.read(size)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
+        if not chunk:
+            return
+        yield chunk
+
+
+class ByteStream:
+    """The bytes of one input, in chunks, with gzip undone.
+
+    ``head`` holds the first bytes (at least PEEK_BYTES when the input is that
+    long) for identifying the content; iterating yields every byte, head
+    included, once. ``notes`` say what reading found (a gzip file cut short).
+
+    Raises (when created):
+        InputError: the input is another compressor's output or an archive.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], name: str, *, expected_size: int | None = None):
+        self.name = name
+        self.notes: list[str] = []
+        self.size = 0  # bytes delivered so far (after decompression)
+        self.compression: str | None = None
+        self.expected_size = expected_size  # of a regular file when opened: shrinking is noted
+        self._raw_size = 0
+        raw = self._counting(iter(chunks))
+        head, raw = _peek(raw, PEEK_BYTES)
+        if head.startswith(GZIP_MAGIC):
+            self.compression = "gzip"
+            raw = self._gunzip(_chain(head, raw))
+            head, raw = _peek(raw, PEEK_BYTES)
+            kind = identify(head)
+            if kind is not None:
+                raise InputError(refusal(name, kind, inside="a gzip file"))
+        else:
+            kind = identify(head)
+            if kind is not None:
+                raise InputError(refusal(name, kind))
+        self.head = head
+        self._chunks = _chain(head, raw)
+
+    @classmethod
+    def open(cls, path: str) -> ByteStream:
+        """A file by name; errors are one line each (missing, a folder, no permission...)."""
+        try:
+            file = open(path, "rb", buffering=0)  # noqa: SIM115 (closed when the stream ends)
+        except FileNotFoundError as exc:
+            raise InputError(f"{path}: no such file") from exc
+        except IsADirectoryError as exc:
+            raise InputError(f"{path}: is a directory (give the files in it)") from exc
+        except PermissionError as exc:
+            raise InputError(f"{path}: permission denied") from exc
+        except OSError as exc:
+            raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+        try:
+            status = os.fstat(file.fileno())
+            expected = status.st_size if _is_regular(status.st_mode) else None
+            return cls(_closing(file, file_chunks(file, path)), path, expected_size=expected)
+        except BaseException:
+            file.close()
+            raise
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            yield chunk
+        self._check_shrunk()
+
+    def _counting(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self._raw_size += len(chunk)
+            yield chunk
+
+    def _check_shrunk(self) -> None:
+        if self.expected_size is not None and self._raw_size < self.expected_size:
+            self.notes.append(
+                f"the file shrank while it was read ({self.expected_size:,} bytes when opened, "
+                f"{self._raw_size:,} read): it was truncated or rotated; this report covers "
+                "what was read"
+            )
+            self.expected_size = None
+
+    def _gunzip(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """gzip members one after another (``cat a.gz b.gz`` is valid gzip), bounded output."""
+        decompressor = zlib.decompressobj(wbits=31)
+        fed = False  # the current member has been given bytes
+        produced = 0  # bytes of text so far (self.size lags: the head is peeked ahead)
+        for chunk in chunks:
+            data = chunk
+            while data:
+                fed = True
+                try:
+                    out = decompressor.decompress(data, limits.READ_CHUNK)
+                except zlib.error as exc:
+                    if not produced:
+                        raise InputError(f"{self.name}: damaged gzip file ({exc})") from exc
+                    self.notes.append(
+                        f"the gzip file is damaged after {produced:,} bytes of text "
+                        f"({exc}); the rest was left out"
+                    )
+                    return
+                if out:
+                    produced += len(out)
+                    yield out
+                if decompressor.eof:
+                    data = decompressor.unused_data
+                    decompressor, fed = zlib.decompressobj(wbits=31), False
+                    if data and not data.startswith(GZIP_MAGIC):
+                        if data.strip(b"\0"):
+                            self.notes.append("bytes after the end of the gzip data were ignored")
+                        return
+                else:
+                    data = decompressor.unconsumed_tail
+        if not fed:
+            return
+        if not produced:
+            raise InputError(f"{self.name}: damaged gzip file (it ends before any text)")
+        self.notes.append(
+            f"the gzip file is cut short after {produced:,} bytes of text (was it still "
+            "being written?); what was there was read"
+        )
+
+
+def _is_regular(mode: int) -> bool:
+    import stat
+
+    return stat.S_ISREG(mode)
+
+
+def _closing(file: BinaryIO, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        file.close()
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
+    """At least ``size`` bytes from the front of ``chunks`` (fewer at the end), and the rest."""
+    parts: list[bytes] = []
+    have = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        have += len(chunk)
+        if have >= size:
+            break
+    return b"".join(parts), chunks
+
+
+class TelnetStripper:
+    """Removes telnet IAC negotiation from bytes that arrive in pieces (RFC 854)."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self._tail = b""  # an IAC sequence cut by the end of the last piece
+
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        if self._tail:
+            data, self._tail = self._tail + data, b""
+        if b"\xff" not in data:
+            return data
+        out = bytearray()
+        i, n = 0, len(data)
+        while i < n:
+            index = data.find(b"\xff", i)
+            if index < 0:
+                out += data[i:]
+                break
+            out += data[i:index]
+            i = index
+            command = data[i + 1] if i + 1 < n else None
+            if command is None or (command in _OPTION_COMMANDS and i + 2 >= n):
+                if final:
+                    self.found = True
+                    break
+                self._tail = data[i:]
+                break
+            self.found = True
+            if command == _IAC:  # escaped literal 0xFF
+                out.append(_IAC)
+                i += 2
+            elif command in _OPTION_COMMANDS:
+                i += 3
+            elif command == _SB:
+                end = data.find(bytes((_IAC, _SE)), i + 2)
+                if end < 0:
+                    if not final and n - i < limits.READ_CHUNK:
+                        self._tail = data[i:]  # the subnegotiation goes on in the next piece
+                    break
+                i = end + 2
+            else:
+                i += 2
+        return bytes(out)
+
+
+class SourceReader:
+    """Lines of a ``ByteStream``: the head read now, the rest when asked for.
+
+    ``head`` is the first ``head_lines`` lines (or ``head_bytes`` bytes of
+    text, whichever comes first; ``None``: the whole input). ``complete`` says
+    whether the head is the whole input. ``lines()`` yields every line, head
+    first, once. ``notes`` grow while reading (telnet bytes removed, invalid
+    UTF-8, lines cut); ``line_count`` and ``size`` count what was read.
+
+    Raises (when created):
+        InputError: the input is empty or binary.
+    """
+
+    def __init__(
+        self,
+        stream: ByteStream,
+        *,
+        head_lines: int | None = limits.HEAD_LINES,
+        head_bytes: int = limits.HEAD_BYTES,
+    ) -> None:
+        self.name = stream.name
+        self.stream = stream
+        self._notes: list[str] = []
+        self.line_count = 0
+        self.cut_lines = 0
+        self._telnet = TelnetStripper()
+        self._telnet_noted = False
+        self._valid_utf8 = True
+        self._cr_only: bool | None = None  # decided on the first text: "\r" ends lines
+        self._pending = ""  # the start of a line whose end has not arrived
+        self._skipping = 0  # characters skipped of a line cut at MAX_LINE_CHARS (0: none)
+        self._cut_at = 0  # the number of that line
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+        self._started = False
+        self._bytes_in = 0  # text bytes after telnet stripping
+        self._texts = self._text_chunks()
+        self._rest = self._numbered(self._all_lines())
+        self.head: list[Line] = []
+        self.complete = False
+        for line in self._rest:
+            self.head.append(line)
+            if head_lines is not None and (
+                len(self.head) >= head_lines or self._bytes_in >= head_bytes
+            ):
+                break
+        else:
+            self.complete = True
+        if self.complete and not any(line.text.strip() for line in self.head):
+            raise InputError(f"{self.name}: empty input", not_smtp=True)
+        self._taken = False
+
+    @property
+    def notes(self) -> list[str]:
+        return [*self._notes, *self.stream.notes]
+
+    @property
+    def size(self) -> int:
+        return self._bytes_in
+
+    def lines(self) -> Iterator[Line]:
+        """Every line, from the first; only once."""
+        head = self.head
+        rest = self.rest()
+        yield from head
+        yield from rest
+
+    def rest(self) -> Iterator[Line]:
+        """The lines after the head; only once."""
+        if self._taken:
+            raise RuntimeError("the lines of a SourceReader can be read only once")
+        self._taken = True
+        if not self.complete:
+            yield from self._rest
+
+    # -- bytes -> text -------------------------------------------------------------------------
+
+    def _text_chunks(self) -> Iterator[str]:
+        sample = b""  # the first bytes, until there are enough to judge "binary or text"
+        judged = False
+        chunks = iter(self.stream)
+        while True:
+            chunk = next(chunks, None)
+            data = self._telnet.feed(chunk or b"", final=chunk is None)
+            if not judged:
+                sample += data
+                if len(sample) < BINARY_SAMPLE and chunk is not None:
+                    continue
+                judged = True
+                self._judge(sample)
+                data, sample = sample, b""
+            elif self._telnet.found and not self._telnet_noted:
+                self._note_telnet()
+            if data:
+                yield self._decode(data)
+            if chunk is None:
+                break
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            yield self._checked(tail)
+
+    def _note_telnet(self) -> None:
+        self._telnet_noted = True
+        self._notes.append("telnet option negotiation bytes were removed")
+
+    def _judge(self, sample: bytes) -> None:
+        if self._telnet.found:
+            self._note_telnet()
+        what = looks_binary(sample)
+        if what is not None:
+            raise InputError(f"{self.name}: this is {what}, not a text transcript")
+
+    def _decode(self, data: bytes) -> str:
+        self._bytes_in += len(data)
+        return self._checked(self._decoder.decode(data))
+
+    def _checked(self, text: str) -> str:
+        if self._valid_utf8 and _UNDECODABLE.search(text):
+            self._valid_utf8 = False
+            self._notes.append("the input is not valid UTF-8; undecodable bytes are shown as \\xNN")
+        if not self._started and text:
+            self._started = True
+            if text.startswith("\ufeff"):
+                text = text[1:]
+        return text
+
+    # -- text -> lines ---------------------------------------------------------------------------
+
+    def _all_lines(self) -> Iterator[str]:
+        limit = limits.MAX_LINE_CHARS
+        for chunk in self._texts:
+            text = chunk
+            if self._cr_only is None:
+                self._cr_only = "\n" not in text and "\r" in text
+            separator = "\r" if self._cr_only else "\n"
+            if self._skipping:
+                end = text.find(separator)
+                if end < 0:
+                    self._skipping += len(text)
+                    continue
+                self._skipping += end
+                self._note_cut()
+                text = text[end + 1 :]
+            parts = (self._pending + text).split(separator)
+            self._pending = parts.pop()
+            for part in parts:
+                if len(part) > limit:  # a long line whose end came in this same chunk
+                    self.cut_lines += 1
+                    self._cut_at = self.line_count + 1
+                    self._skipping = len(part) - limit
+                    self._note_cut()
+                    part = part[:limit]  # noqa: PLW2901
+                yield part if self._cr_only else part.rstrip("\r")
+            if len(self._pending) > limit:
+                self.cut_lines += 1
+                self._cut_at = self.line_count + 1
+                self._skipping = len(self._pending) - limit
+                cut, self._pending = self._pending[:limit], ""
+                yield cut if self._cr_only else cut.rstrip("\r")
+        if self._skipping:
+            self._note_cut()
+        last = self._pending if self._cr_only else self._pending.rstrip("\r")
+        self._pending = ""
+        if last:
+            yield last
+
+    def _note_cut(self) -> None:
+        total = limits.MAX_LINE_CHARS + self._skipping
+        if self.cut_lines <= limits.MAX_NOTES:
+            self._notes.append(
+                f"line {self._cut_at} is {total:,} characters long; only its first "
+                f"{limits.MAX_LINE_CHARS:,} were read (a limit: smtplog.limits.MAX_LINE_CHARS)"
+            )
+        elif self.cut_lines == limits.MAX_NOTES + 1:
+            self._notes.append("more lines were cut the same way (not listed)")
+        self._skipping = 0
+
+    def _numbered(self, texts: Iterator[str]) -> Iterator[Line]:
+        for number, text in enumerate(texts, 1):
+            self.line_count = number
+            if "\b" in text or "\x7f" in text:
+                yield from make_lines((text,), number)
+            else:
+                yield Line(number, text)
+
+
+def read_source(
+    chunks: Iterable[bytes], name: str, *, head_lines: int | None = limits.HEAD_LINES
+) -> SourceReader:
+    """A SourceReader over byte chunks (see ``ByteStream`` and ``SourceReader``)."""
+    return SourceReader(ByteStream(chunks, name), head_lines=head_lines)

@@ -1,0 +1,166 @@
+"""The Postfix dialect's fast paths give exactly what the grammar gives.
+
+A mail.log is mostly lines the dialect explains with nothing (qmgr, cleanup,
+pickup...) and verbose internals; the dialect skips the first and builds the
+grammar's ``other`` entry for the second without parsing (smtplog/dialects/
+postfix.py: ``_skipped``, ``_plain``). The grammar stays the definition: every
+real sample, and lines built to sit on each edge of the fast paths, must come
+out the same both ways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from smtplog.assemble import assemble
+from smtplog.dialects import get
+from smtplog.dialects.base import LineDialect
+from smtplog.source import Line, source_from_text
+
+SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples"
+ENVELOPE = "Nov 28 20:46:41 out "
+
+# Each on an edge of a fast path: the same text from an SMTP service and from another one.
+EDGE_MESSAGES = [
+    "6BCDD216004: removed",
+    "6BCDD216004: ",  # a bare queue id: the grammar refuses it (Unparsed)
+    "6BCDD216004:",
+    "NOQUEUE: reject: RCPT from x[192.0.2.1]: 554 5.7.1 <a@b>: Relay access denied; from=<> to=<a@b> proto=ESMTP helo=<x>",
+    "6BCDD216004: to=<a@b>, relay=none, delay=0, dsn=2.0.0, status=sent (delivered to mailbox)",
+    "6BCDD216004: to=<a@b>, relay=mx[192.0.2.1]:25, dsn=5.1.1, status=bounced (host mx[192.0.2.1] said: 550 5.1.1 no (in reply to RCPT TO command))",
+    "status=sent without a recipient",
+    "warning: hostname x does not resolve to address 192.0.2.1",
+    "connect from x[192.0.2.1]",
+    "connect to x[192.0.2.1]:25: Connection refused",
+    "connectionless thing",
+    "disconnect from x[192.0.2.1] ehlo=1 quit=1 commands=2",
+    "lost connection after RCPT from x[192.0.2.1]",
+    "lost connection with x[192.0.2.1] while sending RCPT TO",
+    "timeout after DATA from x[192.0.2.1]",
+    "timeout while reading server greeting",
+    "too many errors after RCPT from x[192.0.2.1]",
+    "Untrusted TLS connection established to x[192.0.2.1]:25: TLSv1.3 with cipher X (256/256 bits)",
+    "Anonymous TLS connection established from x[192.0.2.1]: TLSv1.3 with cipher X",
+    "Trusted-ish words",
+    "client=x[192.0.2.1]",
+    "Connected to x[192.0.2.1]:25",
+    "Failed to establish session to x",
+    "> x[192.0.2.1]:25: EHLO out.example.test",
+    "< x[192.0.2.1]:25: 250-PIPELINING",
+    "< x[192.0.2.1]:25: 250 8BITMIME",
+    ">no space after the marker",
+    "reject_warning: RCPT from x[192.0.2.1]: 450 4.1.1 <a@b>: nope; from=<> to=<a@b>",
+    "hold: header Subject: x from x[192.0.2.1]; from=<a@b> to=<c@d>",
+    "warn: something",
+    "filtered words",
+    "milter-reject: END-OF-MESSAGE from x[192.0.2.1]: 5.7.1 Spam; from=<a@b> to=<c@d>",
+    "redirect: x",
+    "discard: RCPT from x[192.0.2.1]: <a@b>: Recipient address triggers DISCARD action; from=<> to=<a@b>",
+    "match_list_match: localhost: no match",
+    "ABCDEFABCDEF12: message-id=<x@y>",
+    "abcdefghijklmnop: long lowercase queue id",
+    "to=<a@b> without status",
+    "  leading spaces",
+    "\t",
+    "smtp_stream_setup: maxtime=300 enable_deadline=0",
+    "Untrusted TLS connection foo",
+    "Verified TLS connection reused from x[192.0.2.1]: TLSv1.2 with cipher Y",
+    "connect from ",
+    "client=",
+    "disconnect from",
+    "connect to x: ",
+    "connect to x:25 no colon space",
+    "to=<a@b>, status=",
+    "to=<a@b>,status=sent",
+    "< 250",
+    "< 250-",
+    "< 250 ",
+    "> 250x",
+    "< ",
+    "<  220 double space",
+    "< x[192.0.2.1]:25: 221 2.0.0 Bye",
+    "> x[192.0.2.1]:25: QUIT",
+    "> x[192.0.2.1]: ",
+    "< 999 not a reply code",
+    "< 220-teaser",
+    "ABCDE12345: > x[192.0.2.1]:25: RCPT TO:<a@b>",
+    "ABCDE12345: connect from x[192.0.2.1]",
+    "NOQUEUE: client=x[192.0.2.1]",
+]
+SERVICES = [
+    "postfix/smtp[100]",
+    "postfix/smtpd[101]",
+    "postfix/submission/smtpd[102]",
+    "postfix/lmtp[103]",
+    "postfix/qmgr[104]",
+    "postfix/cleanup[105]",
+    "postfix/discard[106]",
+    "postfix/local[107]",
+    "postfix/postscreen[108]",
+]
+SEVERITIES = ["", "warning: ", "fatal: "]
+
+
+def _records(lines: list[Line], fast: bool) -> list[object]:
+    """The events, their streams named by order of appearance (a stream the fast path
+    does not open, because it would stay empty, shifts the dialect's numbering)."""
+    dialect = get("postfix")
+    records = dialect._line_records(lines, fast=fast)  # type: ignore[attr-defined]
+    names: dict[str | None, str | None] = {None: None}
+    out = []
+    for event in assemble(dialect.post(records)):
+        names.setdefault(event.stream, f"stream-{len(names)}")
+        out.append(replace(event, stream=names[event.stream]))
+    return out
+
+
+def _edge_text() -> str:
+    rows = [
+        f"{ENVELOPE}{service}: {severity}{message}"
+        for service in SERVICES
+        for severity in SEVERITIES
+        for message in EDGE_MESSAGES
+    ]
+    rows += [f"posttls-finger: {message}" for message in EDGE_MESSAGES]
+    rows += ["Nov 28 20:46:41 out sshd[12]: Accepted publickey", "free text"]
+    return "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p.name for p in (SAMPLES / "postfix").iterdir()), ids=lambda name: name
+)
+def test_every_sample_reads_the_same_both_ways(path: str) -> None:
+    source = source_from_text((SAMPLES / "postfix" / path).read_text(), path)
+    assert _records(source.lines, fast=True) == _records(source.lines, fast=False)
+
+
+def test_lines_on_the_edges_of_the_fast_paths_read_the_same_both_ways() -> None:
+    source = source_from_text(_edge_text(), "edges")
+    fast, slow = _records(source.lines, fast=True), _records(source.lines, fast=False)
+    assert fast == slow
+    assert len(slow) > 100  # the edges do produce events: the comparison is not empty
+
+
+def test_the_fast_path_parses_only_what_matters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other daemons' lines and verbose internals never reach the grammar."""
+    dialect = get("postfix")
+    parser, transformer = dialect._parser()  # type: ignore[attr-defined]
+    calls = []
+    original = parser.parse
+
+    def counting(text: str):  # type: ignore[no-untyped-def]
+        calls.append(text)
+        return original(text)
+
+    text = (SAMPLES / "postfix" / "verbose-smtpd.txt").read_text()
+    lines = source_from_text(text, "v").lines
+    parsers = {
+        **LineDialect._parsers,
+        type(dialect): (parser._replace(parse=counting), transformer),
+    }
+    monkeypatch.setattr(LineDialect, "_parsers", parsers)
+    list(dialect.post(dialect._line_records(lines, fast=True)))  # type: ignore[attr-defined]
+    assert 0 < len(calls) < len(lines) / 3
