@@ -18,6 +18,7 @@ from dataclasses import replace
 from itertools import chain
 from typing import TYPE_CHECKING, BinaryIO, Union
 
+from smtplog import limits
 from smtplog.errors import InputError, NotSmtpError
 from smtplog.events import Event, ShellPrompt, Span
 from smtplog.report import Report, SessionReport
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from smtplog.reader import ByteStream
 
 Input = Union[str, "os.PathLike[str]", bytes, BinaryIO, Iterable[bytes]]
-STAMP_WINDOW = 100_000  # lines whose cleanup-removed time is kept for the events after them
 
 
 class ReportStream:
@@ -259,7 +259,7 @@ def _remember_times(lines: Iterable[Line], times: OrderedDict[int, float]) -> It
     for line in lines:
         if line.time is not None:
             times.setdefault(line.number, line.time)
-            if len(times) > STAMP_WINDOW:
+            if len(times) > limits.STAMP_WINDOW:
                 times.popitem(last=False)
         yield line
 

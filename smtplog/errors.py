@@ -15,6 +15,15 @@ class ExitCode(IntEnum):
     INTERNAL = 70  # a bug in smtplog (EX_SOFTWARE); reported in one line, never a traceback
 
 
+_RANK = {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}
+
+
+def worse(current: ExitCode, new: ExitCode) -> ExitCode:
+    """With several inputs: a usage error or unreadable input outranks "not SMTP",
+    which outranks a diagnosed failure; an internal error outranks everything."""
+    return max(current, new, key=lambda code: _RANK.get(code, 4))
+
+
 class SmtplogError(Exception):
     """Base class; ``exit_code`` says how the CLI ends."""
 

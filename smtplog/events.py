@@ -8,7 +8,7 @@ a secret: AUTH passwords are masked before an event is built.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 ConnectFailure = Literal["timeout", "refused", "unreachable", "dns", "reset", "other"]
@@ -280,12 +280,3 @@ class StreamEnd(Event):
     that the session is complete, so a long log is reported as it is read."""
 
     kind: ClassVar[str] = "stream-end"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionEvents:
-    """The ordered events of one connection, before protocol analysis."""
-
-    events: tuple[Event, ...]
-    label: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)

@@ -1,8 +1,8 @@
-"""Every limit that keeps memory bounded, in one place.
+"""The limits that keep the analysis's memory bounded, in one place.
 
 smtplog reads text that strangers wrote, of any size: a day of Exchange
 protocol logs, a Postfix mail.log of gigabytes, or a hostile file made of one
-100 MB line. The input is read as a stream (smtplog/source.py) and analysed
+100 MB line. The input is read as a stream (smtplog/reader.py) and analysed
 session by session, so memory depends on these limits, not on the input's size.
 They are generous for real logs; when one cuts something, the report says
 what was cut and where (a note on the file and in the session).
@@ -47,7 +47,11 @@ MAX_HELD_EVENTS = 100_000
 
 # -- assembling events -------------------------------------------------------------------------
 BODY_LINES_KEPT = 400  # message content lines kept per message; all are counted
+# (the recorder's wire codec too: smtplog/record/wire.py)
 MAX_REPLY_LINES = 1_000  # lines kept of one multi-line reply (the last one always)
+
+# The time cleanup took off a line is kept for this many lines (analysis.py).
+STAMP_WINDOW = 100_000
 
 # -- the report --------------------------------------------------------------------------------
 MAX_NOTES = 50  # notes about cuts listed per input; the rest are counted

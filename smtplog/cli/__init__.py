@@ -37,6 +37,7 @@ Exit codes:
   1  a failure was diagnosed
   2  usage error or unreadable input
   3  the input is not a recognisable SMTP transcript
+  70 an internal error in smtplog (please report it)
 """
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from smtplog.errors import ExitCode, InputError
+from smtplog.errors import ExitCode, InputError, worse
 
 if TYPE_CHECKING:
     from smtplog.cli.batch import Job, Result
@@ -39,8 +39,8 @@ Examples:
 
 \b
 Exit codes: 0 nothing wrong found, 1 a failure was diagnosed (see --fail-on),
-2 usage error or unreadable input, 3 not an SMTP transcript; with several
-inputs, the most serious one wins (2 over 3 over 1).
+2 usage error or unreadable input, 3 not an SMTP transcript, 70 a bug in
+smtplog; with several inputs, the most serious one wins (2 over 3 over 1).
 """
 )
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=True, allow_dash=True))
@@ -198,7 +198,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
                     writer.add(
                         result.number, result.source, result.output, result.rows, result.counts
                     )
-            worst = _worse(worst, result.code)
+            worst = worse(worst, result.code)
             if result.error is not None:
                 warn(result.error)
                 writer.error(result.source, result.error, result.code)
@@ -240,16 +240,8 @@ def _open_output(output: str | None, paged: bool) -> tuple[TextIO, io.StringIO |
         raise InputError(f"{output}: cannot write ({exc.strerror or exc})") from exc
 
 
-_RANK = {ExitCode.OK: 0, ExitCode.FAILURE: 1, ExitCode.NOT_SMTP: 2, ExitCode.USAGE: 3}
-
-
-def _worse(current: ExitCode, new: ExitCode) -> ExitCode:
-    """Usage errors outrank "not SMTP", which outranks a diagnosed failure; internal wins."""
-    return max(current, new, key=lambda code: _RANK.get(code, 4))
-
-
 def _worst(codes: Iterable[ExitCode]) -> ExitCode:
     worst = ExitCode.OK
     for code in codes:
-        worst = _worse(worst, code)
+        worst = worse(worst, code)
     return worst

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from smtplog.cli import warn
-from smtplog.errors import ExitCode, InputError, SmtplogError
+from smtplog.errors import ExitCode, InputError, SmtplogError, worse
 
 _STAGES = {0: "as given", 1: "cleaned", 2: "no timestamps"}
 
@@ -50,16 +50,16 @@ def dialects(files: tuple[str, ...], fmt: str) -> None:
     for item in read_inputs(files):
         if isinstance(item, InputError):
             warn(str(item))
-            worst = max(worst, item.exit_code)
+            worst = worse(worst, item.exit_code)
             continue
         try:
             result = _detection(item.name, item.data)
         except SmtplogError as exc:
             warn(str(exc))
-            worst = max(worst, exc.exit_code)
+            worst = worse(worst, exc.exit_code)
             continue
         if result["chosen"]["dialect"] is None:
-            worst = max(worst, ExitCode.NOT_SMTP)
+            worst = worse(worst, ExitCode.NOT_SMTP)
         results.append(result)
     if fmt == "json":
         from smtplog.cli.output import json_text

@@ -84,15 +84,6 @@ def terminal_width(isatty: bool) -> int:
     return DEFAULT_WIDTH
 
 
-def exit_code(report: "Report", fail_on: str) -> ExitCode:
-    """The ``--fail-on`` policy: which findings make the exit code 1."""
-    if fail_on == "never":
-        return ExitCode.OK
-    failing = {"error"} if fail_on == "error" else {"error", "warning"}
-    findings = (finding for session in report.sessions for finding in session.findings)
-    return ExitCode.FAILURE if any(f.severity in failing for f in findings) else ExitCode.OK
-
-
 def console(options: Options, file: TextIO):  # type: ignore[no-untyped-def]
     """A rich Console that renders exactly as ``options`` say, whatever the environment."""
     from rich.console import Console

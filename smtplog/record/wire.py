@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 from smtplog.auth import AuthExchange, mask_initial_response, mask_response
 from smtplog.events import AuthResponse, Command, DataBody, DataEnd, Event, Reply, Unparsed
+from smtplog.limits import BODY_LINES_KEPT  # the content kept in an event; all is counted
 from smtplog.smtp import decode_auth_prompt, enhanced_code, prompt_role, split_command
 
 CRLF = b"\r\n"
 MAX_LINE = 64 * 1024  # RFC 5321 §4.5.3.1.4 says 1000 for commands; be lenient, but bounded
-BODY_LINES_KEPT = 400  # the content kept in the event; every line is still counted
 
 _REPLY = re.compile(r"^(?P<code>[1-5][0-9][0-9])(?P<sep>[ -]|$)(?P<text>.*)$", re.DOTALL)
 

@@ -53,6 +53,8 @@ def json_safe(document: str) -> str:
     and nothing a terminal acts on: json escapes C0 controls itself; DEL, C1 and
     the invisible characters become ``\\uXXXX`` escapes, and an undecodable byte
     (a lone surrogate from surrogateescape) is shown as "\\xNN", as everywhere."""
+    if document.isascii() and "\x7f" not in document:
+        return document  # json escaped every C0 control already (most documents: fast)
     return _UNSAFE.sub(_json_escape, document)
 
 
