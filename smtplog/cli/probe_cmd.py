@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from smtplog.cli.recording import RecordingError, finish, open_transcript, read_password
+from smtplog.cli.recording import (
+    RecordingError,
+    certificate_options,
+    finish,
+    open_transcript,
+    read_password,
+    transcript_options,
+)
 
 QUIT_POINTS = ("connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt", "data")
 
@@ -40,17 +47,7 @@ line. Exit codes are those of `smtplog analyze` (0 delivered or nothing wrong,
 @click.option(
     "--no-tls", "tls_mode", flag_value="none", help="Do not use STARTTLS even when offered."
 )
-@click.option(
-    "--insecure", is_flag=True, help="Go on when the certificate does not verify (recorded)."
-)
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Trust the CAs in this PEM file.",
-)
-@click.option(
-    "--tls-name", metavar="NAME", help="Name the certificate must match (default: the host)."
-)
+@certificate_options("Go on when the certificate does not verify (recorded).")
 @click.option(
     "--helo",
     "--ehlo",
@@ -106,20 +103,7 @@ line. Exit codes are those of `smtplog analyze` (0 delivered or nothing wrong,
     metavar="IP[:PORT]",
     help="Ask this DNS server for --mx (default: the system's).",
 )
-@click.option(
-    "--save",
-    metavar="FILE",
-    help="Write the transcript here (default: a new file in $XDG_DATA_HOME/smtplog/transcripts).",
-)
-@click.option("--no-save", is_flag=True, help="Do not keep the transcript.")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["auto", "terminal", "text", "json"]),
-    default="auto",
-    show_default=True,
-    help="Output format of the analysis.",
-)
+@transcript_options("Output format of the analysis.")
 def probe(  # noqa: PLR0917 - click passes every option
     target: str,
     mx: bool,

@@ -6,7 +6,12 @@ import sys
 
 import click
 
-from smtplog.cli.recording import finish, open_transcript
+from smtplog.cli.recording import (
+    certificate_options,
+    finish,
+    open_transcript,
+    transcript_options,
+)
 
 
 @click.command(
@@ -29,15 +34,7 @@ helpers, Ctrl-D or QUIT ends the session and the analysis follows.
 @click.option(
     "--tls", "implicit_tls", is_flag=True, help="Implicit TLS from the first byte (port 465)."
 )
-@click.option("--insecure", is_flag=True, help="Do not verify the server's certificate.")
-@click.option(
-    "--ca-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Trust the CAs in this PEM file.",
-)
-@click.option(
-    "--tls-name", metavar="NAME", help="Name the certificate must match (default: the host)."
-)
+@certificate_options("Do not verify the server's certificate.")
 @click.option(
     "--timeout",
     type=click.FloatRange(0.1, 600),
@@ -45,26 +42,13 @@ helpers, Ctrl-D or QUIT ends the session and the analysis follows.
     show_default=True,
     help="Seconds to wait for each reply.",
 )
-@click.option(
-    "--save",
-    metavar="FILE",
-    help="Write the transcript here (default: a new file in $XDG_DATA_HOME/smtplog/transcripts).",
-)
-@click.option("--no-save", is_flag=True, help="Do not keep the transcript.")
+@transcript_options("Output format of the analysis at the end.")
 @click.option(
     "--colour/--no-colour",
     "--color/--no-color",
     "colour",
     default=None,
     help="Colour the live session (default: on a terminal).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["auto", "terminal", "text", "json"]),
-    default="auto",
-    show_default=True,
-    help="Output format of the analysis at the end.",
 )
 def record(  # noqa: PLR0917 - click passes every option
     target: str,

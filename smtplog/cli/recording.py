@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -16,6 +17,51 @@ if TYPE_CHECKING:
     from smtplog.record.recorder import Recorder
 
 PASSWORD_VARIABLE = "SMTPLOG_PASSWORD"
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def certificate_options(insecure_help: str) -> Callable[[Command], Command]:
+    """--insecure, --ca-file and --tls-name, as probe and record take them."""
+
+    def decorate(command: Command) -> Command:
+        command = click.option(
+            "--tls-name",
+            metavar="NAME",
+            help="Name the certificate must match (default: the host).",
+        )(command)
+        command = click.option(
+            "--ca-file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Trust the CAs in this PEM file.",
+        )(command)
+        return click.option("--insecure", is_flag=True, help=insecure_help)(command)
+
+    return decorate
+
+
+def transcript_options(format_help: str) -> Callable[[Command], Command]:
+    """--save, --no-save and --format (of the analysis that follows a recording)."""
+
+    def decorate(command: Command) -> Command:
+        command = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["auto", "terminal", "text", "json"]),
+            default="auto",
+            show_default=True,
+            help=format_help,
+        )(command)
+        command = click.option("--no-save", is_flag=True, help="Do not keep the transcript.")(
+            command
+        )
+        return click.option(
+            "--save",
+            metavar="FILE",
+            help="Write the transcript here (default: a new file in "
+            "$XDG_DATA_HOME/smtplog/transcripts).",
+        )(command)
+
+    return decorate
 
 
 class RecordingError(SmtplogError):
