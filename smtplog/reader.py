@@ -34,10 +34,14 @@ _OPTION_COMMANDS = frozenset({0xFB, 0xFC, 0xFD, 0xFE})
 
 
 def file_chunks(file: BinaryIO, name: str, size: int = limits.READ_CHUNK) -> Iterator[bytes]:
-    """The bytes of an open binary file, ``size`` at a time."""
+    """The bytes of an open binary file, at most ``size`` at a time.
+
+    A buffered stream (stdin, a pipe) gives what has arrived (``read1``) rather
+    than waiting for ``size`` bytes: a slow writer's sessions are not held back."""
+    read = getattr(file, "read1", file.read)
     while True:
         try:
-            chunk = file.read(size)
+            chunk = read(size)
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
         if not chunk:
