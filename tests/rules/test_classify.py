@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from smtplog.events import Reply
@@ -217,3 +219,23 @@ def test_outlook_com_is_told_from_microsoft_365() -> None:
         ["250 DB5EUR03FT049.mail.protection.outlook.com", "x.olc.protection.outlook.com"]
     )
     assert outlook is not None and outlook.name == "Outlook.com / Hotmail"
+
+
+def test_the_combined_marker_expression_names_what_each_marker_would() -> None:
+    """Provider detection compiles one expression, not every marker; on every sample and
+    corpus text (whole and line by line) it names the provider asking each marker does."""
+    from smtplog.rules.classify import _detect_each, _detect_provider, _marker_table
+
+    assert _marker_table()[0] is not None  # the fast path is the one in use
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "samples").rglob("*.txt")), *sorted((root / "tests").rglob("*.tsv"))]
+    texts: list[str] = []
+    for file in files:
+        text = file.read_text(errors="replace")
+        texts += [text, *text.splitlines()]
+    named = 0
+    for text in texts:
+        expected = _detect_each(text)
+        assert _detect_provider(text) == expected, text[:200]
+        named += expected is not None
+    assert named > 100  # the texts do name providers: the comparison is not empty
