@@ -7,7 +7,7 @@ bench/batch.py's corpus), then runs, for each one, in a child process:
     python -m smtplog analyze INPUT --format jsonl --jobs 1
 
 and prints the wall time, MB/s and sessions/s (sessions = lines of jsonl
-output), and the child's peak resident memory (ru_maxrss from wait4). The same
+output), and the child's peak resident memory (its own VmHWM: bench/peak.py). The same
 log at several sizes shows whether memory stays flat as inputs grow. Last, in
 the same run, the start-up time of `smtplog analyze` on a small file next to
 `python -c "import lark, rich, click"` (bench/startup.py's measurement).
@@ -38,6 +38,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import logs  # noqa: E402
+import peak  # noqa: E402
 
 MB = 1024 * 1024
 KINDS = ("postfix", "exchange", "transcripts", "pcap")
@@ -45,17 +46,7 @@ KINDS = ("postfix", "exchange", "transcripts", "pcap")
 
 def run(target: Path) -> tuple[float, float, int, int]:
     """(wall s, cpu s, sessions, peak RSS KB) of one `analyze` run on ``target``."""
-    command = [
-        sys.executable,
-        "-m",
-        "smtplog",
-        "analyze",
-        str(target),
-        "--format",
-        "jsonl",
-        "--jobs",
-        "1",
-    ]
+    command = peak.command("analyze", str(target), "--format", "jsonl", "--jobs", "1")
     # As installed: bytecode compiled once (PYTHONDONTWRITEBYTECODE would compile every run).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     started = time.perf_counter()
@@ -72,7 +63,8 @@ def run(target: Path) -> tuple[float, float, int, int]:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1) or not sessions:
         raise SystemExit(f"{target}: exit {code}: {errors.decode(errors='replace')[-500:]}")
-    return wall, usage.ru_utime + usage.ru_stime, sessions, usage.ru_maxrss
+    _errors, kilobytes = peak.peak_kb(errors)
+    return wall, usage.ru_utime + usage.ru_stime, sessions, kilobytes
 
 
 def size_of(path: Path) -> int:
