@@ -391,6 +391,23 @@ def _candidates(
 
 
 @cache
+def _any_marker() -> LazyPattern | None:
+    """Every provider marker in one expression, for the common answer: none."""
+    markers = [
+        marker.pattern
+        for variants in provider_variants().values()
+        for variant in variants
+        for marker in variant.markers
+    ]
+    combined = LazyPattern("|".join(f"(?:{marker})" for marker in markers))
+    try:
+        combined.check()
+    except re.error:  # a marker that cannot be combined (a back reference): ask each one
+        return None
+    return combined
+
+
+@cache
 def _marker_table() -> tuple[re.Pattern[str] | None, tuple[ProviderMatch, ...]]:
     """Every provider's markers in one expression, and the variant of each of its groups.
 
@@ -422,6 +439,9 @@ def detect_provider(texts: list[str]) -> ProviderMatch | None:
 def _detect_provider(joined: str) -> ProviderMatch | None:
     if not joined.strip():
         return None
+    any_marker = _any_marker()
+    if any_marker is not None and not any_marker.search(joined):
+        return None  # most texts name no provider: one search (often none: see literals)
     combined, owners = _marker_table()
     if combined is not None:
         found = combined.match(joined).groupdict()  # type: ignore[union-attr] (always matches)
