@@ -207,7 +207,7 @@ class Streams:
             if connection is not None and (
                 connection.ended or connection.client != forward[:2] or reused
             ):
-                self._forget(connection)
+                self._superseded(connection, at)
                 connection = None
             if connection is None:
                 connection = self._new(segment, forward, at)
@@ -283,14 +283,26 @@ class Streams:
         key = (*connection.client, *connection.server)
         if self.open.get(key) is connection:
             del self.open[key]
+            if any(waiting is connection for waiting in self.settling):
+                # No later packet can be its own: its packet range is complete.
+                self.settling = [c for c in self.settling if c is not connection]
+                self.done.append(connection)
             self.tombstones[key] = None
             if len(self.tombstones) > MAX_TOMBSTONES:
                 self.tombstones.popitem(last=False)
 
+    def _superseded(self, connection: Connection, at: float) -> None:
+        """A new connection takes the ports: the old one is over (here, if the capture
+        missed its end)."""
+        if not connection.ended:
+            self._end_at_capture_end(connection, at, why="a new connection on the same ports began")
+        self._forget(connection)
+
     def _push_out(self, connection: Connection) -> None:
         """Too many connections at once: the least recently active one goes."""
-        if not connection.ended and connection.kind != "other":
-            self.cut += 1
+        if not connection.ended:
+            if connection.kind != "other":
+                self.cut += 1
             self._end_at_capture_end(connection, self.last_time - self.t0, cut=True)
         self._forget(connection)
 
@@ -414,7 +426,13 @@ class Streams:
             self._decide(connection)
         self.undecided = []
 
-    def _end_at_capture_end(self, connection: Connection, end: float, cut: bool = False) -> None:
+    def _end_at_capture_end(
+        self,
+        connection: Connection,
+        end: float,
+        cut: bool = False,
+        why: str = "the capture ended",
+    ) -> None:
         if connection.kind == "other":
             self._ended(connection)
             return
@@ -449,15 +467,13 @@ class Streams:
                 )
             else:
                 connection.events.append(
-                    Note(text="the capture ended while the client was connecting", time=end)
+                    Note(text=f"{why} while the client was connecting", time=end)
                 )
             self._ended(connection)
             return
         tap = self._tap(connection, end)
         if not connection.to_server.fin and not connection.to_client.fin:
-            connection.events.extend(
-                tap.finish(end, "the capture ended while the connection was still open")
-            )
+            connection.events.extend(tap.finish(end, f"{why} while the connection was still open"))
         self._ended(connection)
 
 

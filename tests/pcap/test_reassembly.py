@@ -9,7 +9,7 @@ import dpkt
 import pytest
 
 from smtplog.analysis import analyze_bytes
-from smtplog.pcap import capture_transcript
+from smtplog.pcap import _Replay, capture_transcript
 
 from .packets import (
     ACK,
@@ -229,3 +229,61 @@ def test_a_client_reset_mid_session():
     c.client(b"MAIL FROM:<a@example.org>\r\n").reset(from_client=True)
     text = capture_transcript(write_pcap(of(c))).text
     assert "reset the connection (TCP RST)" in text
+
+
+def _released_while_reading(data: bytes) -> list[tuple[str, bool]]:
+    """Each block's intro note, and whether it came before the end of the capture."""
+    replay = _Replay((data,), "test.pcap")
+    out = []
+    for block in replay.connections_done():
+        assert replay.streams is not None
+        out.append((block[0].text.split(",")[0], bool(replay.streams.open)))
+    return out
+
+
+def _refused_after_ehlo(conversation: Conversation) -> Conversation:
+    c = conversation.handshake()
+    c.server(GREETING).client(b"EHLO client.example.test\r\n").server(b"250 mx.example.test\r\n")
+    c.client(b"MAIL FROM:<a@example.org>\r\n").server(b"550 5.7.1 go away\r\n")
+    return c  # no FIN: the capture missed its end
+
+
+def test_a_new_syn_on_the_same_ports_ends_the_connection_whose_end_was_missed():
+    first = _refused_after_ehlo(Conversation(client_isn=1000, server_isn=5000))
+    second = Conversation(client_isn=90000, server_isn=70000, start=first.time + 1).handshake()
+    second.server(GREETING).client(b"EHLO client.example.test\r\n")
+    data = write_pcap(of(first) + of(second))
+    report = analyze_bytes(data, "reused.pcap")
+    outcomes = [(s.outcome, s.main.id if s.main else None) for s in report.sessions]
+    assert outcomes == [("failed", "sender-rejected"), ("incomplete", None)]
+    text = capture_transcript(data).text
+    assert "a new connection on the same ports began while the connection was still open" in text
+    # Reported as soon as the new SYN came, not held until the end of the capture.
+    assert _released_while_reading(data)[0] == ("TCP 192.0.2.10:50123 > 192.0.2.25:25", True)
+
+
+def test_a_syn_from_the_other_side_ends_the_connection_whose_end_was_missed():
+    first = _refused_after_ehlo(
+        Conversation(client=("192.0.2.10", 2525), server=("192.0.2.25", 25))
+    )
+    second = Conversation(
+        client=("192.0.2.25", 25), server=("192.0.2.10", 2525), start=first.time + 1
+    ).handshake()
+    second.server(GREETING).client(b"EHLO client.example.test\r\n")
+    report = analyze_bytes(write_pcap(of(first) + of(second)), "turned.pcap")
+    assert [s.outcome for s in report.sessions] == ["failed", "incomplete"]
+
+
+def test_other_traffic_pushed_out_does_not_hold_smtp_back(monkeypatch):
+    from smtplog import limits
+
+    monkeypatch.setattr(limits, "MAX_OPEN_STREAMS", 1)
+    web = Conversation(server=("192.0.2.80", 80), client=("192.0.2.10", 40001))
+    web.handshake().client(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # never ends
+    smtp = delivered(Conversation(client=("192.0.2.10", 40002), start=web.time + 1))
+    later = Conversation(client=("192.0.2.10", 40003), start=smtp.time + 1).handshake()
+    data = write_pcap(of(web) + of(smtp) + of(later))
+    released = _released_while_reading(data)
+    assert released[0] == ("TCP 192.0.2.10:40002 > 192.0.2.25:25", True)
+    notes = capture_transcript(data).notes
+    assert "1 TCP connection in the capture is not SMTP and was left out" in notes
