@@ -93,7 +93,8 @@ class _Replay:
                 self._gone.discard(self._next)
                 self._next += 1
             number, events = self._waiting[0]
-            if number != self._next and not everything and self._held <= limits.REORDER_EVENTS:
+            # A number below ``_next`` was overtaken by a forced release: nothing precedes it.
+            if number > self._next and not everything and self._held <= limits.REORDER_EVENTS:
                 return
             heapq.heappop(self._waiting)
             self._held -= len(events)

@@ -287,3 +287,26 @@ def test_other_traffic_pushed_out_does_not_hold_smtp_back(monkeypatch):
     assert released[0] == ("TCP 192.0.2.10:40002 > 192.0.2.25:25", True)
     notes = capture_transcript(data).notes
     assert "1 TCP connection in the capture is not SMTP and was left out" in notes
+
+
+def test_a_connection_overtaken_by_a_forced_release_is_not_held_back(monkeypatch):
+    from smtplog import limits
+
+    slow = Conversation(client=("192.0.2.10", 40001)).handshake()
+    slow.server(GREETING)
+    fast = delivered(Conversation(client=("192.0.2.10", 40002), start=slow.time + 0.5))
+    slow.time = fast.time + 1
+    slow.client(b"QUIT\r\n").server(b"221 2.0.0 Bye\r\n").close()
+    later = Conversation(client=("192.0.2.10", 40003), start=slow.time + 1).handshake()
+    later.server(GREETING)
+    data = write_pcap(sorted(of(slow) + of(fast) + of(later), key=lambda item: item[1].time))
+    blocks = list(_Replay((data,), "test.pcap").connections_done())
+    # The delivery's block alone is more than the reorder limit: it is released at once,
+    # before the slow connection that began first.
+    monkeypatch.setattr(limits, "REORDER_EVENTS", len(blocks[1]) - 1)
+    assert len(blocks[0]) <= limits.REORDER_EVENTS
+    assert _released_while_reading(data) == [
+        ("TCP 192.0.2.10:40002 > 192.0.2.25:25", True),
+        ("TCP 192.0.2.10:40001 > 192.0.2.25:25", True),  # when it ended, not at the end
+        ("TCP 192.0.2.10:40003 > 192.0.2.25:25", False),
+    ]
