@@ -26,6 +26,7 @@ from smtplog.pcap.magic import PCAPNG_MAGIC
 # Link-layer types (https://www.tcpdump.org/linktypes.html)
 NULL, ETHERNET, RAW, LOOP, LINUX_SLL, IPV4, IPV6, LINUX_SLL2 = 0, 1, 101, 108, 113, 228, 229, 276
 RAW_ALIASES = {12, 14}  # DLT_RAW on some BSDs
+MAX_RECORD = 0x4000000  # a packet record or block longer than 64 MiB is damage
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ def _pcap_frames(
                 )
             return
         seconds, fraction, caplen, _length = record.unpack(raw)
-        frame = buffer.take(caplen) if caplen <= 0x4000000 else None
+        frame = buffer.take(caplen) if caplen <= MAX_RECORD else None
         if frame is None:
             capture.notes.append(
                 f"the capture is truncated: packet {number + 1} is cut short "
@@ -190,7 +191,8 @@ def _pcapng_frames(
                 raise InputError(f"{name}: damaged pcapng section header")
             interfaces = []
         kind, length = struct.unpack_from("<II" if little else ">II", head)
-        block = buffer.take(length) if length >= 12 and length % 4 == 0 else None
+        whole = 12 <= length <= MAX_RECORD and length % 4 == 0
+        block = buffer.take(length) if whole else None
         if block is None:
             if first:
                 raise InputError(f"{name}: damaged pcapng file header")

@@ -101,3 +101,33 @@ def test_dialect_option_is_refused_for_a_capture(tmp_path):
     result = run_cli("analyze", "--dialect", "telnet", str(path))
     assert result.code == 2
     assert "--dialect is for text" in result.stderr
+
+
+def test_a_pcapng_block_claiming_a_huge_length_stops_the_reading_there():
+    import struct
+
+    from smtplog.pcap.reader import Capture, stream_segments
+
+    data = bytearray(write_pcapng(of(relay_denied())))
+    offset, blocks = 0, []
+    while offset < len(data):
+        blocks.append(offset)
+        offset += struct.unpack_from("<I", data, offset + 4)[0]
+    damaged = blocks[4]  # header, interface, 2 packets, then the third packet's block
+    struct.pack_into("<I", data, damaged + 4, 0x7FFFFFF0)
+    taken = []
+
+    def chunks():
+        yield bytes(data)
+        for n in range(200):  # the rest of a large file
+            taken.append(n)
+            yield b"\0" * 1024
+
+    capture = Capture()
+    segments = list(stream_segments(chunks(), "damaged.pcapng", capture))
+    assert len(segments) == 2
+    assert capture.notes == [
+        f"the capture is truncated or damaged after packet 2 (byte {damaged}); "
+        "the rest was left out"
+    ]
+    assert len(taken) < 10  # not read to the end to fill the block
