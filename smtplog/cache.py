@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import stat
 import sys
 import zlib
 from typing import Any
@@ -49,32 +50,41 @@ def checksum(*parts: bytes) -> str:
 def load(name: str, key: str) -> Any | None:
     """The entry ``name`` if it was built from ``key``; None otherwise.
 
-    Only a file the user owns and nobody else can write is read: marshal data
-    is trusted, so the folder must be as private as the user's own files.
+    marshal data is trusted, so only a regular file the user owns, that nobody
+    else can write, in a folder that is the user's and nobody else can write,
+    is read; a link or a FIFO in its place is not even opened for reading.
     """
-    folder = cache_dir()
+    folder = private_dir()
     if folder is None:
         return None
-    path = os.path.join(folder, name)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(path, "rb") as handle:
-            if not _private(os.fstat(handle.fileno())):
-                return None
+        descriptor = os.open(os.path.join(folder, name), flags | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        status = os.fstat(descriptor)
+        if not (stat.S_ISREG(status.st_mode) and _private(status)):
+            return None
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = -1  # the file object closes it
             stored_key, data = marshal.load(handle)
     except (OSError, EOFError, ValueError, TypeError):
         return None
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
     return data if stored_key == key else None
 
 
 def store(name: str, key: str, data: Any) -> None:
     """Keep ``data`` (marshallable) as ``name``; quietly does nothing if it cannot."""
-    folder = cache_dir()
+    folder = private_dir()
     if folder is None:
         return
     import tempfile
 
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=folder)
         try:
             with os.fdopen(handle, "wb") as out:
@@ -85,6 +95,20 @@ def store(name: str, key: str, data: Any) -> None:
             raise
     except (OSError, ValueError):
         return
+
+
+def private_dir() -> str | None:
+    """The cache folder, created if need be, when it is private: a real folder (not
+    a link) that the user owns and nobody else can write. None otherwise (or off)."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        status = os.lstat(folder)
+    except OSError:
+        return None
+    return folder if stat.S_ISDIR(status.st_mode) and _private(status) else None
 
 
 def _private(status: os.stat_result) -> bool:

@@ -20,8 +20,9 @@ from typing import Any
 
 from smtplog import cache
 
-ENTRY = "dataclass-code.marshal"
-# Bytecode is specific to the interpreter: its version and implementation.
+# Bytecode is specific to the interpreter: its version and implementation (a file
+# each, so that two Pythons do not overwrite, and load, each other's entries).
+ENTRY = f"dataclass-code-{sys.implementation.cache_tag}.marshal"
 KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version}".encode())
 _codes: dict[str, CodeType] = {}
 _new: list[str] = []

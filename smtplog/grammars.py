@@ -102,7 +102,7 @@ def _generated_tables(name: str) -> Any | None:
     try:
         module = import_module(f"smtplog._parsers.{name}")
         runtime = import_module("smtplog._parsers._runtime")
-    except ImportError:
+    except (ImportError, SyntaxError):  # not generated, or a file cut short: lark builds it
         return None
     if runtime.Transformer is not Transformer or grammar_checksum(name) != module.CHECKSUM:
         return None
@@ -112,21 +112,10 @@ def _generated_tables(name: str) -> Any | None:
 def _lark_parser(name: str, transformer: Any) -> Parser:
     import lark  # imported here: only a grammar without a current standalone parser pays
 
-    from smtplog.cache import cache_dir
-
-    # lark's own default cache is a predictable file in the shared temporary
-    # folder; smtplog's cache folder is private to the user.
-    folder = cache_dir()
-    cached: str | bool = False
-    if folder is not None:
-        import os
-
-        try:
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            cached = os.path.join(folder, f"lark-{name}-{lark.__version__}.pickle")
-        except OSError:
-            pass
+    # No cache: lark's is a pickle, which would run whatever a file in its place holds.
+    # Only a grammar whose generated tables are missing or stale gets here (a source
+    # checkout before `make parsers`), built once per process.
     parser = lark.Lark.open(
-        grammar_path(name), parser=PARSER, lexer=LEXER, transformer=transformer, cache=cached
+        grammar_path(name), parser=PARSER, lexer=LEXER, transformer=transformer, cache=False
     )
     return Parser(parser.parse, (lark.exceptions.LarkError, LarkError), standalone=False)

@@ -85,3 +85,62 @@ def test_an_edited_knowledge_file_is_parsed_again(
     assert knowledge.read_toml("timing.toml") == {"slow": 1.0}
     (data / "timing.toml").write_text("slow = 2.0\n")
     assert knowledge.read_toml("timing.toml") == {"slow": 2.0}
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_in_place_of_an_entry_is_not_waited_on(folder: Path) -> None:
+    # Opening a FIFO for reading blocks until a writer comes: every command would hang.
+    cache.store("entry", "key", {"a": 1})
+    (folder / "entry").unlink()
+    os.mkfifo(folder / "entry", 0o600)
+    assert cache.load("entry", "key") is None  # returns at once
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="POSIX links")
+def test_a_link_in_place_of_an_entry_is_not_followed(folder: Path, tmp_path: Path) -> None:
+    cache.store("entry", "key", {"a": 1})
+    elsewhere = tmp_path / "elsewhere"
+    (folder / "entry").rename(elsewhere)  # a valid entry, but reached through a link
+    (folder / "entry").symlink_to(elsewhere)
+    assert cache.load("entry", "key") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX permissions")
+def test_a_folder_others_can_write_is_neither_read_nor_written(folder: Path) -> None:
+    cache.store("entry", "key", {"a": 1})
+    folder.chmod(0o777)  # e.g. made under a shared /tmp by someone else
+    assert cache.load("entry", "key") is None
+    cache.store("other", "key", {"b": 2})
+    assert not (folder / "other").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="POSIX links")
+def test_a_folder_that_is_a_link_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.setenv("SMTPLOG_CACHE_DIR", str(tmp_path / "link"))
+    cache.store("entry", "key", {"a": 1})
+    assert not any(real.iterdir())
+
+
+def test_grammars_without_generated_tables_use_no_pickle_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lark's cache is a pickle: a file planted in its place would run code. The
+    fallback builds the grammar without it and leaves nothing in the cache folder."""
+    from smtplog import grammars
+    from smtplog.dialects.telnet import TelnetTransformer
+
+    monkeypatch.setenv("SMTPLOG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(grammars, "_generated_tables", lambda name: None)
+    from smtplog.source import Line
+
+    transformer = TelnetTransformer()
+    transformer.line = Line(1, "250 OK")
+    parser = grammars.build_parser("telnet", transformer)
+    assert not parser.standalone
+    assert parser.parse("250 OK") is not None
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
