@@ -299,7 +299,10 @@ def with_prompts(events: Iterable[Event], aside: list[Line]) -> Iterator[Event]:
 
 
 def _prompt(line: Line) -> ShellPrompt:
-    return ShellPrompt(text=line.text, span=Span(line.number, line.last), time=line.time)
+    from smtplog.auth import mask_command_line  # "$ swaks ... --auth-password X"
+
+    text = mask_command_line(line.text)
+    return ShellPrompt(text=text, span=Span(line.number, line.last), time=line.time)
 
 
 def analyze_bytes(

@@ -116,7 +116,7 @@ _CARET_CONTROL = re.compile(r"\^[H?]")
 # In a line no rule understood: an AUTH command (with its initial response, the
 # credentials themselves for PLAIN), a 334 challenge.
 _AUTH_COMMAND = re.compile(
-    r"(?:^|[\s<>:'\"])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|NTLM|GSSAPI|EXTERNAL"
+    r"(?<![A-Za-z0-9])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|NTLM|GSSAPI|EXTERNAL"
     r"|CRAM-[\w-]+|DIGEST-MD5|SCRAM-[\w-]+)(?:\s+(?P<response>\S+))?(?!\S)",
     re.IGNORECASE,
 )
@@ -476,7 +476,8 @@ class Assembler:
             return
         if state.pending:
             yield self._flush_reply(state)
-        yield Unparsed(text=text, span=line.span, time=line.time, stream=line.stream)
+        unparsed = Unparsed(text=text, span=line.span, time=line.time, stream=line.stream)
+        yield self._unparsed(state, unparsed)  # "C: AUTH PLAIN <blob>" is not a command here
 
 
 def _pasted_from_data(state: _Stream) -> bool:

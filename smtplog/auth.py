@@ -128,3 +128,40 @@ def mask_response(text: str, exchange: AuthExchange | None, prompt_role: str | N
         return Masked(f"[{label}]", "response", user, True, valid)
     role = "token" if mechanism in ("XOAUTH2", "OAUTHBEARER") else "credentials"
     return Masked(_redacted(role, len(stripped)), role, None, True, valid)
+
+
+# -- secrets on a pasted command line -----------------------------------------
+
+# What a shell prompt pasted with a session may carry ("$ swaks ... --auth-password X"):
+# the password options of the tools people test with, curl's user:password, a variable
+# such as SMTPLOG_PASSWORD=..., and an AUTH command with its initial response.
+_OPTION_SECRET = re.compile(
+    r"(?P<name>(?<!\S)(?:--auth-password|-ap|--password|--passwd|--pass|--auth-token"
+    r"|--oauth2-bearer|--oauth2-token)(?:=|\s+))(?P<value>\S+)"
+)
+_USER_PASSWORD = re.compile(r"(?P<name>(?<!\S)(?:-u|--user)(?:=|\s+)[^\s:]+:)(?P<value>\S+)")
+_VARIABLE_SECRET = re.compile(
+    r"(?P<name>(?<![\w-])\w*(?:PASSWORD|PASSWD|PASS|TOKEN|SECRET)\w*=)(?P<value>\S+)",
+    re.IGNORECASE,
+)
+_AUTH_INITIAL = re.compile(
+    r"(?<![A-Za-z0-9])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER)\s+(?P<value>\S+)",
+    re.IGNORECASE,
+)
+
+
+def mask_command_line(text: str) -> str:
+    """A shell command line with the secrets it was given replaced by a mask."""
+    if "=" not in text and "-" not in text and "auth" not in text.lower():
+        return text
+
+    def option(match: re.Match[str]) -> str:
+        return match["name"] + _redacted("password", len(match["value"]))
+
+    def initial(match: re.Match[str]) -> str:
+        masked, _user = mask_initial_response(match["mechanism"], match["value"])
+        return match.group(0)[: match.start("value") - match.start()] + masked
+
+    for pattern in (_OPTION_SECRET, _USER_PASSWORD, _VARIABLE_SECRET):
+        text = pattern.sub(option, text)
+    return _AUTH_INITIAL.sub(initial, text)

@@ -17,6 +17,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from smtplog.auth import mask_command_line
+from smtplog.cleanup.shell import is_prompt
 from smtplog.errors import InputError, NotSmtpError
 from smtplog.redact.check import RedactionError, assert_no_secret, cleaned_text, compare
 from smtplog.redact.lines import fix_byte_counts, split_with_endings
@@ -144,6 +146,8 @@ def _redacted_lines(
             text = _replace_secret(text, line.text, secret)
         for secret in tails.get(line.number, ()):
             text = _remove_tail(text, secret)
+        if "prompt" in line.flags or is_prompt(text):  # "$ swaks ... --auth-password X"
+            text = mask_command_line(text)
         if found.values:
             text = _scrub(text, found)
         if names.active:
