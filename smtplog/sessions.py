@@ -161,6 +161,8 @@ class Connection:
         if self.tail is None:
             return self.events, None
         tail = list(self.tail)
+        if not self.dropped:  # the session fits: nothing is missing between head and tail
+            return [*self.events, *tail], None
         # Resume at a command, so that every reply kept has its request.
         start = next((i for i, e in enumerate(tail) if isinstance(e, Command)), 0)
         for event in tail[:start]:
@@ -169,8 +171,6 @@ class Connection:
                 if not self.dropped_lines:
                     self.dropped_lines = [event.span.first, event.span.last]
                 self.dropped_lines[1] = max(self.dropped_lines[1], event.span.last)
-        if not self.dropped:
-            return [*self.events, *tail], None
         where = ""
         if self.dropped_lines:
             first, last = self.dropped_lines

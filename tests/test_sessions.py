@@ -174,3 +174,34 @@ def test_every_session_is_in_the_json_and_the_text() -> None:
     assert "2 sessions" in text
     assert "--- session 1 of 2" in text and "--- session 2 of 2" in text
     assert "shell prompt, not part of the session" in text
+
+
+def _noops(count: int) -> list:
+    from smtplog.events import Command, Reply, Span
+
+    events: list = [Reply(code=220, lines=("mx ESMTP",), span=Span.of(1))]
+    for n in range(count):
+        events.append(Command(verb="NOOP", text="NOOP", span=Span.of(2 * n + 2)))
+        events.append(Reply(code=250, lines=("Ok",), span=Span.of(2 * n + 3)))
+    return events
+
+
+def test_a_session_that_just_fits_the_limit_is_kept_whole_without_a_note() -> None:
+    from smtplog.sessions import Splitter
+
+    events = [*_noops(4), *_noops(1)[1:2]]  # 10 events: the last 4 fill the tail
+    assert len(events) == 10
+    splitter = Splitter(max_events=10, tail_events=4)
+    assert list(splitter.split(events)) == [events]
+    assert splitter.notes == []
+
+
+def test_a_session_over_the_limit_is_still_cut_with_a_note() -> None:
+    from smtplog.sessions import Splitter
+
+    events = _noops(10)  # 21 events
+    splitter = Splitter(max_events=10, tail_events=4)
+    [session] = list(splitter.split(events))
+    assert len(session) < len(events)
+    assert session[:6] == events[:6] and session[-3:] == events[-3:]
+    assert len(splitter.notes) == 1 and "of this session were left out" in splitter.notes[0]
