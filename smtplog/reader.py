@@ -128,10 +128,21 @@ class ByteStream:
         """gzip members one after another (``cat a.gz b.gz`` is valid gzip), bounded output."""
         decompressor = zlib.decompressobj(wbits=31)
         fed = False  # the current member has been given bytes
+        between = False  # a member has ended: what follows must be the next one
         produced = 0  # bytes of text so far (self.size lags: the head is peeked ahead)
+        carry = b""  # the start of the next member's magic, cut by the end of a chunk
         for chunk in chunks:
-            data = chunk
+            data, carry = (carry + chunk if carry else chunk), b""
             while data:
+                if between:
+                    if len(data) < len(GZIP_MAGIC) and GZIP_MAGIC.startswith(data):
+                        carry = data  # the rest of the magic is in the next chunk
+                        break
+                    if not data.startswith(GZIP_MAGIC):
+                        if data.strip(b"\0"):
+                            self.notes.append("bytes after the end of the gzip data were ignored")
+                        return
+                    between = False
                 fed = True
                 try:
                     out = decompressor.decompress(data, limits.READ_CHUNK)
@@ -148,13 +159,12 @@ class ByteStream:
                     yield out
                 if decompressor.eof:
                     data = decompressor.unused_data
-                    decompressor, fed = zlib.decompressobj(wbits=31), False
-                    if data and not data.startswith(GZIP_MAGIC):
-                        if data.strip(b"\0"):
-                            self.notes.append("bytes after the end of the gzip data were ignored")
-                        return
+                    decompressor, fed, between = zlib.decompressobj(wbits=31), False, True
                 else:
                     data = decompressor.unconsumed_tail
+        if carry:
+            self.notes.append("bytes after the end of the gzip data were ignored")
+            return
         if not fed:
             return
         if not produced:

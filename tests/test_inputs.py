@@ -175,3 +175,36 @@ def test_one_bad_input_among_good_ones_keeps_the_good_ones(tmp_path: Path) -> No
     assert run.code == 2  # the worst: an input error
     assert "a zip archive" in run.stderr
     assert '"relay-denied"' in run.stdout
+
+
+def _text(size: int, seed: int) -> bytes:
+    import random
+
+    rng = random.Random(seed)
+    return b"".join(b"%d %s\n" % (n, rng.randbytes(24).hex().encode()) for n in range(size // 56))
+
+
+def _read(chunks: list[bytes], **kw: int) -> tuple[bytes, list[str]]:
+    from smtplog.reader import ByteStream
+
+    stream = ByteStream(chunks, "input", **kw)
+    return b"".join(stream), stream.notes
+
+
+@pytest.mark.parametrize("split", [1, 2, 3])
+def test_concatenated_gzip_split_in_the_next_members_magic(split: int) -> None:
+    """``cat a.gz b.gz`` read in chunks that end 1 byte into b's header (or 2, or 3)."""
+    first, second = _text(200_000, 1), _text(50_000, 2)
+    a, b = gzip.compress(first), gzip.compress(second)
+    assert len(a) > 64 * 1024  # the first chunk is the head: not joined with the next
+    assert _read([a + b[:split], b[split:]]) == (first + second, [])
+
+
+def test_gzip_member_ending_with_a_chunk_then_trailing_bytes() -> None:
+    text = _text(200_000, 1)
+    for tail in ([b"\x1f"], [b"garbage after it"], [b"\x1f", b"not the magic"]):
+        assert _read([gzip.compress(text), *tail]) == (
+            text,
+            ["bytes after the end of the gzip data were ignored"],
+        )
+    assert _read([gzip.compress(text), b"\0" * 512]) == (text, [])  # padding
