@@ -67,6 +67,7 @@ class ByteStream:
         self.compression: str | None = None
         self.expected_size = expected_size  # of a regular file when opened: shrinking is noted
         self._raw_size = 0
+        self._raw_read = False  # every raw chunk was read (a gzip file may end early)
         raw = self._counting(iter(chunks))
         head, raw = _peek(raw, PEEK_BYTES)
         if head.startswith(GZIP_MAGIC):
@@ -114,9 +115,14 @@ class ByteStream:
         for chunk in chunks:
             self._raw_size += len(chunk)
             yield chunk
+        self._raw_read = True
 
     def _check_shrunk(self) -> None:
-        if self.expected_size is not None and self._raw_size < self.expected_size:
+        if (
+            self.expected_size is not None
+            and self._raw_read
+            and self._raw_size < self.expected_size
+        ):
             self.notes.append(
                 f"the file shrank while it was read ({self.expected_size:,} bytes when opened, "
                 f"{self._raw_size:,} read): it was truncated or rotated; this report covers "

@@ -208,3 +208,16 @@ def test_gzip_member_ending_with_a_chunk_then_trailing_bytes() -> None:
             ["bytes after the end of the gzip data were ignored"],
         )
     assert _read([gzip.compress(text), b"\0" * 512]) == (text, [])  # padding
+
+
+def test_gzip_stopped_early_does_not_say_the_file_shrank() -> None:
+    """Trailing garbage (or damage) leaves raw chunks unread: that is not a shrunk file."""
+    text = _text(100_000, 3)
+    raw = [gzip.compress(text) + b"trailing garbage", *([b"x" * 1024] * 200)]
+    size = sum(map(len, raw))
+    data, notes = _read(raw, expected_size=size)
+    assert data == text
+    assert notes == ["bytes after the end of the gzip data were ignored"]
+    # A file that did shrink is still noted.
+    data, notes = _read([gzip.compress(text)], expected_size=size)
+    assert data == text and len(notes) == 1 and "the file shrank while it was read" in notes[0]
