@@ -68,8 +68,8 @@ def literal(text: str) -> str | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None  # TypeError: an unhashable key or member ("{[]: 1}")
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="surrogateescape")
     return value if isinstance(value, str) else None

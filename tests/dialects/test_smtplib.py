@@ -97,3 +97,22 @@ def test_exception_lines_become_one_event() -> None:
     assert len(failed) == 1 and failed[0].reason == "refused"
     assert failed[0].span.first == 2 and failed[0].span.last == 5
     assert not any(isinstance(e, ClientError) for e in events)
+
+
+@pytest.mark.parametrize(
+    "payload", ["{[]:1}", "{[]}", "{(1, {})}", "1" * 5000, "[" * 500 + "]" * 500]
+)
+def test_a_send_that_is_no_string_literal_is_a_note(payload: str) -> None:
+    """What ``ast.literal_eval`` refuses in any way (TypeError: unhashable) is no internal error."""
+    from smtplog.dialects.smtplib import literal
+    from smtplog.events import Note
+
+    assert literal(payload) is None
+    events = events_of(
+        f"""\
+        send: 'ehlo client.example.test\\r\\n'
+        reply: b'250 mx.example.test\\r\\n'
+        send: {payload}
+        """
+    )
+    assert any(isinstance(e, Note) and payload[:20] in e.text for e in events)
