@@ -163,7 +163,7 @@ class CurlTransformer(LineTransformer):
         text = str(items[0])
         size = re.search(r"\d+", text)
         return _Payload(
-            text.startswith("}"), int(size.group()) if size else 0, self.span, self.time
+            text.startswith("}"), _count(size.group()) if size else 0, self.span, self.time
         )
 
     def trace_block(self, items: list[Any]) -> _Block:
@@ -171,7 +171,7 @@ class CurlTransformer(LineTransformer):
         assert match is not None  # the terminal has the same shape
         direction, _, what, size = match.groups()
         kind = "ssl" if what == "SSL data" else f"{'send' if direction == '=>' else 'recv'} {what}"
-        return _Block(kind, int(size), self.span, self.time)
+        return _Block(kind, _count(size), self.span, self.time)
 
     def trace_row(self, items: list[Any]) -> _Row:
         offset = int(str(items[0]).rstrip(": "), 16)
@@ -262,6 +262,12 @@ class CurlDialect(LineDialect):
             yield tls
         if body is not None:
             yield body
+
+
+def _count(digits: str) -> int:
+    """A byte count curl wrote; 0 (unknown) for a damaged one longer than any size, which
+    int() would refuse (its 4,300-digit limit)."""
+    return int(digits) if len(digits) <= 18 else 0
 
 
 def _add_payload(body: DataBody | None, payload: _Payload) -> DataBody:

@@ -90,3 +90,22 @@ def test_rcpt_failed_and_exit_code_are_client_errors() -> None:
     errors = [e.text for e in events if isinstance(e, ClientError)]
     assert errors == ["RCPT failed: 550", "curl: (55) RCPT failed: 550"]
     assert any(isinstance(e, Command) and e.verb == "RCPT" for e in events)
+
+
+def test_byte_counts_past_the_int_digit_limit_are_no_internal_error() -> None:
+    """A damaged count (5,000 digits) is refused by int(): it reads as unknown (0)."""
+    from smtplog.events import DataBody
+
+    huge = "9" * 5000
+    events = events_of(
+        "*   Trying 192.0.2.1:25...\n"
+        "* Connected to mx.example.com (192.0.2.1) port 25 (#0)\n"
+        "< 220 mx.example.com ESMTP\n> DATA\n< 354 go ahead\n"
+        f"}} [{huge} bytes data]\n"
+        f"{{ [{huge} bytes data]\n"
+        f"<= Recv header, {huge} bytes (0x23)\n0000: 250 2.0.0 Ok: queued\n"
+    )
+    replies = [e for e in events if isinstance(e, Reply)]
+    assert [reply.code for reply in replies] == [220, 354, 250]
+    body = next(e for e in events if isinstance(e, DataBody))
+    assert body.summary.startswith("0 bytes")
