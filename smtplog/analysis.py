@@ -233,12 +233,14 @@ def _text_stream(
     times: OrderedDict[int, float] = OrderedDict()
     if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
         lines = _remember_times(lines, times)
+    stamps: dict[int, float] | list[Line] = times
     if reading.events is not None and rest is None:
         events: Iterable[Event] = reading.events  # parsed already, while choosing the variant
+        stamps = chosen.source.lines  # ``lines`` are not read: the times are on these
     else:
         events = Assembler().feed(detection.dialect.stream(lines))
-    if times or "timestamps" in chosen.applied:
-        events = stamp_times(events, times)
+    if "timestamps" in chosen.applied:
+        events = stamp_times(events, stamps)
     splitter = Splitter()
     sessions = splitter.split(with_prompts(events, aside))
     return ReportStream(

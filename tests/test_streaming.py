@@ -602,3 +602,27 @@ def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path
     lines = output.splitlines()
     assert [json.loads(line)["session_number"] for line in lines] == list(range(1, len(lines) + 1))
     assert len(lines) == len(analyze_bytes(data, name="<stdin>").sessions)
+
+
+def test_times_cleanup_took_off_reach_the_events_parsed_while_choosing_the_variant() -> None:
+    """When choosing the variant parsed the events already (the same dialect reads the text
+    with and without its timestamps about as well), those events get the times too.
+
+    No telnet or swaks paste with a timestamp on every line gets there (the cleaned text
+    wins on score and is parsed again); ``exim -v`` output with ISO timestamps read with
+    ``--dialect telnet`` does."""
+    from smtplog.reading import read
+    from smtplog.source import source_from_bytes
+
+    text = (SAMPLES / "exim" / "v-user-unknown.txt").read_text()
+    data = "".join(
+        f"2026-11-28T20:44:{number % 60:02d}.017Z {line}\n"
+        for number, line in enumerate(text.splitlines())
+    ).encode()
+    reading = read(source_from_bytes(data, "input"), "telnet")
+    assert "timestamps" in reading.cleaning.applied and reading.events is not None
+    report = analyze_bytes(data, name="input", dialect="telnet")
+    events = [event for session in report.sessions for event in session.analysis.events]
+    assert events and all(event.time is not None for event in events)
+    assert events[0].time == pytest.approx(1795898640.017)
+    assert all("time" in event for s in report.to_dict()["sessions"] for event in s["events"])
