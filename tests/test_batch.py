@@ -16,7 +16,7 @@ import pytest
 from smtplog.cli.batch import Job, Result, run
 from smtplog.cli.inputs import Pending, find_inputs, glob_matches
 from smtplog.cli.output import Options
-from smtplog.errors import ExitCode
+from smtplog.errors import ExitCode, InputError
 
 from .conftest import ROOT, run_cli, transcript
 
@@ -383,3 +383,45 @@ def test_json_summary_of_a_single_file(folder: Path) -> None:
         "outcomes": {"failed": 1},
         "diagnoses": {"relay-denied": 1},
     }
+
+
+def test_an_input_failing_after_its_sessions_began_to_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions written, then a read error: the json stays valid, the summary counts the
+    input once and the sessions written."""
+    from smtplog import limits, reader
+
+    from .fuzzing import run_cli as run_here
+
+    session = (ROOT / "samples" / "telnet" / "relay-denied.txt").read_bytes()
+    big, good = tmp_path / "big.txt", tmp_path / "good.txt"
+    big.write_bytes(session * 600)
+    good.write_bytes(session)
+    real = reader.file_chunks
+
+    def failing(file, name: str, size: int = limits.READ_CHUNK):  # type: ignore[no-untyped-def]
+        taken = 0
+        for chunk in real(file, name, 16 * 1024):
+            taken += len(chunk)
+            if name == str(big) and taken > 256 * 1024:  # after the head (5,000 lines)
+                raise InputError(f"{name}: cannot read (Input/output error)")
+            yield chunk
+
+    monkeypatch.setattr(reader, "file_chunks", failing)
+    monkeypatch.setattr(limits, "HELD_SESSIONS", 1)  # written a session at a time at once
+    code, out, err = run_here(["analyze", "--jobs", "1", "-f", "json", str(big), str(good)])
+    assert code == 2 and "cannot read (Input/output error)" in err
+    data = json.loads(out)
+    cut, whole = data["reports"]
+    written = len(cut["sessions"])
+    assert 1 < written < 600 and cut["session_count"] == written
+    assert cut["error"] == f"{big}: cannot read (Input/output error)"
+    assert len(whole["sessions"]) == 1 and "error" not in whole
+    assert [error["source"] for error in data["errors"]] == [str(big)]
+    assert data["summary"]["inputs"] == 2
+    assert data["summary"]["sessions"] == written + 1
+    assert data["summary"]["outcomes"] == {"failed": written + 1, "unreadable": 1}
+    # The text summary counts the same.
+    code, out, err = run_here(["analyze", "--jobs", "1", "-s", str(big), str(good)])
+    assert f"{written + 1} sessions" in out.split("Summary: ", 1)[1].splitlines()[0], out

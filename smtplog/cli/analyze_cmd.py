@@ -201,7 +201,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
             worst = worse(worst, result.code)
             if result.error is not None:
                 warn(result.error)
-                writer.error(result.source, result.error, result.code)
+                writer.error(result.source, result.error, result.code, result.rows, result.counts)
         writer.summary = fmt != "quiet" and (len(found) > 1 or writer.row_count > 1)
         if summary_only:
             writer.summary = True

@@ -77,6 +77,8 @@ class Job:
                 f"{self.item.name}: internal error: {type(exc).__name__}: {exc} "
                 "(please report it; set SMTPLOG_DEBUG=1 to see the traceback)"
             )
+        if self.message is not None and self.tally is not None and self.tally.cut_short:
+            yield self.tally.cut_short(self.message)  # what was written is closed validly
 
     def result(self, output: str = "") -> Result:
         tally = self.tally

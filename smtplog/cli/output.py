@@ -267,14 +267,22 @@ class Writer:
         self._tally(rows, counts)
         self.out.flush()
 
-    def error(self, source: str, message: str, code: ExitCode) -> None:
+    def error(
+        self,
+        source: str,
+        message: str,
+        code: ExitCode,
+        rows: tuple["SummaryRow", ...] = (),
+        counts: object = None,
+    ) -> None:
+        """An input that failed; ``rows`` and ``counts``: its sessions written before."""
         from smtplog.render.summary import error_row
 
-        if self._open:  # the input failed while it was being written
+        if self._open:  # the input failed while it was being written: begin() counted it
             self._open = False
-            if self.options.fmt == "json":
-                self.out.write("\n")  # the report object is cut short: the error says why
-        self.inputs += 1
+            self._tally(rows, counts)
+        else:
+            self.inputs += 1
         self._tally((error_row(source, message, code == ExitCode.NOT_SMTP),))
         self.errors.append({"source": source, "message": message, "exit_code": int(code)})
 

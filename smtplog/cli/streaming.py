@@ -24,7 +24,7 @@ code (``--fail-on``) and the summary rows.
 # No `from __future__ import annotations` here: typing.NamedTuple would compile every
 # string annotation at import (~2 ms); real annotations cost nothing.
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from smtplog import limits
@@ -47,6 +47,9 @@ class Tally:
         self.rows: list[SummaryRow] = []  # the first MAX_SUMMARY_ROWS sessions
         self.counts: Counts | None = None  # every session
         self.sessions = 0
+        # Closes the output of an input that fails after part of it was written (the
+        # streamed json report object), given the error; None when nothing is open.
+        self.cut_short: Callable[[str], str] | None = None
         self._failing = (
             set()
             if options.fail_on == "never"
@@ -205,9 +208,16 @@ def _json(head: "Report", sessions, later, tally: Tally):  # type: ignore[no-unt
     data = report_to_dict(head)
     del data["notes"], data["sessions"]
     opening = json_text(data, indent=2)[:-2]  # without "\n}"
+
+    def closing(error: str | None = None) -> str:
+        notes = json_text([*head.notes, *later()], indent=2).replace("\n", "\n  ")
+        failed = "" if error is None else f',\n  "error": {json_text(error)}'
+        return f'\n  ],\n  "notes": {notes},\n  "session_count": {tally.sessions}{failed}\n}}'
+
+    tally.cut_short = closing  # an error now still ends the object: the output stays JSON
     yield opening + ',\n  "sessions": ['
     for index, session in enumerate(sessions):
         text = json_text(session_to_dict(session), indent=2).replace("\n", "\n    ")
         yield ("," if index else "") + "\n    " + text
-    notes = json_text([*head.notes, *later()], indent=2).replace("\n", "\n  ")
-    yield f'\n  ],\n  "notes": {notes},\n  "session_count": {tally.sessions}\n}}'
+    tally.cut_short = None
+    yield closing()
