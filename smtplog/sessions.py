@@ -235,6 +235,7 @@ class Splitter:
         self.reorder_events = reorder_events
         self.notes: list[str] = []
         self.cut_streams = 0
+        self.cut_by: set[str] = set()  # the limits that cut a stream (each noted once)
 
     def split(self, events: Iterable[Event]) -> Iterator[list[Event]]:
         for event in events:
@@ -267,7 +268,7 @@ class Splitter:
             stream = self.streams[key] = _Stream(key, self.count)
             self.count += 1
             if len(self.streams) > self.max_streams:
-                self._cut(next(iter(self.streams.values())), "open streams")
+                self._cut(next(iter(self.streams.values())), "open streams", "MAX_OPEN_STREAMS")
         else:
             self.streams.move_to_end(key)
         stream.last_line = self.line
@@ -332,17 +333,18 @@ class Splitter:
             if oldest.last_line < self.line - self.idle_lines:
                 self._close(oldest)
             elif self.held > self.max_held and len(self.streams) > 1:
-                self._cut(oldest, "events held in open sessions")
+                self._cut(oldest, "events held in open sessions", "MAX_HELD_EVENTS")
             else:
                 break
 
-    def _cut(self, stream: _Stream, limit: str) -> None:
+    def _cut(self, stream: _Stream, what: str, limit: str) -> None:
         self.cut_streams += 1
-        if self.cut_streams == 1:
+        if limit not in self.cut_by:  # said once per limit
+            self.cut_by.add(limit)
             self._note(
-                f"more connections were open at once than smtplog follows ({limit}); "
+                f"more connections were open at once than smtplog follows ({what}); "
                 "the one silent for longest was reported as it stood (a limit: "
-                "smtplog.limits.MAX_OPEN_STREAMS); what followed it is reported separately"
+                f"smtplog.limits.{limit}); what followed it is reported separately"
             )
         self._close(stream)
 

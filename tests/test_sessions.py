@@ -205,3 +205,21 @@ def test_a_session_over_the_limit_is_still_cut_with_a_note() -> None:
     assert len(session) < len(events)
     assert session[:6] == events[:6] and session[-3:] == events[-3:]
     assert len(splitter.notes) == 1 and "of this session were left out" in splitter.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("limits", "named"),
+    [({"max_streams": 1}, "MAX_OPEN_STREAMS"), ({"max_held": 6}, "MAX_HELD_EVENTS")],
+)
+def test_a_connection_cut_names_the_limit_that_cut_it(limits: dict, named: str) -> None:
+    from dataclasses import replace
+
+    from smtplog.sessions import Splitter
+
+    a = [replace(event, stream="a") for event in _noops(3)]
+    b = [replace(event, stream="b") for event in _noops(3)]
+    interleaved = [event for pair in zip(a, b, strict=True) for event in pair]
+    splitter = Splitter(**limits)
+    assert len(list(splitter.split(interleaved))) > 2  # cut: a stream went on in a new session
+    cuts = [note for note in splitter.notes if "more connections were open" in note]
+    assert len(cuts) == 1 and f"smtplog.limits.{named})" in cuts[0]
