@@ -4,9 +4,10 @@
 checks the magic number): the file is read a chunk at a time with dpkt
 (``reader``), TCP streams are rebuilt and each SMTP connection replayed
 through the recorder's ``Tap`` (``streams``), and each connection's events go
-to the analysis as soon as the connection ends. Their line numbers are those
+to the analysis as soon as it and those that began before it have ended (see
+``_Replay.connections_done``). Their line numbers are those
 of the canonical transcript the capture stands for (a ``** session`` per
-connection, in the order connections ended), which ``capture_transcript``
+connection, in the order connections began), which ``capture_transcript``
 writes, so a capture can be kept, shared or compared as text and its report
 still points at the right lines.
 """
