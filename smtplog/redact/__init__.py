@@ -122,13 +122,6 @@ def _scrub(text: str, found: Findings) -> str:
     return text
 
 
-def _holds(text: str, found: Findings) -> bool:
-    return any(
-        (value in text) if _is_sent(value, found) else bool(standing_alone(value).search(text))
-        for value in found.values
-    )
-
-
 def _redacted_lines(
     parts: list[tuple[str, str]],
     source: Source,
