@@ -8,6 +8,7 @@ works (it builds its parsers with lark), only slower to start.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -39,4 +40,9 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[misc]
 
     def _generate(self, out: Path) -> None:
         command = [sys.executable, "-m", "smtplog.standalone", "--out", str(out)]
-        subprocess.run(command, cwd=self.root, check=True, timeout=600)
+        # The source tree on the path whatever the interpreter's settings (PYTHONSAFEPATH
+        # keeps the working folder off it); a PYTHONPATH already set stays after it (pip's
+        # isolated build environment is found through one).
+        paths = [str(self.root), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        subprocess.run(command, cwd=self.root, env=env, check=True, timeout=600)

@@ -101,3 +101,25 @@ def test_the_installed_command_parses_a_transcript(wheel: Path, tmp_path: Path) 
         check=True,
     )
     assert standalone.stdout.split() == ["True", "False"]
+
+
+def test_the_build_finds_the_source_tree_without_the_working_folder_on_the_path(
+    tmp_path: Path,
+) -> None:
+    """The build hook runs ``-m smtplog.standalone`` in a fresh build environment, where
+    smtplog is not installed: with PYTHONSAFEPATH the working folder is not on the path."""
+    import os
+
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    (built,) = tmp_path.glob("smtplog-*.whl")
+    assert "smtplog/_parsers/_runtime.py" in zipfile.ZipFile(built).namelist()
