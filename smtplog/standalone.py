@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 import zlib
 from pathlib import Path
@@ -161,13 +162,25 @@ def generate(out: Path, names: list[str]) -> None:
     for name in names:
         path = out / f"{name}.py"
         if name == "__init__":
-            path.write_text(INIT, encoding="utf-8")
+            _write(path, INIT)
         elif name == "_runtime":
-            path.write_text(runtime_source(), encoding="utf-8")
+            _write(path, runtime_source())
         elif name in grammar_names():
-            path.write_text(tables_source(name), encoding="utf-8")
+            _write(path, tables_source(name))
         else:
             path.unlink()  # the grammar is gone
+
+
+def _write(path: Path, text: str) -> None:
+    """The whole file or the one there before: an import (or a generation stopped half-way)
+    never meets half a file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:

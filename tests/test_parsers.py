@@ -192,3 +192,18 @@ def test_arbitrary_lines_read_the_same_with_lark(lines: list[str]) -> None:
         with parsed_by_lark(dialect):
             theirs = dialect.events(source)
         assert mine == theirs, dialect.name
+
+
+def test_a_generated_file_is_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Generating writes a file beside the old one and renames it: a generation that stops
+    half-way (here: text that cannot be written) leaves the old file, and no stray one."""
+    standalone.generate(tmp_path, ["__init__"])
+    before = (tmp_path / "__init__.py").read_text(encoding="utf-8")
+    assert before == standalone.INIT
+    monkeypatch.setattr(standalone, "INIT", "# half a file\n\udc80 cannot be encoded\n")
+    with pytest.raises(UnicodeEncodeError):
+        standalone.generate(tmp_path, ["__init__"])
+    assert (tmp_path / "__init__.py").read_text(encoding="utf-8") == before
+    assert [path.name for path in tmp_path.iterdir()] == ["__init__.py"]
