@@ -88,7 +88,9 @@ class _Replay:
             heapq.heappush(self._waiting, (connection.number, block))
             self._held += len(block)
         while streams.gone:
-            self._gone.add(streams.gone.popleft())
+            number = streams.gone.popleft()
+            if number >= self._next:  # one already overtaken is waited for by nobody
+                self._gone.add(number)
         while self._waiting:
             while self._next in self._gone:
                 self._gone.discard(self._next)
