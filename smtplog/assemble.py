@@ -116,7 +116,8 @@ _CARET_CONTROL = re.compile(r"\^[H?]")
 # In a line no rule understood: an AUTH command (with its initial response, the
 # credentials themselves for PLAIN), a 334 challenge.
 _AUTH_COMMAND = re.compile(
-    r"(?<![A-Za-z0-9])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|NTLM|GSSAPI|EXTERNAL"
+    # Not "250-AUTH PLAIN LOGIN": a server's offer quoted by some tool.
+    r"(?<![A-Za-z0-9-])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER|NTLM|GSSAPI|EXTERNAL"
     r"|CRAM-[\w-]+|DIGEST-MD5|SCRAM-[\w-]+)(?:\s+(?P<response>\S+))?(?!\S)",
     re.IGNORECASE,
 )
