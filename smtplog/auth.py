@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from smtplog.smtp import b64decode_text, is_base64
 
@@ -132,22 +133,27 @@ def mask_response(text: str, exchange: AuthExchange | None, prompt_role: str | N
 
 # -- secrets on a pasted command line -----------------------------------------
 
+
 # What a shell prompt pasted with a session may carry ("$ swaks ... --auth-password X"):
 # the password options of the tools people test with, curl's user:password, a variable
 # such as SMTPLOG_PASSWORD=..., and an AUTH command with its initial response.
-_OPTION_SECRET = re.compile(
-    r"(?P<name>(?<!\S)(?:--auth-password|-ap|--password|--passwd|--pass|--auth-token"
-    r"|--oauth2-bearer|--oauth2-token)(?:=|\s+))(?P<value>\S+)"
-)
-_USER_PASSWORD = re.compile(r"(?P<name>(?<!\S)(?:-u|--user)(?:=|\s+)[^\s:]+:)(?P<value>\S+)")
-_VARIABLE_SECRET = re.compile(
-    r"(?P<name>(?<![\w-])\w*(?:PASSWORD|PASSWD|PASS|TOKEN|SECRET)\w*=)(?P<value>\S+)",
-    re.IGNORECASE,
-)
-_AUTH_INITIAL = re.compile(
-    r"(?<![A-Za-z0-9])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER)\s+(?P<value>\S+)",
-    re.IGNORECASE,
-)
+@cache
+def _command_line_patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled on first use: most inputs have no shell prompt (start-up time)."""
+    option = re.compile(
+        r"(?P<name>(?<!\S)(?:--auth-password|-ap|--password|--passwd|--pass|--auth-token"
+        r"|--oauth2-bearer|--oauth2-token)(?:=|\s+))(?P<value>\S+)"
+    )
+    user_password = re.compile(r"(?P<name>(?<!\S)(?:-u|--user)(?:=|\s+)[^\s:]+:)(?P<value>\S+)")
+    variable = re.compile(
+        r"(?P<name>(?<![\w-])\w*(?:PASSWORD|PASSWD|PASS|TOKEN|SECRET)\w*=)(?P<value>\S+)",
+        re.IGNORECASE,
+    )
+    auth_initial = re.compile(
+        r"(?<![A-Za-z0-9-])AUTH\s+(?P<mechanism>PLAIN|LOGIN|XOAUTH2?|OAUTHBEARER)\s+(?P<value>\S+)",
+        re.IGNORECASE,
+    )
+    return option, user_password, variable, auth_initial
 
 
 def mask_command_line(text: str) -> str:
@@ -162,6 +168,7 @@ def mask_command_line(text: str) -> str:
         masked, _user = mask_initial_response(match["mechanism"], match["value"])
         return match.group(0)[: match.start("value") - match.start()] + masked
 
-    for pattern in (_OPTION_SECRET, _USER_PASSWORD, _VARIABLE_SECRET):
+    *secrets, auth_initial = _command_line_patterns()
+    for pattern in secrets:
         text = pattern.sub(option, text)
-    return _AUTH_INITIAL.sub(initial, text)
+    return auth_initial.sub(initial, text)
