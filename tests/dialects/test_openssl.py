@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from smtplog.analysis import analyze_text
 from smtplog.events import Reply
 from tests.conftest import transcript
-from tests.dialects._client_samples import (
-    check_no_secrets,
-    check_sample,
-    manifest_rows,
-    sample_files,
-)
 
 DIALECT = "openssl"
-ROWS = manifest_rows(DIALECT)
-
-
-def test_every_sample_is_in_the_manifest() -> None:
-    assert sorted(path.split("/", 1)[1] for path, _ in ROWS) == sample_files(DIALECT)
-
-
-@pytest.mark.parametrize(("path", "expected"), ROWS, ids=[path for path, _ in ROWS])
-def test_sample(path: str, expected: list) -> None:
-    check_sample(path, expected, DIALECT)
-
-
-@pytest.mark.parametrize("path", [path for path, _ in ROWS])
-def test_sample_never_shows_the_password(path: str) -> None:
-    check_no_secrets(path)
 
 
 def events_of(text: str) -> list:
