@@ -1,4 +1,4 @@
-"""The javamail dialect: every sample, and the lines that are easy to get wrong."""
+"""The javamail dialect: the lines that are easy to get wrong (its samples: test_client_samples.py)."""
 
 from __future__ import annotations
 
