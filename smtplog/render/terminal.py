@@ -162,7 +162,7 @@ def render_session(console: Console, session: SessionReport, index: int, total: 
         console.print(Text(f"session {index}{of}{target}", style="bold underline"))
     console.print(_transcript(session))
     for note in session.analysis.notes:
-        console.print(Text(f"note: {note}", style="dim"))
+        console.print(Text(f"note: {safe(note)}", style="dim"))
     for finding in session.findings:
         console.print(_finding(finding))
     for finding in session.observations:

@@ -73,7 +73,7 @@ def session_lines(session: SessionReport, index: int, total: int | None) -> Iter
             line = f"{line:<70} # {row.note}" if len(line) < 70 else f"{line}  # {row.note}"
         yield line.rstrip()
     for note in analysis.notes:
-        yield f"   note: {note}"
+        yield f"   note: {safe(note)}"
     yield ""
     for finding in session.findings:
         yield from _finding(finding)
