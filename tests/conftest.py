@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +81,32 @@ def run_cli(*args: str, stdin: bytes | None = None, env: dict[str, str] | None =
 @pytest.fixture
 def cli() -> Callable[..., Run]:
     return run_cli
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A listener that never accepts and whose accept queue is full: SYNs are dropped.
+
+    Linux drops a SYN while the accept queue of the listener is full, so the
+    client sees exactly what a firewall dropping packets causes: a connect timeout.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.settimeout(0.3)
+        try:
+            filler.connect(("127.0.0.1", port))
+        except OSError:
+            filler.close()
+            break
+        fillers.append(filler)
+    try:
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

@@ -119,31 +119,13 @@ def test_upstream_refuses(start_proxy, closed_port):  # type: ignore[no-untyped-
     assert "the proxy answered the client itself: 421" in transcript.read_text()
 
 
-def test_upstream_does_not_accept(start_proxy):  # type: ignore[no-untyped-def]
-    listener = socket.socket()  # a full accept queue: the SYN is dropped, as by a firewall
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.settimeout(0.3)
-        try:
-            filler.connect(("127.0.0.1", port))
-        except OSError:
-            filler.close()
-            break
-        fillers.append(filler)
-    try:
-        proxy = start_proxy("--upstream", f"127.0.0.1:{port}", "--connect-timeout", "1")
-        with pytest.raises(smtplib.SMTPConnectError):
-            send(proxy.port)
-        proxy.verdicts(1)
-        assert verdict_of(proxy.transcripts()[0]) == ("no-connection", "connect", "connect-timeout")
-    finally:
-        for filler in fillers:
-            filler.close()
-        listener.close()
+def test_upstream_does_not_accept(start_proxy, full_backlog):  # type: ignore[no-untyped-def]
+    # A full accept queue: the SYN is dropped, as by a firewall (tests/conftest.py).
+    proxy = start_proxy("--upstream", f"127.0.0.1:{full_backlog}", "--connect-timeout", "1")
+    with pytest.raises(smtplib.SMTPConnectError):
+        send(proxy.port)
+    proxy.verdicts(1)
+    assert verdict_of(proxy.transcripts()[0]) == ("no-connection", "connect", "connect-timeout")
 
 
 def test_upstream_silent_client_gives_up(start_proxy, silent_server):  # type: ignore[no-untyped-def]

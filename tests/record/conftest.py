@@ -212,30 +212,3 @@ def dropping_server() -> Iterator[int]:
 @pytest.fixture
 def closed_port() -> int:
     return free_port()  # bound and released: nothing listens there
-
-
-@pytest.fixture
-def full_backlog() -> Iterator[int]:
-    """A listener that never accepts and whose accept queue is full: SYNs are dropped.
-
-    Linux drops a SYN while the accept queue of the listener is full, so the
-    client sees exactly what a firewall dropping packets causes: a connect timeout.
-    """
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        filler = socket.socket()
-        filler.settimeout(0.3)
-        try:
-            filler.connect(("127.0.0.1", port))
-        except OSError:
-            filler.close()
-            break
-        fillers.append(filler)
-    yield port
-    for filler in fillers:
-        filler.close()
-    listener.close()
