@@ -215,13 +215,21 @@ class SessionAnalysis:
     one_sided: str | None = None  # "server" or "client" when only one side is shown
     state: State = S.DISCONNECTED
     verdict: Verdict = field(default_factory=lambda: Verdict("unknown", None))
+    # ``target``, once asked (the rules ask often); False: not yet known.
+    _target: str | bool | None = field(default=False, init=False, repr=False, compare=False)
 
     @property
     def target(self) -> str | None:
-        for event in self.events:
-            if isinstance(event, Connected | Connecting) and event.target:
-                return event.target
-        return None
+        if self._target is False:
+            self._target = next(
+                (
+                    e.target
+                    for e in self.events
+                    if isinstance(e, Connected | Connecting) and e.target
+                ),
+                None,
+            )
+        return self._target  # type: ignore[return-value]
 
     def phase_of(self, event: Event) -> str | None:
         for exchange in self.exchanges:

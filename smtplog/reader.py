@@ -374,7 +374,7 @@ class SourceReader:
         return self._checked(self._decoder.decode(data))
 
     def _checked(self, text: str) -> str:
-        if self._valid_utf8 and _UNDECODABLE.search(text):
+        if self._valid_utf8 and not text.isascii() and _UNDECODABLE.search(text):
             self._valid_utf8 = False
             self._notes.append("the input is not valid UTF-8; undecodable bytes are shown as \\xNN")
         if not self._started and text:

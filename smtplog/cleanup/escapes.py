@@ -18,10 +18,11 @@ _REAL = re.compile(r"\x1b\[[0-9;]*[mK]")
 _PRINTED = re.compile(r"(?:#033|\^\[|\\033|\\x1[bB]|\\e|\\u001[bB]|\u241b)\[[0-9;]*[mK]")
 # What each of those starts with: a text holding none of these has no colour to undo.
 _ESCAPE_STARTS = ("\x1b", "#033", "^[", "\\033", "\\x1", "\\e", "\\u001", "\u241b")
+_ANY_ESCAPE_START = re.compile("|".join(re.escape(start) for start in _ESCAPE_STARTS))
 
 
 def may_have_colour(text: str) -> bool:
-    return any(start in text for start in _ESCAPE_STARTS)
+    return _ANY_ESCAPE_START.search(text) is not None  # one pass, not one per start
 
 
 # Literal "\r\n" written into the text (a JSON string, a log that escapes

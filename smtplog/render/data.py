@@ -33,7 +33,10 @@ _UNDECODABLE = re.compile("[\udc80-\udcff]")
 def _clean(text: str) -> str:
     # JSON escapes control characters itself; only undecodable bytes (lone
     # surrogates) would make the document unencodable, so show those as \xNN.
-    return safe(text, tab_size=0) if _UNDECODABLE.search(text) else text
+    # (str.isascii() reads a flag of the string: most texts cost nothing.)
+    if text.isascii() or not _UNDECODABLE.search(text):
+        return text
+    return safe(text, tab_size=0)
 
 
 def event_to_dict(event: Event, t0: float | None) -> dict[str, Any]:

@@ -24,6 +24,10 @@ _UNSAFE = re.compile(
     "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
     "\U000e0001\U000e0020-\U000e007f\ud800-\udfff]"
 )
+# What _UNSAFE can find in a JSON document: C0 controls are escaped by json already, so
+# only DEL and characters beyond ASCII. Searching for these is several times faster than
+# for _UNSAFE's classes, and most documents hold only a few ("§", "…" of the knowledge text).
+_BEYOND_ASCII = re.compile("[^\x00-\x7e]")
 _NAMED = {"\r": "\\r", "\n": "\\n", "\x1b": "\\x1b", "\x08": "\\b", "\x00": "\\0"}
 
 
@@ -55,6 +59,8 @@ def json_safe(document: str) -> str:
     (a lone surrogate from surrogateescape) is shown as "\\xNN", as everywhere."""
     if document.isascii() and "\x7f" not in document:
         return document  # json escaped every C0 control already (most documents: fast)
+    if not any(_UNSAFE.match(char) for char in set(_BEYOND_ASCII.findall(document))):
+        return document
     return _UNSAFE.sub(_json_escape, document)
 
 

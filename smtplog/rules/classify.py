@@ -25,9 +25,10 @@ from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
-from smtplog.rules.literals import lowered, needed
+from smtplog.rules.literals import lower_form, lowered, needed
 from smtplog.smtp import enhanced_code
 
+LOWER_AFTER = 16  # searches of a pattern before its lower-case form is compiled
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
 PHASES = (
@@ -91,20 +92,28 @@ class LazyPattern:
 
     Most rows never get as far as their pattern (phase, code or enhanced code
     do not fit), so compiling all of them up front would only slow start-up.
+    On ASCII text, a pattern searched often (a long log) is then run in its
+    lower-case form on the text lower-cased (literals.lower_form): the same
+    answer, about three times faster, for the cost of a second compilation.
     """
 
-    __slots__ = ("_compiled", "_needed", "pattern")
+    __slots__ = ("_compiled", "_lower", "_needed", "_uses", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
+        self._lower: re.Pattern[str] | None = None  # once searched LOWER_AFTER times
         self._needed: frozenset[str] | None = None
+        self._uses = 0
+
+    def _compile(self) -> re.Pattern[str]:
+        compiled = self._compiled = re.compile(self.pattern, re.IGNORECASE)
+        self._needed = needed(self.pattern)
+        return compiled
 
     def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
         """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
-        if self._compiled is None:
-            self._compiled = re.compile(self.pattern, re.IGNORECASE)
-            self._needed = needed(self.pattern)
+        compiled = self._compiled or self._compile()
         need = self._needed
         if need is not None:  # refused at once when no phrase the pattern needs is there
             if low == "":
@@ -115,11 +124,41 @@ class LazyPattern:
                         break
                 else:
                     return None
-        return self._compiled.search(text)
+        return compiled.search(text)
+
+    def found(self, text: str, low: str | None = "") -> bool:
+        """Is the pattern in ``text``? ``low`` as for ``search``."""
+        compiled = self._compiled or self._compile()
+        if low == "":
+            low = lowered(text)
+        if low is None:
+            return compiled.search(text) is not None
+        need = self._needed
+        if need is not None:
+            for item in need:
+                if item in low:
+                    break
+            else:
+                return False
+        lower = self._lower
+        if lower is not None:
+            return lower.search(low) is not None
+        return self.found_as_written(text, low)
+
+    def found_as_written(self, text: str, low: str) -> bool:
+        """The search before there is a lower-case form (``low``: the ASCII text lower-cased)."""
+        self._uses += 1
+        if self._uses == LOWER_AFTER:
+            form = lower_form(self.pattern)
+            if form is not None:
+                self._lower = re.compile(form)
+                return self._lower.search(low) is not None
+        return self._compiled.search(text) is not None  # type: ignore[union-attr]
 
     def check(self) -> None:
         """Compile now (raises re.error for a bad pattern)."""
-        self.search("")
+        if self._compiled is None:
+            self._compile()
 
     def __repr__(self) -> str:
         return f"LazyPattern({self.pattern!r})"
@@ -440,7 +479,7 @@ def _detect_provider(joined: str) -> ProviderMatch | None:
     if not joined.strip():
         return None
     any_marker = _any_marker()
-    if any_marker is not None and not any_marker.search(joined):
+    if any_marker is not None and not any_marker.found(joined):
         return None  # most texts name no provider: one search (often none: see literals)
     combined, owners = _marker_table()
     if combined is not None:
@@ -492,16 +531,24 @@ def classify(
     low = lowered(text)
     for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
         pattern = rule.pattern
-        if pattern is not None:  # (LazyPattern.search, inlined: the hottest loop of the rules)
-            need = pattern._needed
-            if low is not None and need is not None:
-                for item in need:
-                    if item in low:
-                        break
-                else:
-                    continue  # none of the phrases the pattern needs is in the text
-            if not pattern._compiled.search(text):  # type: ignore[union-attr]
-                continue
+        if pattern is not None:  # (LazyPattern.found, inlined: the hottest loop of the rules)
+            if low is None:
+                if not pattern._compiled.search(text):  # type: ignore[union-attr]
+                    continue
+            else:
+                need = pattern._needed
+                if need is not None:
+                    for item in need:
+                        if item in low:
+                            break
+                    else:
+                        continue  # none of the phrases the pattern needs is in the text
+                lower = pattern._lower
+                if lower is not None:
+                    if not lower.search(low):
+                        continue
+                elif not pattern.found_as_written(text, low):
+                    continue
         if rule.tier == "provider":
             known = provider is not None or rule.unique
             match = provider or ProviderMatch(rule.provider or "", _provider_name(rule))

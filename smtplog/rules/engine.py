@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import cache
+from functools import cache, lru_cache
 
 from smtplog.events import (
     AuthResponse,
@@ -52,6 +52,7 @@ from smtplog.rules.classify import (
     parse_reply_line,
     providers,
 )
+from smtplog.rules.literals import lowered, needed
 from smtplog.rules.registry import get
 
 CONNECT_FAILURES = {
@@ -90,12 +91,29 @@ def client_error_rows() -> tuple[tuple[str, LazyPattern, str], ...]:
     )
 
 
+@cache
+def _client_error_phrases() -> re.Pattern[str] | None:
+    """Every phrase some row needs (literals.needed), in one expression: a lower-cased
+    text it does not find in matches no row (the common answer). None: a row needs none."""
+    phrases: set[str] = set()
+    for _diagnosis, pattern, _source in client_error_rows():
+        need = needed(pattern.pattern)
+        if need is None:
+            return None
+        phrases |= need
+    return re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
+
+
 def client_error_diagnosis(text: str) -> tuple[str, str] | None:
     """The diagnosis a client program's error text names, and the matched words."""
+    low = lowered(text)
+    phrases = _client_error_phrases()
+    if low is not None and phrases is not None and not phrases.search(low):
+        return None
     for diagnosis, pattern, _source in client_error_rows():
-        found = pattern.search(text)
-        if found:
-            return diagnosis, found.group(0)
+        if pattern.found(text, low):  # (quick) then the words, from the text as written
+            found = pattern.search(text)
+            return diagnosis, found.group(0) if found else text
     return None
 
 
@@ -126,10 +144,18 @@ def evidence_of(event: Event | None) -> Evidence:
     return Evidence(event.span.first if event and event.span else None, event_text(event))
 
 
+_PORT = re.compile(r"(?::|\bport\s+)(\d{1,5})\b(?!.*:\d)")
+
+
 def target_port(analysis: SessionAnalysis) -> int | None:
     """The TCP port the session went to, when the transcript says."""
-    target = analysis.target or ""
-    match = re.search(r"(?::|\bport\s+)(\d{1,5})\b(?!.*:\d)", target)
+    target = analysis.target
+    return _port_of(target) if target else None
+
+
+@lru_cache(maxsize=1024)  # a log names the same few servers over and over
+def _port_of(target: str) -> int | None:
+    match = _PORT.search(target)
     return int(match.group(1)) if match else None
 
 
@@ -143,19 +169,23 @@ class Diagnoser:
 
     # -- building findings ---------------------------------------------------
 
-    def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Facts:
+    def _session_facts(self) -> dict[str, str]:
+        """The facts of the whole session (the same for every finding: made once)."""
+        known = self.memo.get("session_facts")
+        if known is not None:
+            return known  # type: ignore[return-value]
         analysis = self.analysis
         port = target_port(analysis)
-        facts = _Facts(
-            server=analysis.target or _banner_host(analysis) or "the server",
-            provider=self.provider.name if self.provider else "the server",
-            sender=f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
-            phase=analysis.verdict.failed_at or "…",
-            detail=detail,
-            user_suffix="",
-            size_limit="",
-            port=str(port) if port else "…",
-        )
+        facts = {
+            "server": analysis.target or _banner_host(analysis) or "the server",
+            "provider": self.provider.name if self.provider else "the server",
+            "sender": f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
+            "phase": analysis.verdict.failed_at or "…",
+            "detail": "",
+            "user_suffix": "",
+            "size_limit": "",
+            "port": str(port) if port else "…",
+        }
         user = next(
             (e.decoded for e in analysis.events if isinstance(e, AuthResponse) and e.decoded),
             None,
@@ -168,6 +198,13 @@ class Diagnoser:
         )
         if size.isdigit() and int(size) > 0:
             facts["size_limit"] = f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
+        self.memo["session_facts"] = facts
+        return facts
+
+    def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Facts:
+        analysis = self.analysis
+        facts = _Facts(self._session_facts())
+        facts["detail"] = detail
         if exchange is not None:
             reply = exchange.reply
             facts["code"] = str(reply.code)

@@ -8,6 +8,10 @@ strings of which at least one occurs in any text the pattern matches; a text
 holding none of them is refused without running the expression. The result
 is exactly the expression's (it is only a necessary condition), and it is
 only used on ASCII text, where case-insensitive matching is ``str.lower()``.
+
+``lower_form()`` gives the expression to run on the lower-cased text without
+re.IGNORECASE, when there is one: about three times faster (the matcher folds
+case at every step otherwise), and the same answer on ASCII text.
 """
 
 from __future__ import annotations
@@ -102,3 +106,79 @@ def may_match(need: frozenset[str] | None, text: str) -> bool:
     if low is None:
         return True
     return any(item in low for item in need)
+
+
+_NO_CASE = {
+    sre_parse.AT,
+    sre_parse.ANY,
+    sre_parse.CATEGORY,
+}
+_NESTED = {sre_parse.ASSERT, sre_parse.ASSERT_NOT}
+
+
+def lower_form(pattern: str) -> str | None:
+    """``pattern`` to search an ASCII text lower-cased with, case-sensitively, finding what
+    ``pattern`` finds case-insensitively in the text; None when unsure. Letters are
+    lower-cased (the same under re.IGNORECASE); escapes such as ``\\S`` or ``\\B`` are
+    not letters, so a pattern holding one stays as written and must be case-free."""
+    lowered_pattern = pattern if _UPPER_ESCAPE.search(pattern) else pattern.lower()
+    return lowered_pattern if case_free(lowered_pattern) else None
+
+
+_UPPER_ESCAPE = re.compile(r"\\[A-Z]|\\N\{")
+
+
+def case_free(pattern: str) -> bool:
+    """Does ``pattern`` as written, searched in an ASCII text lower-cased, find what it
+    finds case-insensitively in the text? True when every character it names is ASCII
+    and not upper case, and it has no inline flags or back references (whose case
+    rules differ); False whenever unsure."""
+    try:
+        parsed = sre_parse.parse(pattern, 0)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    if parsed.state.flags & ~re.UNICODE:  # (?i), (?a), (?x)...: decide nothing
+        return False
+    try:
+        return _lower_only(list(parsed))
+    except RecursionError:
+        return False
+
+
+def _lower_char(code: object) -> bool:
+    return isinstance(code, int) and code < 128 and not 65 <= code <= 90
+
+
+def _lower_only(items: list[tuple[object, object]]) -> bool:
+    for op, value in items:
+        if op in (sre_parse.LITERAL, sre_parse.NOT_LITERAL):
+            ok = _lower_char(value)
+        elif op is sre_parse.IN:
+            ok = all(_lower_set_item(kind, item) for kind, item in value)  # type: ignore[attr-defined]
+        elif op in _NO_CASE:
+            ok = True
+        elif op is _SUBPATTERN:
+            _group, add, remove, body = value  # type: ignore[misc]
+            ok = not add and not remove and _lower_only(list(body))
+        elif op is _BRANCH:
+            ok = all(_lower_only(list(branch)) for branch in value[1])  # type: ignore[index]
+        elif op in _REPEATS:
+            ok = _lower_only(list(value[2]))  # type: ignore[index]
+        elif op in _NESTED:
+            ok = _lower_only(list(value[1]))  # type: ignore[index]
+        elif _ATOMIC is not None and op is _ATOMIC:
+            ok = _lower_only(list(value))  # type: ignore[arg-type]
+        else:  # back references, conditionals, anything new: not sure
+            ok = False
+        if not ok:
+            return False
+    return True
+
+
+def _lower_set_item(kind: object, item: object) -> bool:
+    if kind in (sre_parse.LITERAL, sre_parse.NOT_LITERAL):
+        return _lower_char(item)
+    if kind is sre_parse.RANGE:
+        first, last = item  # type: ignore[misc]
+        return last < 128 and (last < 65 or first > 90)  # (no A-Z in it)
+    return kind in (sre_parse.NEGATE, sre_parse.CATEGORY)

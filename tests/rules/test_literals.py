@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smtplog.rules.classify import all_rules, providers
-from smtplog.rules.literals import may_match, needed
+from smtplog.rules.literals import case_free, lower_form, may_match, needed
 
 PATTERNS = sorted(
     {rule.pattern.pattern for rule in all_rules() if rule.pattern is not None}
@@ -47,6 +47,52 @@ def test_a_text_the_pattern_matches_passes_the_test(pattern: str, data: st.DataO
         assert may_match(needed(pattern), text)
 
 
+def test_every_pattern_has_a_lower_case_form() -> None:
+    assert [p for p in PATTERNS if lower_form(p) is None] == []
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(data=st.data())
+def test_the_lower_case_form_finds_what_the_pattern_finds(
+    pattern: str, data: st.DataObject
+) -> None:
+    compiled = re.compile(pattern, re.IGNORECASE)
+    lower = re.compile(lower_form(pattern) or "")
+    middle = data.draw(st.from_regex(compiled, fullmatch=True).filter(str.isascii))
+    text = data.draw(ASCII) + middle + data.draw(ASCII)
+    text = "".join(c.upper() if data.draw(st.booleans()) else c for c in text)
+    for candidate in (text, middle, data.draw(ASCII)):
+        found = compiled.search(candidate)
+        in_lower = lower.search(candidate.lower())
+        assert bool(found) == bool(in_lower), (pattern, candidate)
+        if found and in_lower:
+            assert found.span() == in_lower.span()
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        ("Relay Access DENIED", "relay access denied"),
+        (r"\[PH\d+\]", r"\[ph\d+\]"),
+        ("[A-Z]+ ok", "[a-z]+ ok"),
+        (r"\S+ X", None),  # \S is not \s: an escape keeps the pattern as written
+        (r"(a)\1", None),  # back references compare case by their own rules
+        ("(?i)abc", None),
+        ("caf\u00c9", None),  # beyond ASCII
+        ("(?P<Name>x)", None),
+    ],
+)
+def test_lower_case_forms(pattern: str, expected: str | None) -> None:
+    assert lower_form(pattern) == expected
+    if expected is not None:
+        assert case_free(expected)
+
+
 def test_the_labelled_corpus_passes_every_pattern_that_matches_it() -> None:
     from tests.corpus.corpus import load_corpus
 
@@ -54,9 +100,12 @@ def test_the_labelled_corpus_passes_every_pattern_that_matches_it() -> None:
     assert len(texts) > 100
     for pattern in PATTERNS:
         compiled, need = re.compile(pattern, re.IGNORECASE), needed(pattern)
+        lower = re.compile(lower_form(pattern) or "")
         for text in texts:
             if compiled.search(text):
                 assert may_match(need, text), (pattern, text)
+            if text.isascii():
+                assert bool(compiled.search(text)) == bool(lower.search(text.lower()))
 
 
 @pytest.mark.parametrize(
