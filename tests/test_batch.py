@@ -369,7 +369,7 @@ def test_write_reports_renders_like_analyze(folder: Path) -> None:
 
 def test_streamed_json_is_exactly_what_json_dumps_writes(folder: Path) -> None:
     run_ = run_cli("analyze", str(folder), "-f", "json")
-    assert run_.stdout == json.dumps(json.loads(run_.stdout), indent=2, ensure_ascii=False) + "\n"
+    assert run_.stdout == json.dumps(json.loads(run_.stdout), indent=2) + "\n"
     document = json.loads(run_.stdout)
     assert [Path(e["source"]).name for e in document["errors"]] == ["notes.md"]
     assert document["errors"][0]["exit_code"] == 3

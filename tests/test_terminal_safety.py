@@ -86,11 +86,21 @@ def test_safe_covers_every_control_and_invisible_character() -> None:
             assert escaped == char, f"U+{code:04X} ({unicodedata.name(char, '?')})"
 
 
-def test_json_safe_keeps_every_value() -> None:
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_json_safe_keeps_every_value(ascii_only: bool) -> None:
     value = "".join(HOSTILE.values()) + "\U0001f600 é \t"
-    document = json.dumps({"v": value}, ensure_ascii=False)
+    document = json.dumps({"v": value}, ensure_ascii=ascii_only)
     assert json.loads(json_safe(document)) == {"v": value}
     assert not unsafe_characters(json_safe(document))
+
+
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_json_safe_shows_undecodable_bytes_as_elsewhere(ascii_only: bool) -> None:
+    # A byte that was not UTF-8 (kept as a lone surrogate) reads "\xNN" in every format;
+    # a text that merely spells a surrogate escape is left as it is.
+    value = "a\udc80b\udcffc \\udc81 \\\udc82"
+    document = json_safe(json.dumps({"v": value}, ensure_ascii=ascii_only))
+    assert json.loads(document) == {"v": "a\\x80b\\xffc \\udc81 \\\\x82"}
 
 
 # -- every format, every dialect --------------------------------------------------------

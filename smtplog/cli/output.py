@@ -124,14 +124,15 @@ def quiet_lines(report: "Report", label: bool) -> list[str]:
 
 
 def json_text(data: object, indent: int | None = None) -> str:
-    """JSON as UTF-8 text that is safe on a terminal (render/safe.py's json_safe): a
-    byte that was not UTF-8 becomes "\\xNN", the way every other format shows it, so
-    the document is always valid JSON."""
+    """JSON that is safe on a terminal: ASCII only (every other character is a \\uXXXX
+    escape, RFC 8259 §7), and render/safe.py's json_safe for the rest: DEL escaped, and
+    a byte that was not UTF-8 shown as "\\xNN", the way every other format shows it.
+    ASCII is also the fastest way: json_safe has nothing to look for beyond it."""
     import json
 
     from smtplog.render.safe import json_safe
 
-    return json_safe(json.dumps(data, indent=indent, ensure_ascii=False))
+    return json_safe(json.dumps(data, indent=indent))
 
 
 def render(report: "Report", options: Options, number: int = 1) -> str:

@@ -53,15 +53,28 @@ def safe(text: str, tab_size: int = 4) -> str:
 
 
 def json_safe(document: str) -> str:
-    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the same values
-    and nothing a terminal acts on: json escapes C0 controls itself; DEL, C1 and
-    the invisible characters become ``\\uXXXX`` escapes, and an undecodable byte
-    (a lone surrogate from surrogateescape) is shown as "\\xNN", as everywhere."""
-    if document.isascii() and "\x7f" not in document:
-        return document  # json escaped every C0 control already (most documents: fast)
+    """A JSON document (``json.dumps``, ASCII or not) with the same values and nothing a
+    terminal acts on: json escapes C0 controls itself; DEL, C1 and the invisible
+    characters become ``\\uXXXX`` escapes, and an undecodable byte (a lone surrogate
+    from surrogateescape, raw or written as an escape) is shown as "\\xNN", as everywhere."""
+    if document.isascii():  # (a flag of the string: no scan)
+        if "\x7f" in document:
+            document = document.replace("\x7f", "\\u007f")
+        if "\\udc" in document:
+            document = _SURROGATE_ESCAPE.sub(_byte_escape, document)
+        return document
     if not any(_UNSAFE.match(char) for char in set(_BEYOND_ASCII.findall(document))):
         return document
     return _UNSAFE.sub(_json_escape, document)
+
+
+# json.dumps (ensure_ascii) writes a lone surrogate as "\udcNN": one of undecodable bytes
+# (\udc80-\udcff), not after an escaped backslash (an even run of backslashes before it).
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\udc([89a-f][0-9a-f])")
+
+
+def _byte_escape(match: re.Match[str]) -> str:
+    return f"{match.group(1)}\\\\x{match.group(2)}"
 
 
 def _json_escape(match: re.Match[str]) -> str:

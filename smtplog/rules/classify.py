@@ -145,6 +145,16 @@ class LazyPattern:
             return lower.search(low) is not None
         return self.found_as_written(text, low)
 
+    def words(self, text: str) -> str | None:
+        """What the pattern matches in ``text``, as written there; None: no match."""
+        compiled = self._compiled or self._compile()
+        lower = self._lower
+        if lower is not None and text.isascii():  # the same span (tests/rules/test_literals.py)
+            found = lower.search(text.lower())
+            return text[found.start() : found.end()] if found else None
+        match = compiled.search(text)
+        return match.group(0) if match else None
+
     def found_as_written(self, text: str, low: str) -> bool:
         """The search before there is a lower-case form (``low``: the ASCII text lower-cased)."""
         self._uses += 1
@@ -601,18 +611,18 @@ def _explain_match(
 ) -> str:
     if rule.tier == "provider":
         what = f"{provider.name if provider else rule.provider} table"
-        found = rule.pattern.search(text) if rule.pattern is not None else None
-        if found:
+        words = rule.pattern.words(text) if rule.pattern is not None else None
+        if words is not None:
             code = f"{reply.enhanced} " if rule.enhanced and reply.enhanced else ""
-            return f'{what}: {code}"{found.group(0)}"'
+            return f'{what}: {code}"{words}"'
         if rule.enhanced and reply.enhanced:
             return f"{what}: {reply.enhanced}"
         return f"{what}: reply code {reply.code}"
     if rule.tier == "enhanced":
         return f"enhanced status code {reply.enhanced}"
     if rule.pattern is not None:
-        found = rule.pattern.search(text)
-        return f'reply text "{found.group(0) if found else rule.pattern.pattern}"'
+        words = rule.pattern.words(text)
+        return f'reply text "{words if words is not None else rule.pattern.pattern}"'
     return f"reply code {reply.code}" + (
         " at " + "/".join(sorted(rule.phases)) if rule.phases else ""
     )

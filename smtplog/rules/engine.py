@@ -112,8 +112,8 @@ def client_error_diagnosis(text: str) -> tuple[str, str] | None:
         return None
     for diagnosis, pattern, _source in client_error_rows():
         if pattern.found(text, low):  # (quick) then the words, from the text as written
-            found = pattern.search(text)
-            return diagnosis, found.group(0) if found else text
+            words = pattern.words(text)
+            return diagnosis, words if words is not None else text
     return None
 
 
