@@ -15,6 +15,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 from smtplog.events import (
     AuthResponse,
@@ -240,20 +241,25 @@ class SessionAnalysis:
 
 def parse_capabilities(reply: Reply) -> dict[str, str]:
     """ESMTP keywords of an EHLO reply (RFC 5321 §4.1.1.1): {"SIZE": "5242880", ...}."""
+    return dict(_capabilities(reply.lines))
+
+
+@lru_cache(maxsize=256)  # a log holds the same few servers' EHLO replies over and over
+def _capabilities(lines: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     capabilities: dict[str, str] = {}
-    for index, line in enumerate(reply.lines):
+    for index, line in enumerate(lines):
         match = _EXTENSION.match(line.strip())
         if not match:
             continue
         # The first line is the server's greeting ("mx.example.com Hello ..."),
         # unless the transcript lost it and a keyword came first.
-        if index == 0 and (len(reply.lines) == 1 or _GREETING_WORDS.search(line)):
+        if index == 0 and (len(lines) == 1 or _GREETING_WORDS.search(line)):
             continue
         keyword = match.group("keyword")
         if keyword.startswith("AUTH") and keyword != "AUTH":
             keyword = "AUTH"  # old "AUTH=LOGIN PLAIN" form
         capabilities.setdefault(keyword, (match.group("params") or "").strip())
-    return capabilities
+    return tuple(capabilities.items())
 
 
 def _group(verb: str) -> str:

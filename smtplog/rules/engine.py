@@ -104,6 +104,7 @@ def _client_error_phrases() -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
 
 
+@lru_cache(maxsize=4096)  # logs repeat the same notes and errors in every session
 def client_error_diagnosis(text: str) -> tuple[str, str] | None:
     """The diagnosis a client program's error text names, and the matched words."""
     low = lowered(text)

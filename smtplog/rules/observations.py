@@ -88,11 +88,14 @@ def _tls_active_at(diagnoser: Diagnoser, event: Event) -> bool:
 
 def _ehlo_exchanges(diagnoser: Diagnoser) -> list[tuple[Exchange, bool]]:
     """Successful EHLO exchanges, each with whether TLS was active at the time."""
-    return [
-        (exchange, _tls_active_at(diagnoser, exchange.reply))
-        for exchange in diagnoser.analysis.exchanges
-        if exchange.verb in ("EHLO", "LHLO") and exchange.reply.code == 250
-    ]
+    known = diagnoser.memo.get("ehlo_exchanges")
+    if known is None:
+        known = diagnoser.memo["ehlo_exchanges"] = [
+            (exchange, _tls_active_at(diagnoser, exchange.reply))
+            for exchange in diagnoser.analysis.exchanges
+            if exchange.verb in ("EHLO", "LHLO") and exchange.reply.code == 250
+        ]
+    return known  # type: ignore[return-value]
 
 
 def auth_without_tls(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
