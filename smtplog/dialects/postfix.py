@@ -239,13 +239,45 @@ _FINGER_ENVELOPE = Envelope("posttls-finger", "posttls-finger", "", None)
 
 def _envelope(text: str) -> tuple[Envelope | None, str]:
     """The envelope of a line (None: not a Postfix line) and the log message after it."""
-    match = _ENVELOPE.match(text)
-    if match:
-        return _envelope_of(match), text[match.end() :]
+    envelope, start = _parse_envelope(text)
+    if envelope is not None:
+        return envelope, text[start:]
     match = _FINGER.match(text)
     if match:
         return _FINGER_ENVELOPE, text[match.end() :]
     return None, text
+
+
+_SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
+_known_prefixes: dict[str, Envelope] = {}  # see _parse_envelope
+MAX_KNOWN_PREFIXES = 4096
+
+
+def _parse_envelope(text: str) -> tuple[Envelope | None, int]:
+    """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match.
+
+    A busy log repeats the same envelope ("Nov 28 20:46:41 mx postfix/smtp[1234]: ")
+    line after line: one that ends at the line's first "]: " is parsed once and kept
+    (the expression finds the same in any line that starts so: tests/dialects/
+    test_postfix_fast.py). Other lines are matched as they are. The severity after
+    the envelope belongs to each line."""
+    end = text.find("]: ") + 3
+    envelope = _known_prefixes.get(text[:end]) if end > 2 else None
+    if envelope is None:
+        match = _ENVELOPE.match(text)
+        if match is None:
+            return None, 0
+        envelope = _envelope_of(match)
+        if match.end("pid") + 3 != end:  # not at the first "]: ": not a prefix to keep
+            return envelope, match.end()
+        if len(_known_prefixes) >= MAX_KNOWN_PREFIXES:
+            _known_prefixes.clear()
+        _known_prefixes[text[:end]] = replace(envelope, severity=None)
+        return envelope, match.end()
+    if text.startswith(_SEVERITIES, end):
+        severity = text[end : text.index(":", end)]
+        return replace(envelope, severity=severity), end + len(severity) + 2
+    return envelope, end
 
 
 def _ours(service: str) -> bool:
@@ -253,15 +285,13 @@ def _ours(service: str) -> bool:
     return service in _SMTP_AGENTS or service.endswith("smtpd")
 
 
-def _skipped(match: re.Match[str], message: str) -> bool:
+def _skipped(envelope: Envelope, message: str) -> bool:
     """A line the dialect explains with nothing, known without parsing it. Most of a
     mail.log: other Postfix daemons' lines (pickup, cleanup, qmgr, bounce, local...)
     that are neither warnings nor delivery status lines, and the smtp client's and
     smtpd's verbose internals (``smtp_stream_setup: ...``); the grammar would make
     each an "other" entry that ``_Sessions`` drops."""
-    program = match.group("program")
-    service = program[program.rfind("/") + 1 :]
-    severity = match.group("severity")
+    service, severity = envelope.service, envelope.severity
     queue_id = _QUEUE_ID.match(message)
     rest = message[queue_id.end() :] if queue_id else message
     if not rest.strip() or _ENTRY_START.match(rest):
@@ -306,7 +336,7 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
         return Entry("other", envelope, span, rest, queue_id)
     prefix = _CHAT_PREFIX.match(rest)
     if prefix is not None:
-        return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id)
+        return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id, span)
     for pattern, kind, whole in _ONE_TERMINAL:
         found = pattern.match(rest)
         if found is not None and (whole or found.end() == len(rest)):
@@ -317,9 +347,10 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     return None
 
 
-def _chat(prefix: str, after: str, envelope: Envelope, line: Line, queue_id: str | None) -> Entry:
+def _chat(  # noqa: PLR0917 (the pieces _fast_entry has at hand)
+    prefix: str, after: str, envelope: Envelope, line: Line, queue_id: str | None, span: Span
+) -> Entry:
     """grammar: ``chat: CHAT_PREFIX (reply_line | TEXT)?``."""
-    span = Span(line.number, line.last)
     reply, text = None, after
     code = _REPLY_CODE.match(after)
     if code is not None:
@@ -440,12 +471,11 @@ class PostfixDialect(LineDialect):
         assert isinstance(transformer, PostfixTransformer)
         for line in lines:
             text = line.text.rstrip("\r")
-            match = _ENVELOPE.match(text)
-            if match is not None:
-                message = text[match.end() :]
-                if fast and _skipped(match, message):
+            envelope, start = _parse_envelope(text)
+            if envelope is not None:
+                message = text[start:]
+                if fast and _skipped(envelope, message):
                     continue
-                envelope: Envelope | None = _envelope_of(match)
             else:
                 finger = _FINGER.match(text)
                 envelope = _FINGER_ENVELOPE if finger else None

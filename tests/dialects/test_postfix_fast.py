@@ -164,3 +164,55 @@ def test_the_fast_path_parses_only_what_matters(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(LineDialect, "_parsers", parsers)
     list(dialect.post(dialect._line_records(lines, fast=True)))  # type: ignore[attr-defined]
     assert 0 < len(calls) < len(lines) / 3
+
+
+# -- the envelope, parsed once per distinct prefix -----------------------------------------------
+
+ENVELOPE_EDGES = [
+    "Nov 28 20:46:41 out postfix/smtp[31105]: 6BCDD216004: removed",
+    "Nov 28 20:46:41 out postfix/smtp[31105]: warning: no such thing",
+    "Nov 28 20:46:41 out postfix/smtp[31105]: warning:no space",
+    "Nov 28 20:46:41 out postfix/smtp[31105]: panic: x",
+    "Nov 28 20:46:41 out postfix/smtp[31105]:",
+    "Nov 28 20:46:41 out postfix/smtp[31105]: ",
+    "2026-11-28T20:46:41.123+01:00 out postfix/submission/smtpd[7]: connect from x[192.0.2.1]",
+    "postfix/smtp[31105]: journalctl -o cat",
+    "Nov 28 20:46:41 out sshd[31105]: Accepted key for root",
+    "Nov 28 20:46:41 out postfix/smtp[31105] no colon",
+    "Nov 28 20:46:41 out postfix/smtp[x]: bad pid",
+    "Nov 28 20:46:41 host]: postfix/smtp[1]: a host that ends like an envelope",
+    "Nov 28 20:46:41 out postfix/smtp[1]: < x[192.0.2.1]:25: 250 ok]: again",
+    "postfix/smtp[1]: fatal: ]: inside",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ENVELOPE_EDGES
+    + [
+        line
+        for path in sorted((SAMPLES / "postfix").glob("*.txt"))
+        for line in path.read_text(errors="replace").splitlines()
+    ],
+)
+def test_the_cached_envelope_is_the_expressions(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    for _twice in range(2):  # parsed, then from the cache
+        envelope, start = postfix._parse_envelope(text)
+        match = postfix._ENVELOPE.match(text)
+        if match is None:
+            assert envelope is None
+            continue
+        assert envelope == postfix._envelope_of(match)
+        assert start == match.end()
+
+
+def test_the_envelope_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smtplog.dialects import postfix
+
+    monkeypatch.setattr(postfix, "MAX_KNOWN_PREFIXES", 10)
+    for pid in range(100):
+        envelope, _start = postfix._parse_envelope(f"Nov 28 20:46:41 out postfix/smtp[{pid}]: x")
+        assert envelope is not None and envelope.pid == str(pid)
+        assert len(postfix._known_prefixes) <= 10
