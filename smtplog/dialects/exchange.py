@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from smtplog.assemble import ClientLine, Record, ServerLine
@@ -362,7 +363,27 @@ def _closer(context: str, send_log: bool | None) -> Any:
 
 
 def _time(text: str) -> float | None:
+    match = _UTC_STAMP.match(text)
+    if match is not None:  # what Exchange writes: "2023-01-11T15:59:53.909Z"
+        day, hours, minutes, seconds, fraction = match.groups()
+        start = _day_start(day)
+        if start is not None and hours < "24" and minutes < "60" and seconds < "60":
+            whole = start + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+            # In microseconds, then one division: the float datetime.timestamp() gives.
+            return (whole * 1_000_000 + int(fraction.ljust(6, "0"))) / 1_000_000
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+_UTC_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{1,6})Z\Z")
+
+
+@lru_cache(maxsize=64)  # a log covers a few days
+def _day_start(day: str) -> int | None:
+    """Seconds since the epoch at 00:00 UTC of an ISO date; None: no such date."""
+    try:
+        return int(datetime.fromisoformat(day + "T00:00:00+00:00").timestamp())
     except ValueError:
         return None

@@ -40,57 +40,105 @@ def _clean(text: str) -> str:
 
 
 def event_to_dict(event: Event, t0: float | None) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "line": event.span.first if event.span else None,
-        "kind": event.kind,
-    }
-    if event.span is not None and event.span.last != event.span.first:
-        data["last_line"] = event.span.last
-    if isinstance(event, Reply):
-        data.update(code=event.code, enhanced=event.enhanced, text=_clean(event.text))
-        if event.latency is not None:
-            data["latency"] = event.latency
-    elif isinstance(event, Command):
-        data.update(verb=event.verb, argument=_clean(event.argument), text=_clean(event.display))
-    elif isinstance(event, AuthResponse):
-        data.update(role=event.role, text=_clean(event.text), secret=event.secret)
-        if event.decoded is not None:
-            data["decoded"] = _clean(event.decoded)
-    elif isinstance(event, DataBody):
-        data.update(lines=event.line_count, summary=event.summary)
-    elif isinstance(event, TlsStarted):
-        data.update(
-            version=event.version,
-            cipher=event.cipher,
-            subject=event.subject,
-            issuer=event.issuer,
-            not_after=event.not_after,
-            names=list(event.sans),
-            verified=event.verified,
-            detail=event.detail,
+    span = event.span
+    data: dict[str, Any] = {"line": span.first if span else None, "kind": event.kind}
+    if span is not None and span.last != span.first:
+        data["last_line"] = span.last
+    kind = type(event)
+    fields = _FIELDS_BY_TYPE.get(kind)
+    if fields is None:  # the first event of its type: its fields, by the first isinstance
+        fields = _FIELDS_BY_TYPE[kind] = next(
+            (write for types, write in _FIELDS if isinstance(event, types)), _no_fields
         )
-    elif isinstance(event, ConnectFailed):
-        data.update(reason=event.reason, text=_clean(event.detail))
-    elif isinstance(event, Connecting | Connected):
-        data["target"] = _clean(event.target)
-    elif isinstance(event, Closed):
-        data.update(by=event.by, unexpected=event.unexpected, text=_clean(event.detail))
-    elif isinstance(event, Timeout):
-        data.update(waiting_for=event.waiting_for, text=_clean(event.detail))
-    elif isinstance(event, TlsFailed):
-        data["text"] = _clean(event.reason)
-    elif isinstance(event, Encrypted):
-        data.update(
-            client_bytes=event.client_bytes, server_bytes=event.server_bytes, text=event.text
-        )
-    elif isinstance(event, ClientError | Note | Unparsed):
-        data["text"] = _clean(event.text)
-    elif isinstance(event, DataEnd):
-        pass
-    if event.inferred:
+    fields(event, data)
+    if span is None:
         data["inferred"] = True
     data["time"] = None if event.time is None or t0 is None else round(event.time - t0, 6)
     return data
+
+
+def _reply(event: Reply, data: dict[str, Any]) -> None:
+    data.update(code=event.code, enhanced=event.enhanced, text=_clean(event.text))
+    if event.latency is not None:
+        data["latency"] = event.latency
+
+
+def _command(event: Command, data: dict[str, Any]) -> None:
+    data.update(verb=event.verb, argument=_clean(event.argument), text=_clean(event.display))
+
+
+def _auth_response(event: AuthResponse, data: dict[str, Any]) -> None:
+    data.update(role=event.role, text=_clean(event.text), secret=event.secret)
+    if event.decoded is not None:
+        data["decoded"] = _clean(event.decoded)
+
+
+def _data_body(event: DataBody, data: dict[str, Any]) -> None:
+    data.update(lines=event.line_count, summary=event.summary)
+
+
+def _tls_started(event: TlsStarted, data: dict[str, Any]) -> None:
+    data.update(
+        version=event.version,
+        cipher=event.cipher,
+        subject=event.subject,
+        issuer=event.issuer,
+        not_after=event.not_after,
+        names=list(event.sans),
+        verified=event.verified,
+        detail=event.detail,
+    )
+
+
+def _connect_failed(event: ConnectFailed, data: dict[str, Any]) -> None:
+    data.update(reason=event.reason, text=_clean(event.detail))
+
+
+def _connection(event: Connecting | Connected, data: dict[str, Any]) -> None:
+    data["target"] = _clean(event.target)
+
+
+def _closed(event: Closed, data: dict[str, Any]) -> None:
+    data.update(by=event.by, unexpected=event.unexpected, text=_clean(event.detail))
+
+
+def _timeout(event: Timeout, data: dict[str, Any]) -> None:
+    data.update(waiting_for=event.waiting_for, text=_clean(event.detail))
+
+
+def _tls_failed(event: TlsFailed, data: dict[str, Any]) -> None:
+    data["text"] = _clean(event.reason)
+
+
+def _encrypted(event: Encrypted, data: dict[str, Any]) -> None:
+    data.update(client_bytes=event.client_bytes, server_bytes=event.server_bytes, text=event.text)
+
+
+def _text(event: ClientError | Note | Unparsed, data: dict[str, Any]) -> None:
+    data["text"] = _clean(event.text)
+
+
+def _no_fields(event: Event, data: dict[str, Any]) -> None:
+    pass  # DataEnd, StreamEnd...: the kind says it all
+
+
+# Each kind's own fields, in the order of the first isinstance that holds.
+_FIELDS: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+    (Reply, _reply),
+    (Command, _command),
+    (AuthResponse, _auth_response),
+    (DataBody, _data_body),
+    (TlsStarted, _tls_started),
+    (ConnectFailed, _connect_failed),
+    ((Connecting, Connected), _connection),
+    (Closed, _closed),
+    (Timeout, _timeout),
+    (TlsFailed, _tls_failed),
+    (Encrypted, _encrypted),
+    ((ClientError, Note, Unparsed), _text),
+    (DataEnd, _no_fields),
+)
+_FIELDS_BY_TYPE: dict[type, Any] = {}
 
 
 def _evidence(items: tuple[Evidence, ...]) -> list[dict[str, Any]]:
