@@ -56,14 +56,16 @@ class LazyGroup(click.Group):
 
 
 def _with_code_cache(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """Run the command with dataclass code cached between runs (smtplog/codecache.py);
-    installed when a command runs, so that --help does not even load dataclasses."""
+    """Run the command with dataclass code and regular expressions cached between runs
+    (smtplog/codecache.py, smtplog/recache.py); installed when a command runs, so that
+    --help does not even load dataclasses."""
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
-        from smtplog import codecache
+        from smtplog import codecache, recache
 
         codecache.install()
+        recache.install()
         return callback(*args, **kwargs)
 
     return run

@@ -1,0 +1,125 @@
+"""Regular expressions compiled once, not in every process (start-up time of the CLI).
+
+Compiling an expression means parsing it and generating the matcher's code
+(``re._parser``, ``re._compiler``): smtplog compiles about a hundred on the way
+to a report (its dialects' sniffers, cleanup, the knowledge tables), 12 ms of a
+120 ms run. The generated code is plain data (a list of integers), so
+``install()`` gives ``re`` a compiler that keeps each expression's code in
+smtplog's user cache (smtplog/cache.py) and next time builds the pattern from it
+with ``_sre.compile``, which is what ``re`` itself ends with, and which checks
+the code it is given ("invalid SRE code"). The patterns are the ones ``re``
+builds (tests/test_recache.py). The CLI installs it; the library leaves ``re``
+alone. Where Python's internals are not as expected, ``install()`` does nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from smtplog import cache
+
+ENTRY = f"regex-code-{sys.implementation.cache_tag}.marshal"
+KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version}".encode())
+_PARTS = 5  # flags, code, groups, groupindex, indexgroup
+MAX_ENTRIES = 2_000  # expressions built from data (one per reply code...) stay bounded
+
+_Key = tuple[bool, "str | bytes", int]
+_codes: dict[_Key, tuple[Any, ...]] = {}
+_new: list[_Key] = []
+_installed: list[Any] = []  # re._compiler's own compile, while ours is installed
+
+
+def _compile(pattern: Any, flags: int = 0) -> Any:
+    """``re._compiler.compile`` through the cache (``re`` keeps its own cache in front)."""
+    import _sre
+    from re import _compiler
+
+    if not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
+        return _installed[0](pattern, flags)
+    key = (isinstance(pattern, bytes), pattern, int(flags))
+    parts = _codes.get(key)
+    if parts is not None:
+        try:
+            return _sre.compile(pattern, *parts)
+        except (RuntimeError, TypeError, ValueError, OverflowError):  # a damaged entry
+            del _codes[key]
+    parts = _parts(pattern, int(flags))
+    if len(_codes) < MAX_ENTRIES:
+        _codes[key] = parts
+        _new.append(key)
+    return _sre.compile(pattern, *parts)
+
+
+def _parts(pattern: str | bytes, flags: int) -> tuple[Any, ...]:
+    """What ``re._compiler.compile`` hands to ``_sre.compile`` after the pattern."""
+    from re import _compiler, _parser
+
+    parsed = _parser.parse(pattern, flags)
+    code = [int(op) for op in _compiler._code(parsed, flags)]  # (some are int subclasses)
+    groupindex = dict(parsed.state.groupdict)
+    indexgroup: list[str | None] = [None] * parsed.state.groups
+    for name, index in groupindex.items():
+        indexgroup[index] = name
+    groups = parsed.state.groups - 1
+    return (flags | parsed.state.flags, code, groups, groupindex, tuple(indexgroup))
+
+
+def _works() -> bool:
+    """Does a pattern built from the cached parts behave as ``re``'s own? (internals vary)"""
+    import _sre
+
+    try:
+        from re import _compiler
+
+        sample = r"(?P<code>[2-5]\d\d)(?:[ -](?P<text>.*))?$"
+        ours = _sre.compile(sample, *_parts(sample, 2))
+        theirs = _compiler.compile(sample, 2)
+        found, expected = ours.match("250-OK"), theirs.match("250-OK")
+        return (
+            (ours.pattern, ours.flags, ours.groups, ours.groupindex)
+            == (theirs.pattern, theirs.flags, theirs.groups, theirs.groupindex)
+            and found is not None
+            and expected is not None
+            and found.groupdict() == expected.groupdict()
+        )
+    except Exception:  # another Python: leave re alone
+        return False
+
+
+def install() -> None:
+    """Compile regular expressions through the cache from now on (idempotent)."""
+    try:
+        from re import _compiler
+    except ImportError:  # Python 3.10: sre_compile, not covered
+        return
+    if _installed or not _works():
+        return
+    stored = cache.load(ENTRY, KEY)
+    if isinstance(stored, dict):
+        _codes.update(
+            (key, parts)
+            for key, parts in stored.items()
+            if isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS
+        )
+    _installed.append(_compiler.compile)
+    _compiler.compile = _compile
+
+    import atexit
+
+    atexit.register(save)
+
+
+def uninstall() -> None:
+    if not _installed:
+        return
+    from re import _compiler
+
+    _compiler.compile = _installed.pop()
+
+
+def save() -> None:
+    """Store the cache if this process compiled anything new."""
+    if _new:
+        cache.store(ENTRY, KEY, dict(_codes))
+        _new.clear()

@@ -1,0 +1,110 @@
+"""Regular expressions compiled from the user cache (smtplog/recache.py) are re's own."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smtplog import cache, recache
+from smtplog.rules.classify import all_rules, providers
+
+from .conftest import ROOT
+
+PATTERNS = [
+    (r"^(?P<code>[2-5]\d\d)(?P<sep>[ -]|$)(?P<text>.*)$", 0),
+    (r"relay(ing)? access denied|unable to relay", re.IGNORECASE),
+    (r"(?<=[<=])([A-Za-z0-9._%+-]+)(?=@)", 0),
+    (rb"\x16\x03[\x00-\x04]", 0),
+    (r"(?x) a \s+ b  # verbose", 0),
+    (r"(a)(?(1)b|c)", re.MULTILINE | re.DOTALL),
+    *((rule.pattern.pattern, re.IGNORECASE) for rule in all_rules() if rule.pattern is not None),
+    *(
+        (marker.pattern, re.IGNORECASE)
+        for provider in providers().values()
+        for variant in provider.variants
+        for marker in variant.markers
+    ),
+]
+TEXTS = [
+    "250-mx.example.com Hello",
+    "554 5.7.1 <a@b.example>: Relay access denied",
+    "550 5.1.1 user unknown",
+    "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred",
+    "x=<alice@example.test>",
+    "a  b",
+    "ab\nac",
+]
+
+
+def describe(pattern: re.Pattern) -> tuple[object, ...]:  # type: ignore[type-arg]
+    texts = [t.encode() for t in TEXTS] if isinstance(pattern.pattern, bytes) else TEXTS
+    found = [pattern.search(text) for text in texts]
+    return (
+        pattern.pattern,
+        pattern.flags,
+        pattern.groups,
+        dict(pattern.groupindex),
+        [m and (m.span(), m.groups(), m.groupdict()) for m in found],
+    )
+
+
+@pytest.fixture
+def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("SMTPLOG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(recache, "_codes", {})
+    monkeypatch.setattr(recache, "_new", [])
+    yield tmp_path
+    recache.uninstall()
+
+
+def compiled_by(pattern: str | bytes, flags: int) -> re.Pattern:  # type: ignore[type-arg]
+    from re import _compiler  # re's cache in front would hide the compiler
+
+    return _compiler.compile(pattern, flags)
+
+
+def test_patterns_from_the_cache_are_res_own(fresh: Path) -> None:
+    plain = [describe(compiled_by(p, f)) for p, f in PATTERNS]
+    recache.install()
+    first = [describe(compiled_by(p, f)) for p, f in PATTERNS]  # compiled, then kept
+    recache.save()
+    recache.uninstall()
+    recache._codes.clear()
+    recache.install()  # read back from the file
+    assert len(recache._codes) >= len({(p, f) for p, f in PATTERNS})
+    second = [describe(compiled_by(p, f)) for p, f in PATTERNS]
+    assert first == plain
+    assert second == plain
+
+
+def test_a_damaged_entry_is_compiled_again(fresh: Path) -> None:
+    recache.install()
+    pattern = r"^(?P<code>[2-5]\d\d) damaged?$"
+    key = (False, pattern, 0)
+    recache._codes[key] = (0, [1, 2, 3, 999], 0, {}, (None,))  # not SRE code
+    assert compiled_by(pattern, 0).match("250 damage")
+    assert recache._codes[key][1] != [1, 2, 3, 999]
+
+
+def test_a_foreign_file_is_ignored(fresh: Path) -> None:
+    cache.store(recache.ENTRY, "another python", {(False, "x", 0): (0, [999], 0, {}, (None,))})
+    recache.install()
+    assert recache._codes == {}
+    assert compiled_by("x", 0).match("x")
+
+
+def test_the_cli_fills_and_uses_the_cache(tmp_path: Path) -> None:
+    env = {"SMTPLOG_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    sample = ROOT / "samples" / "telnet" / "relay-denied.txt"
+    command = [sys.executable, "-m", "smtplog", "analyze", "-f", "json", str(sample)]
+    first = subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert (tmp_path / recache.ENTRY).is_file()
+    second = subprocess.run(command, check=False, capture_output=True, text=True, env=env, cwd=ROOT)
+    assert first.returncode == second.returncode == 1
+    assert first.stdout == second.stdout
+    assert '"relay-denied"' in second.stdout
