@@ -228,8 +228,8 @@ def _text_stream(
     chosen, detection = reading.cleaning, reading.detection
     aside = list(chosen.aside)
     lines: Iterable[Line] = chosen.source.lines
-    if rest is not None:
-        lines = chain(lines, cleaning.stream(chosen, rest, aside))
+    if rest is not None:  # without cleanup, the rest is read as is, like the head
+        lines = chain(lines, cleaning.stream(chosen, rest, aside) if use_cleanup else rest)
     times: OrderedDict[int, float] = OrderedDict()
     if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
         lines = _remember_times(lines, times)

@@ -237,6 +237,22 @@ def test_sessions_past_the_head_are_read_like_those_in_it(name: str, head_lines)
     assert report_without_confidence(data) == whole
 
 
+def test_without_cleanup_the_rest_is_read_as_is_like_the_head(head_lines) -> None:  # type: ignore[no-untyped-def]
+    """``--no-cleanup`` on a long input: no prompt is set aside past the head either."""
+    one = (SAMPLES / "messy" / "telnet-two-sessions-prompts.txt").read_bytes()
+    data = one * 3
+
+    def report() -> dict:
+        result = analyze_bytes(data, name="input", cleanup=False).to_dict()
+        result["dialect"] = result["dialect"]["name"]
+        return result
+
+    whole = report()
+    assert whole["cleanup"] == [] and whole["notes"] == []
+    head_lines(one.count(b"\n") + 3)
+    assert report() == whole
+
+
 # Where the seam shows: cleanup judges the rest window by window, and a quote run,
 # a hard-wrapped line or an indented block that the head cuts in two is judged
 # from its two halves. (Rare for real: the head is 5,000 lines.)
