@@ -226,6 +226,10 @@ def _text_stream(
 
     reading = read(head, dialect, use_cleanup)
     chosen, detection = reading.cleaning, reading.detection
+    if rest is not None and use_cleanup:
+        # The head's last lines are cleaned again with the rest: damage that the end
+        # of the head cuts in two (a quote run, a wrapped line) is judged whole.
+        rest = chain(cleaning.hold_back(chosen, head.lines), rest)
     aside = list(chosen.aside)
     lines: Iterable[Line] = chosen.source.lines
     if rest is not None:  # without cleanup, the rest is read as is, like the head

@@ -253,9 +253,10 @@ def test_without_cleanup_the_rest_is_read_as_is_like_the_head(head_lines) -> Non
     assert report() == whole
 
 
-# Where the seam shows: cleanup judges the rest window by window, and a quote run,
-# a hard-wrapped line or an indented block that the head cuts in two is judged
-# from its two halves. (Rare for real: the head is 5,000 lines.)
+# Where the seam would show: cleanup judges the rest window by window, and a quote run,
+# a hard-wrapped line or an indented block that the head cuts in two would be judged
+# from its two halves. The head's last lines are cleaned again with the rest
+# (``cleanup.hold_back``). (Rare for real: the head is 5,000 lines.)
 SEAMS = [
     pytest.param("messy/telnet-auth-markdown-quoted.txt", 80, id="quote-run-cut"),
     pytest.param("messy/swaks-recipient-unknown-wrapped-72.txt", 44, id="wrapped-line-cut"),
@@ -263,17 +264,45 @@ SEAMS = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="cleanup of the rest does not see the head's last lines: a quote run, a wrapped "
-    "line or an indented block cut at the head's end is cleaned in two halves",
-    strict=True,
-)
 @pytest.mark.parametrize(("name", "head"), SEAMS)
 def test_damage_cut_by_the_end_of_the_head(name: str, head: int, head_lines) -> None:  # type: ignore[no-untyped-def]
     data = (SAMPLES / name).read_bytes() * 3
     whole = report_without_confidence(data)
     head_lines(head)
     assert report_without_confidence(data) == whole
+
+
+def quoted(text: str, prefix: str = "> ") -> str:
+    return "".join(prefix + line + "\n" for line in text.splitlines())
+
+
+RELAY = (SAMPLES / "telnet" / "relay-denied.txt").read_text()
+WRAPPED = (SAMPLES / "messy" / "swaks-recipient-unknown-wrapped-72.txt").read_text()
+EXCHANGE_WRAPPED = (SAMPLES / "messy" / "telnet-exchange-wrapped-72.txt").read_text()
+# One paste each, repeated: blank lines around quotes and blocks, and none.
+PASTES = {
+    "quoted-markdown": (SAMPLES / "messy" / "telnet-auth-markdown-quoted.txt").read_text(),
+    "wrapped": WRAPPED,
+    "indented": (SAMPLES / "messy" / "telnet-relay-denied-iso-indented.txt").read_text(),
+    "quoted-between-blank-lines": "Alice wrote:\n\n" + quoted(RELAY) + "\nDid you try?\n\n",
+    "quoted-nested": "Bob wrote:\n" + quoted("Alice wrote:\n" + quoted(RELAY)) + "Hm.\n",
+    "quoted-and-wrapped": "Alice wrote:\n" + quoted(WRAPPED) + "\n",
+    "indented-and-wrapped": "The log:\n\n" + quoted(EXCHANGE_WRAPPED, "    ") + "\n",
+}
+
+
+@pytest.mark.parametrize("name", PASTES)
+def test_the_cleanup_does_not_depend_on_where_the_head_ends(name: str, head_lines) -> None:  # type: ignore[no-untyped-def]
+    """Three pastes, and a head of every length from one paste and a line to all but the
+    last line: at a blank line, in a quote run, in a block, between the pieces of a line."""
+    one = PASTES[name]
+    data = (one * 3).encode()
+    whole = report_without_confidence(data)
+    assert whole["cleanup"] and len(whole["sessions"]) >= 3
+    count = one.count("\n")
+    for head in range(count + 1, 3 * count):
+        head_lines(head)
+        assert report_without_confidence(data) == whole, f"a head of {head} lines"
 
 
 # -- 4. a line longer than MAX_LINE_CHARS ----------------------------------------------------------
