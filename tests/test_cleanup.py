@@ -16,6 +16,7 @@ from smtplog.cleanup import (
     prefixes,
     shell,
     variants,
+    windows,
     wrapping,
 )
 from smtplog.errors import NotSmtpError, SmtplogError
@@ -409,6 +410,13 @@ def test_an_indented_line_that_no_block_holds_is_no_place_to_cut() -> None:
     assert held == [14]
     held, _kept = held_back(*TELNET.splitlines()[:11], "QUIT", "250-first line", "    continued")
     assert held == [13, 14]
+
+
+def test_a_pause_of_a_live_input_ends_a_window_at_once() -> None:
+    """What has come is cleaned now (and analysed), not when 2,000 lines have."""
+    first, second = lines(*QUOTED[:5]), lines(*QUOTED[5:])
+    cut = list(windows([*first, None, None, *second]))
+    assert cut == [first, second]
 
 
 # -- clean input is never damaged -----------------------------------------------------

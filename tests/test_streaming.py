@@ -588,9 +588,9 @@ def test_peak_memory_does_not_grow_with_the_log(
 
 
 def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path) -> None:
-    """``tail -f mail.log | smtplog analyze -f jsonl`` shows sessions as they come.
+    """``zcat mail.log.gz | smtplog analyze -f jsonl`` shows sessions as they come.
 
-    The first line can only come once the head is read (HEAD_LINES lines, or
+    A pipe that writes without pausing: the head ends at HEAD_LINES lines (or
     HEAD_BYTES) and standard input is read in blocks of READ_CHUNK bytes, so
     2.5 MiB are written (about 24,000 lines of this log), then nothing more
     until the first jsonl line is out.
@@ -671,3 +671,148 @@ def test_times_cleanup_took_off_reach_the_events_parsed_while_choosing_the_varia
     assert events and all(event.time is not None for event in events)
     assert events[0].time == pytest.approx(1795898640.017)
     assert all("time" in event for s in report.to_dict()["sessions"] for event in s["events"])
+
+
+# -- 9. a pipe that pauses: the head ends there (limits.HEAD_PAUSE) ----------------------------
+
+SMTPD_LOG = (SAMPLES / "postfix" / "smtpd-log.txt").read_bytes()
+
+
+def read_line(fd: int, timeout: float) -> bytes:
+    """The first line the child writes on ``fd``; fails after ``timeout`` seconds."""
+    output = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while b"\n" not in output:
+            if not selector.select(timeout=timeout):
+                pytest.fail(f"no line in {timeout} s (so far: {output!r})")
+            block = os.read(fd, 1 << 16)
+            if not block:
+                pytest.fail(f"the output ended without a line: {output!r}")
+            output += block
+    return output
+
+
+def test_a_session_is_reported_while_a_quiet_pipe_stays_open(tmp_path: Path) -> None:
+    """``tail -f /var/log/mail.log | smtplog analyze -f jsonl``: a connection is logged,
+    then the log is quiet; its session comes out long before HEAD_LINES lines or the end."""
+    lines = SMTPD_LOG.splitlines(keepends=True)
+    first, rest = b"".join(lines[:7]), b"".join(lines[7:])  # the first connection, ended
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=ROOT,
+            env=environment,
+        )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write(first)
+        child.stdin.flush()
+        output = read_line(child.stdout.fileno(), timeout=30)
+        assert child.poll() is None, errors.read_text()  # still reading its open stdin
+        session = json.loads(output.split(b"\n", 1)[0])
+        assert (session["session_number"], session["dialect"]["name"]) == (1, "postfix")
+        assert session["sessions"][0]["outcome"] == "delivered"
+        child.stdin.write(rest)
+    finally:
+        child.stdin.close()
+        output += child.stdout.read()
+        child.stdout.close()
+        code = child.wait(60)
+    assert code in (0, 1), errors.read_text()
+    outcomes = [json.loads(line)["sessions"][0]["outcome"] for line in output.splitlines()]
+    assert outcomes == [s.outcome for s in analyze_bytes(SMTPD_LOG, name="<stdin>").sessions]
+
+
+def test_a_pipe_that_pauses_ends_the_head_there() -> None:
+    """In process: the head is what came before the pause; the rest starts with it."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, RELAY_DENIED)  # 24 lines, then nothing for a while
+    with os.fdopen(read_fd, "rb") as pipe:
+        stream = reader.ByteStream.of_file(pipe, "pipe")
+        assert stream.live
+        source = reader.SourceReader(stream)
+        assert source.paused and not source.complete
+        assert [line.number for line in source.head] == list(range(1, 25))
+        os.write(write_fd, DELIVERED)
+        os.close(write_fd)
+        rest = list(source.rest_pausing())
+    assert rest[0] is None  # the pause that ended the head
+    assert [line.number for line in rest[1:]] == list(range(25, 25 + DELIVERED.count(b"\n")))
+
+
+def test_files_and_bytes_never_pause(tmp_path: Path) -> None:
+    """Their reading does not depend on timing: not live, the head is the whole input."""
+    import io
+
+    path = tmp_path / "relay-denied.txt"
+    path.write_bytes(RELAY_DENIED)
+    read_fd, write_fd = os.pipe()
+    with path.open("rb") as file, os.fdopen(read_fd, "rb") as pipe:
+        assert not reader.is_live(file)
+        assert not reader.is_live(io.BytesIO(RELAY_DENIED))
+        assert reader.is_live(pipe)
+        os.close(write_fd)
+    for stream in (reader.ByteStream.open(str(path)), reader.ByteStream([RELAY_DENIED], "b")):
+        source = reader.SourceReader(stream)
+        assert not stream.live and source.complete and not source.paused
+        assert len(source.head) == 24
+
+
+def test_a_head_that_a_pause_ended_grows_until_a_dialect_knows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prose, a pause, then the session: detection waits for it rather than giving up."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"Here is what the server said:\n\n")
+    grown = reader.SourceReader.read_more
+    unsent = [RELAY_DENIED]
+
+    def more(self: reader.SourceReader) -> bool:  # the prose alone was not SMTP: now the rest
+        if unsent:
+            os.write(write_fd, unsent.pop())
+            os.close(write_fd)
+        return grown(self)
+
+    monkeypatch.setattr(reader.SourceReader, "read_more", more)
+    with os.fdopen(read_fd, "rb") as pipe:
+        report = analyze_stream(pipe, name="pipe").report()
+    assert [(s.outcome, s.main.id) for s in report.sessions] == [("failed", "relay-denied")]
+    assert report.line_count == 2 + 24
+
+
+@pytest.mark.parametrize(
+    ("pieces", "texts"),
+    [
+        ([b"220 mx\r", b"\nEHLO x\r\n", b"250 ok\r\n"], ["220 mx", "EHLO x", "250 ok"]),
+        ([b"220 mx\r", b"EHLO x\r", b"250 ok\r"], ["220 mx", "EHLO x", "250 ok"]),
+        ([b"220 mx", b" ESMTP\n", b"250 ok\n"], ["220 mx ESMTP", "250 ok"]),
+    ],
+    ids=["crlf-cut", "cr-only", "line-cut"],
+)
+def test_pauses_anywhere_in_a_pipe_give_the_same_lines(
+    pieces: list[bytes], texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause between CR and LF, or before the first line's end, is no line end (what
+    ends lines is decided once the text tells: "\r\n", "\n" or "\r")."""
+    monkeypatch.setattr(limits, "HEAD_PAUSE", 0.05)
+    read_fd, write_fd = os.pipe()
+
+    def write() -> None:
+        for piece in pieces:
+            os.write(write_fd, piece)
+            threading.Event().wait(0.3)  # a pause, each time
+        os.close(write_fd)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as pipe:
+        lines = list(reader.SourceReader(reader.ByteStream.of_file(pipe, "pipe")).lines())
+    writer.join(10)
+    assert [line.text for line in lines] == texts
+    assert [line.number for line in lines] == list(range(1, len(texts) + 1))

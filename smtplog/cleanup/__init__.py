@@ -217,7 +217,7 @@ def clean(source: Source) -> Cleaning:
 # -- the rest of a long input ------------------------------------------------------------------
 
 
-def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iterator[Line]:
+def stream(cleaning: Cleaning, lines: Iterable[Line | None], aside: list[Line]) -> Iterator[Line]:
     """Clean the lines after the head the way the head was cleaned.
 
     ``cleaning`` is the variant chosen for the head: the same stages run on
@@ -225,7 +225,8 @@ def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iter
     line when one is near the end, so that quotes and code blocks stay whole).
     Stage 0 always runs; a stage 1 or 2 normaliser runs only if it cleaned the
     head, with what it learned there. ``lines`` start with what ``hold_back``
-    took from the end of the head. Lines set aside are appended to
+    took from the end of the head; a None in them (a live input paused) ends
+    a window there. Lines set aside are appended to
     ``aside``; the count of lines each normaliser changed goes to
     ``cleaning.streamed`` (for the notes).
     """
@@ -331,13 +332,19 @@ def _with_apply(normaliser: Normaliser, apply: Apply) -> Normaliser:
     return Normaliser(normaliser.name, normaliser.undoes, apply, normaliser.verb, None)
 
 
-def windows(lines: Iterable[Line]) -> Iterator[list[Line]]:
+def windows(lines: Iterable[Line | None]) -> Iterator[list[Line]]:
     """Consecutive runs of about ``limits.CLEANUP_WINDOW`` lines, ending after a blank line
-    where there is one in the last quarter; never more than ``limits.HEAD_BYTES`` of text."""
+    where there is one in the last quarter; never more than ``limits.HEAD_BYTES`` of text.
+    A None (a live input paused: nothing more for now) ends a window at once."""
     size, budget = limits.CLEANUP_WINDOW, limits.HEAD_BYTES
     window: list[Line] = []
     chars = 0
     for line in lines:
+        if line is None:
+            if window:
+                yield window
+            window, chars = [], 0
+            continue
         window.append(line)
         chars += len(line.text)
         if len(window) < size and chars < budget:
