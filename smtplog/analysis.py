@@ -25,7 +25,8 @@ from smtplog.report import Report, SessionReport
 from smtplog.source import Line, Source, source_from_text
 
 if TYPE_CHECKING:
-    from smtplog.reader import ByteStream
+    from smtplog.reader import ByteStream, SourceReader
+    from smtplog.reading import Reading
 
 Input = Union[str, "os.PathLike[str]", bytes, BinaryIO, Iterable[bytes]]
 
@@ -120,7 +121,7 @@ def open_input(data: Input, name: str | None = None) -> ByteStream:
     Raises:
         InputError: the file cannot be read, or is an archive or another compressor's output.
     """
-    from smtplog.reader import ByteStream, file_chunks
+    from smtplog.reader import ByteStream
 
     if isinstance(data, ByteStream):  # opened already (the CLI's inputs): its notes are kept
         if name:
@@ -132,7 +133,7 @@ def open_input(data: Input, name: str | None = None) -> ByteStream:
         return ByteStream((bytes(data),), name or "<bytes>")
     if hasattr(data, "read"):
         label = name or getattr(data, "name", None) or "<stream>"
-        return ByteStream(file_chunks(data, str(label)), str(label))  # type: ignore[arg-type]
+        return ByteStream.of_file(data, str(label))  # type: ignore[arg-type]
     return ByteStream(iter(data), name or "<stream>")
 
 
@@ -177,8 +178,8 @@ def analyze_stream(
     from smtplog.reader import SourceReader
 
     reader = SourceReader(stream)
-    head = Source(name=label, lines=reader.head, notes=reader.notes, size=reader.size)
-    rest = None if reader.complete else reader.rest()
+    head, reading = _read_head(reader, label, dialect, cleanup)
+    rest = None if reader.complete else reader.rest_pausing()
     return _text_stream(
         head,
         rest,
@@ -186,7 +187,24 @@ def analyze_stream(
         cleanup,
         notes=lambda: reader.notes,
         line_count=lambda: reader.line_count,
+        reading=reading,
     )
+
+
+def _read_head(
+    reader: SourceReader, name: str, dialect: str | None, use_cleanup: bool
+) -> tuple[Source, Reading]:
+    """The head and what it is read as. A head that a pause of a live input ended
+    grows (to the next pause) until a dialect recognises it."""
+    from smtplog.reading import read
+
+    while True:
+        head = Source(name=name, lines=reader.head, notes=reader.notes, size=reader.size)
+        try:
+            return head, read(head, dialect, use_cleanup)
+        except NotSmtpError:
+            if not reader.read_more():
+                raise
 
 
 def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = True) -> Report:
@@ -211,25 +229,35 @@ def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = T
 
 def _text_stream(
     head: Source,
-    rest: Iterator[Line] | None,
+    rest: Iterator[Line | None] | None,
     dialect: str | None,
     use_cleanup: bool,
     *,
     notes: Callable[[], list[str]],
     line_count: Callable[[], int],
+    reading: Reading | None = None,
 ) -> ReportStream:
-    """The text pipeline over ``head`` and, for a long input, the ``rest`` of its lines."""
+    """The text pipeline over ``head`` and, for a long input, the ``rest`` of its lines
+    (a None in them: a live input paused). ``reading``: of the head, when it was read
+    already."""
     from smtplog import cleanup as cleaning
     from smtplog.assemble import Assembler
     from smtplog.reading import read
     from smtplog.sessions import Splitter
 
-    reading = read(head, dialect, use_cleanup)
+    if reading is None:
+        reading = read(head, dialect, use_cleanup)
     chosen, detection = reading.cleaning, reading.detection
+    if rest is not None and use_cleanup:
+        # The head's last lines are cleaned again with the rest: damage that the end
+        # of the head cuts in two (a quote run, a wrapped line) is judged whole.
+        rest = chain(cleaning.hold_back(chosen, head.lines), rest)
     aside = list(chosen.aside)
     lines: Iterable[Line] = chosen.source.lines
-    if rest is not None:
-        lines = chain(lines, cleaning.stream(chosen, rest, aside))
+    if rest is not None:  # without cleanup, the rest is read as is, like the head
+        lines = chain(
+            lines, cleaning.stream(chosen, rest, aside) if use_cleanup else filter(None, rest)
+        )
     times: OrderedDict[int, float] = OrderedDict()
     if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
         lines = _remember_times(lines, times)

@@ -17,6 +17,10 @@ READ_CHUNK = 1 * MiB  # bytes read (and decoded) at a time
 # Detection and cleanup decide on the head of the input, then apply to the whole stream.
 HEAD_LINES = 5_000
 HEAD_BYTES = 4 * MiB
+# Seconds without new bytes after which a pipe, terminal or socket has said all it has for
+# now (`tail -f mail.log | smtplog analyze`): the head ends there, and sessions are
+# reported as they happen. Long enough for a busy writer's gaps; regular files never pause.
+HEAD_PAUSE = 0.4
 # A longer line is cut here (the rest of it is skipped up to the next line break).
 # Real log lines are a few kB; a whole transcript pasted on one line (HTML <br>,
 # literal "\r\n") is far below this.

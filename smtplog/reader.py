@@ -10,6 +10,13 @@ original line numbers kept — but incrementally: it reads the head of the
 input eagerly (detection and cleanup decide on it) and the rest as the
 analysis asks for it. A line longer than ``limits.MAX_LINE_CHARS`` is cut, and
 the cut noted.
+
+A live input (a pipe, a terminal, a socket: ``tail -f mail.log | smtplog
+analyze``) may pause for as long as it likes. When nothing has arrived for
+``limits.HEAD_PAUSE`` seconds, what has arrived is all there is for now: the
+head ends there, and the rest's cleanup windows are cut there, so sessions are
+reported as they happen. A regular file or bytes never pause: their reading
+does not depend on timing.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import select
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import BinaryIO
 
 from smtplog import limits
@@ -33,35 +43,78 @@ _IAC, _SB, _SE = 0xFF, 0xFA, 0xF0
 _OPTION_COMMANDS = frozenset({0xFB, 0xFC, 0xFD, 0xFE})
 
 
-def file_chunks(file: BinaryIO, name: str, size: int = limits.READ_CHUNK) -> Iterator[bytes]:
+def file_chunks(
+    file: BinaryIO, name: str, size: int = limits.READ_CHUNK, *, pause: float | None = None
+) -> Iterator[bytes]:
     """The bytes of an open binary file, at most ``size`` at a time.
 
     A buffered stream (stdin, a pipe) gives what has arrived (``read1``) rather
-    than waiting for ``size`` bytes: a slow writer's sessions are not held back."""
+    than waiting for ``size`` bytes: a slow writer's sessions are not held back.
+    With ``pause`` (a live file, see ``is_live``), an empty chunk says that
+    nothing more arrived for that many seconds (once per quiet spell)."""
     read = getattr(file, "read1", file.read)
+    fd = file.fileno() if pause is not None else -1
+    quiet = True  # nothing arrived since the last pause was said (or ever)
     while True:
+        if pause is not None and not quiet and not _readable(fd, pause):
+            quiet = True
+            yield b""
         try:
             chunk = read(size)
         except OSError as exc:
             raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from exc
         if not chunk:
             return
+        quiet = False
         yield chunk
+
+
+def is_live(file: object) -> bool:
+    """Is ``file`` a pipe, a terminal or a socket, whose writer may pause (not a file on disk)?"""
+    try:
+        mode = os.fstat(file.fileno()).st_mode  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):  # io.BytesIO has no fileno()
+        return False
+    return _live_mode(mode)
+
+
+def _live_mode(mode: int) -> bool:
+    # Windows' select() takes sockets only: its pipes are read as before, without pauses.
+    live = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+    return live and os.name != "nt"
+
+
+def _readable(fd: int, timeout: float) -> bool:
+    """Does ``fd`` have bytes (or its end) within ``timeout`` seconds?"""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(timeout * 1000))
+    return bool(select.select([fd], [], [], timeout)[0])
 
 
 class ByteStream:
     """The bytes of one input, in chunks, with gzip undone.
 
     ``head`` holds the first bytes (at least PEEK_BYTES when the input is that
-    long) for identifying the content; iterating yields every byte, head
-    included, once. ``notes`` say what reading found (a gzip file cut short).
+    long, or what came before a pause) for identifying the content; iterating
+    yields every byte, head included, once. ``notes`` say what reading found (a
+    gzip file cut short). ``live``: an empty chunk is a pause (see ``file_chunks``).
 
     Raises (when created):
         InputError: the input is another compressor's output or an archive.
     """
 
-    def __init__(self, chunks: Iterable[bytes], name: str, *, expected_size: int | None = None):
+    def __init__(
+        self,
+        chunks: Iterable[bytes],
+        name: str,
+        *,
+        expected_size: int | None = None,
+        live: bool = False,
+    ):
         self.name = name
+        self.live = live
         self.notes: list[str] = []
         self.size = 0  # bytes delivered so far (after decompression)
         self.compression: str | None = None
@@ -69,11 +122,11 @@ class ByteStream:
         self._raw_size = 0
         self._raw_read = False  # every raw chunk was read (a gzip file may end early)
         raw = self._counting(iter(chunks))
-        head, raw = _peek(raw, PEEK_BYTES)
+        head, raw = _peek(raw, PEEK_BYTES, live)
         if head.startswith(GZIP_MAGIC):
             self.compression = "gzip"
             raw = self._gunzip(_chain(head, raw))
-            head, raw = _peek(raw, PEEK_BYTES)
+            head, raw = _peek(raw, PEEK_BYTES, live)
             kind = identify(head)
             if kind is not None:
                 raise InputError(refusal(name, kind, inside="a gzip file"))
@@ -99,11 +152,21 @@ class ByteStream:
             raise InputError(f"{path}: cannot open ({exc.strerror or exc})") from exc
         try:
             status = os.fstat(file.fileno())
-            expected = status.st_size if _is_regular(status.st_mode) else None
+            if _live_mode(status.st_mode):  # a named pipe: <(tail -f mail.log)
+                return cls.of_file(file, path, closing=True)
+            expected = status.st_size if stat.S_ISREG(status.st_mode) else None
             return cls(_closing(file, file_chunks(file, path)), path, expected_size=expected)
         except BaseException:
             file.close()
             raise
+
+    @classmethod
+    def of_file(cls, file: BinaryIO, name: str, *, closing: bool = False) -> ByteStream:
+        """An open binary file (stdin, a socket's ``makefile("rb")``...); a live one pauses."""
+        if not is_live(file):
+            return cls(file_chunks(file, name), name)
+        chunks = file_chunks(file, name, pause=limits.HEAD_PAUSE)
+        return cls(_closing(file, chunks) if closing else chunks, name, live=True)
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks:
@@ -138,6 +201,9 @@ class ByteStream:
         produced = 0  # bytes of text so far (self.size lags: the head is peeked ahead)
         carry = b""  # the start of the next member's magic, cut by the end of a chunk
         for chunk in chunks:
+            if not chunk:
+                yield chunk  # a pause of a live input (everything before it was given)
+                continue
             data, carry = (carry + chunk if carry else chunk), b""
             while data:
                 if between:
@@ -181,12 +247,6 @@ class ByteStream:
         )
 
 
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
-
-
 def _closing(file: BinaryIO, chunks: Iterator[bytes]) -> Iterator[bytes]:
     try:
         yield from chunks
@@ -200,11 +260,14 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def _peek(chunks: Iterator[bytes], size: int) -> tuple[bytes, Iterator[bytes]]:
-    """At least ``size`` bytes from the front of ``chunks`` (fewer at the end), and the rest."""
+def _peek(chunks: Iterator[bytes], size: int, live: bool) -> tuple[bytes, Iterator[bytes]]:
+    """At least ``size`` bytes from the front of ``chunks`` (fewer at the end, or before a
+    pause of a live input: the pause stays in the rest), and the rest."""
     parts: list[bytes] = []
     have = 0
     for chunk in chunks:
+        if live and not chunk and have:
+            return b"".join(parts), chain((chunk,), chunks)
         parts.append(chunk)
         have += len(chunk)
         if have >= size:
@@ -262,10 +325,11 @@ class SourceReader:
     """Lines of a ``ByteStream``: the head read now, the rest when asked for.
 
     ``head`` is the first ``head_lines`` lines (or ``head_bytes`` bytes of
-    text, whichever comes first; ``None``: the whole input). ``complete`` says
-    whether the head is the whole input. ``lines()`` yields every line, head
-    first, once. ``notes`` grow while reading (telnet bytes removed, invalid
-    UTF-8, lines cut); ``line_count`` and ``size`` count what was read.
+    text, whichever comes first; ``None``: the whole input), or those that came
+    before a live input paused (``paused``; ``read_more`` goes on). ``complete``
+    says whether the head is the whole input. ``lines()`` yields every line,
+    head first, once. ``notes`` grow while reading (telnet bytes removed,
+    invalid UTF-8, lines cut); ``line_count`` and ``size`` count what was read.
 
     Raises (when created):
         InputError: the input is empty or binary.
@@ -295,19 +359,40 @@ class SourceReader:
         self._bytes_in = 0  # text bytes after telnet stripping
         self._texts = self._text_chunks()
         self._rest = self._numbered(self._all_lines())
+        self._head_lines, self._head_bytes = head_lines, head_bytes
         self.head: list[Line] = []
         self.complete = False
+        self.paused = False  # the head ended where a live input paused
+        self._collect_head()
+        self._taken = False
+
+    def _collect_head(self) -> None:
+        self.paused = False
+        limit = self._head_lines
         for line in self._rest:
+            if line is None:  # a pause (live input only): what has come is the head
+                if self.head and limit is not None:
+                    self.paused = True
+                    break
+                continue
             self.head.append(line)
-            if head_lines is not None and (
-                len(self.head) >= head_lines or self._bytes_in >= head_bytes
+            if limit is not None and (
+                len(self.head) >= limit or self._bytes_in >= self._head_bytes
             ):
                 break
         else:
             self.complete = True
         if self.complete and not any(line.text.strip() for line in self.head):
             raise InputError(f"{self.name}: empty input", not_smtp=True)
-        self._taken = False
+
+    def read_more(self) -> bool:
+        """Go on reading a head that a pause ended (to the next pause, its limits or the end).
+
+        False: the head cannot grow (it is full or the whole input)."""
+        if not self.paused:
+            return False
+        self._collect_head()
+        return True
 
     @property
     def notes(self) -> list[str]:
@@ -326,24 +411,33 @@ class SourceReader:
 
     def rest(self) -> Iterator[Line]:
         """The lines after the head; only once."""
+        return (line for line in self.rest_pausing() if line is not None)
+
+    def rest_pausing(self) -> Iterator[Line | None]:
+        """The lines after the head, and None where a live input paused (the pause that
+        ended the head first): nothing more has come for now. Only once."""
         if self._taken:
             raise RuntimeError("the lines of a SourceReader can be read only once")
         self._taken = True
+        if self.paused:
+            yield None
         if not self.complete:
             yield from self._rest
 
     # -- bytes -> text -------------------------------------------------------------------------
 
-    def _text_chunks(self) -> Iterator[str]:
+    def _text_chunks(self) -> Iterator[str | None]:
+        """The text, decoded as it comes; None where a live input paused."""
         sample = b""  # the first bytes, until there are enough to judge "binary or text"
         judged = False
         chunks = iter(self.stream)
         while True:
             chunk = next(chunks, None)
+            paused = self.stream.live and chunk == b""
             data = self._telnet.feed(chunk or b"", final=chunk is None)
             if not judged:
                 sample += data
-                if len(sample) < BINARY_SAMPLE and chunk is not None:
+                if len(sample) < BINARY_SAMPLE and chunk is not None and not (paused and sample):
                     continue
                 judged = True
                 self._judge(sample)
@@ -352,6 +446,8 @@ class SourceReader:
                 self._note_telnet()
             if data:
                 yield self._decode(data)
+            if paused:
+                yield None
             if chunk is None:
                 break
         tail = self._decoder.decode(b"", final=True)
@@ -385,12 +481,16 @@ class SourceReader:
 
     # -- text -> lines ---------------------------------------------------------------------------
 
-    def _all_lines(self) -> Iterator[str]:
+    def _all_lines(self) -> Iterator[str | None]:
+        """The lines of the text; None where a live input paused."""
         limit = limits.MAX_LINE_CHARS
         for chunk in self._texts:
+            if chunk is None:
+                yield None
+                continue
             text = chunk
             if self._cr_only is None:
-                self._cr_only = "\n" not in text and "\r" in text
+                self._cr_only = self._line_end(self._pending + text)
             separator = "\r" if self._cr_only else "\n"
             if self._skipping:
                 end = text.find(separator)
@@ -423,6 +523,13 @@ class SourceReader:
         if last:
             yield last
 
+    def _line_end(self, text: str) -> bool | None:
+        """Does "\r" alone end lines? Decided on the first text; a live input's first
+        text may stop anywhere ("220 mx\r" before its "\n"): None, not yet told."""
+        if self.stream.live and "\n" not in text and "\r" not in text[:-1]:
+            return None
+        return "\n" not in text and "\r" in text
+
     def _note_cut(self) -> None:
         total = limits.MAX_LINE_CHARS + self._skipping
         if self.cut_lines <= limits.MAX_NOTES:
@@ -434,8 +541,13 @@ class SourceReader:
             self._notes.append("more lines were cut the same way (not listed)")
         self._skipping = 0
 
-    def _numbered(self, texts: Iterator[str]) -> Iterator[Line]:
-        for number, text in enumerate(texts, 1):
+    def _numbered(self, texts: Iterator[str | None]) -> Iterator[Line | None]:
+        number = 0
+        for text in texts:
+            if text is None:
+                yield None
+                continue
+            number += 1
             self.line_count = number
             if "\b" in text or "\x7f" in text:
                 yield from make_lines((text,), number)

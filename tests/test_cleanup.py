@@ -8,10 +8,20 @@ from itertools import pairwise
 import pytest
 
 from smtplog.analysis import analyze_bytes, analyze_text
-from smtplog.cleanup import clean, escapes, markup, prefixes, shell, variants, wrapping
+from smtplog.cleanup import (
+    clean,
+    escapes,
+    hold_back,
+    markup,
+    prefixes,
+    shell,
+    variants,
+    windows,
+    wrapping,
+)
 from smtplog.errors import NotSmtpError, SmtplogError
 from smtplog.render.data import document
-from smtplog.source import Line, source_from_text
+from smtplog.source import Line, Source, source_from_text
 
 from .conftest import transcript
 from .samples import load_samples
@@ -341,6 +351,72 @@ def test_mangled_brackets_from_html_are_repaired() -> None:
         "220 mx ESMTP<br>EHLO x<br>250 mx<br>MAIL FROM:&lt;alice@example.test&gt;<br>250 Ok<br>"
     ).sessions[0]
     assert session.analysis.sender == "alice@example.test"
+
+
+# -- the end of a long input's head (cleaned again with the rest) -------------------------
+
+
+def held_back(*texts: str) -> tuple[list[int], list[int]]:
+    """(lines held back, lines the cleaned head keeps): numbers, of a head made of ``texts``."""
+    head = lines(*texts)
+    cleaning = clean(Source("head", head))
+    held = hold_back(cleaning, head)
+    kept = [*cleaning.source.lines, *cleaning.aside]
+    assert [line.text for line in held] == [line.text for line in head[len(head) - len(held) :]]
+    return [line.number for line in held], sorted({line.number for line in kept})
+
+
+QUOTED = [f"> {line}" for line in TELNET.splitlines()]  # 14 lines
+
+
+def test_a_head_that_ends_at_a_blank_line_is_kept_whole() -> None:
+    assert held_back("Alice wrote:", *QUOTED, "") == ([], list(range(1, 17)))
+
+
+def test_the_head_is_cut_after_its_last_blank_line_in_its_last_quarter() -> None:
+    held, kept = held_back("Alice wrote:", *QUOTED, "", "Bob wrote:", *QUOTED[:3])
+    assert held == [17, 18, 19, 20]  # "Bob wrote:" and the start of his quote
+    assert kept == list(range(1, 17))
+
+
+def test_a_wrapped_line_is_held_back_from_its_first_piece() -> None:
+    """No blank line: the cut is before the last line that starts afresh."""
+    wrapped = [
+        "=== Connected to 127.0.0.1.",
+        "<-  220 mx.example.test ESMTP Postfix",
+        " -> EHLO client.example.test",
+        "<-  250 mx.example.test",
+        " -> MAIL FROM:<sender@example.org>",
+        "<-  250 2.1.0 Ok",
+        " -> RCPT TO:<nobody@example.test>",
+        "<** 550 5.1.1 <nobody@example.test>: Recipient address rejected: User",
+        "unknown in local recipient table",
+    ]
+    assert held_back(*wrapped) == ([8, 9], list(range(1, 8)))
+
+
+def test_a_quote_run_with_no_way_in_holds_back_the_last_quarter() -> None:
+    """Every line is in the run: each side of the cut keeps a long piece of it."""
+    held, kept = held_back(*QUOTED, *QUOTED[1:7])  # 20 lines
+    assert held == [16, 17, 18, 19, 20]
+    assert kept == list(range(1, 16))
+
+
+def test_an_indented_line_that_no_block_holds_is_no_place_to_cut() -> None:
+    """A continuation line would start a code block at the start of a window."""
+    held, _kept = held_back(
+        *TELNET.splitlines()[:11], "250-first line of a reply", "    continued", "QUIT"
+    )
+    assert held == [14]
+    held, _kept = held_back(*TELNET.splitlines()[:11], "QUIT", "250-first line", "    continued")
+    assert held == [13, 14]
+
+
+def test_a_pause_of_a_live_input_ends_a_window_at_once() -> None:
+    """What has come is cleaned now (and analysed), not when 2,000 lines have."""
+    first, second = lines(*QUOTED[:5]), lines(*QUOTED[5:])
+    cut = list(windows([*first, None, None, *second]))
+    assert cut == [first, second]
 
 
 # -- clean input is never damaged -----------------------------------------------------

@@ -237,9 +237,26 @@ def test_sessions_past_the_head_are_read_like_those_in_it(name: str, head_lines)
     assert report_without_confidence(data) == whole
 
 
-# Where the seam shows: cleanup judges the rest window by window, and a quote run,
-# a hard-wrapped line or an indented block that the head cuts in two is judged
-# from its two halves. (Rare for real: the head is 5,000 lines.)
+def test_without_cleanup_the_rest_is_read_as_is_like_the_head(head_lines) -> None:  # type: ignore[no-untyped-def]
+    """``--no-cleanup`` on a long input: no prompt is set aside past the head either."""
+    one = (SAMPLES / "messy" / "telnet-two-sessions-prompts.txt").read_bytes()
+    data = one * 3
+
+    def report() -> dict:
+        result = analyze_bytes(data, name="input", cleanup=False).to_dict()
+        result["dialect"] = result["dialect"]["name"]
+        return result
+
+    whole = report()
+    assert whole["cleanup"] == [] and whole["notes"] == []
+    head_lines(one.count(b"\n") + 3)
+    assert report() == whole
+
+
+# Where the seam would show: cleanup judges the rest window by window, and a quote run,
+# a hard-wrapped line or an indented block that the head cuts in two would be judged
+# from its two halves. The head's last lines are cleaned again with the rest
+# (``cleanup.hold_back``). (Rare for real: the head is 5,000 lines.)
 SEAMS = [
     pytest.param("messy/telnet-auth-markdown-quoted.txt", 80, id="quote-run-cut"),
     pytest.param("messy/swaks-recipient-unknown-wrapped-72.txt", 44, id="wrapped-line-cut"),
@@ -247,17 +264,45 @@ SEAMS = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="cleanup of the rest does not see the head's last lines: a quote run, a wrapped "
-    "line or an indented block cut at the head's end is cleaned in two halves",
-    strict=True,
-)
 @pytest.mark.parametrize(("name", "head"), SEAMS)
 def test_damage_cut_by_the_end_of_the_head(name: str, head: int, head_lines) -> None:  # type: ignore[no-untyped-def]
     data = (SAMPLES / name).read_bytes() * 3
     whole = report_without_confidence(data)
     head_lines(head)
     assert report_without_confidence(data) == whole
+
+
+def quoted(text: str, prefix: str = "> ") -> str:
+    return "".join(prefix + line + "\n" for line in text.splitlines())
+
+
+RELAY = (SAMPLES / "telnet" / "relay-denied.txt").read_text()
+WRAPPED = (SAMPLES / "messy" / "swaks-recipient-unknown-wrapped-72.txt").read_text()
+EXCHANGE_WRAPPED = (SAMPLES / "messy" / "telnet-exchange-wrapped-72.txt").read_text()
+# One paste each, repeated: blank lines around quotes and blocks, and none.
+PASTES = {
+    "quoted-markdown": (SAMPLES / "messy" / "telnet-auth-markdown-quoted.txt").read_text(),
+    "wrapped": WRAPPED,
+    "indented": (SAMPLES / "messy" / "telnet-relay-denied-iso-indented.txt").read_text(),
+    "quoted-between-blank-lines": "Alice wrote:\n\n" + quoted(RELAY) + "\nDid you try?\n\n",
+    "quoted-nested": "Bob wrote:\n" + quoted("Alice wrote:\n" + quoted(RELAY)) + "Hm.\n",
+    "quoted-and-wrapped": "Alice wrote:\n" + quoted(WRAPPED) + "\n",
+    "indented-and-wrapped": "The log:\n\n" + quoted(EXCHANGE_WRAPPED, "    ") + "\n",
+}
+
+
+@pytest.mark.parametrize("name", PASTES)
+def test_the_cleanup_does_not_depend_on_where_the_head_ends(name: str, head_lines) -> None:  # type: ignore[no-untyped-def]
+    """Three pastes, and a head of every length from one paste and a line to all but the
+    last line: at a blank line, in a quote run, in a block, between the pieces of a line."""
+    one = PASTES[name]
+    data = (one * 3).encode()
+    whole = report_without_confidence(data)
+    assert whole["cleanup"] and len(whole["sessions"]) >= 3
+    count = one.count("\n")
+    for head in range(count + 1, 3 * count):
+        head_lines(head)
+        assert report_without_confidence(data) == whole, f"a head of {head} lines"
 
 
 # -- 4. a line longer than MAX_LINE_CHARS ----------------------------------------------------------
@@ -543,9 +588,9 @@ def test_peak_memory_does_not_grow_with_the_log(
 
 
 def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path) -> None:
-    """``tail -f mail.log | smtplog analyze -f jsonl`` shows sessions as they come.
+    """``zcat mail.log.gz | smtplog analyze -f jsonl`` shows sessions as they come.
 
-    The first line can only come once the head is read (HEAD_LINES lines, or
+    A pipe that writes without pausing: the head ends at HEAD_LINES lines (or
     HEAD_BYTES) and standard input is read in blocks of READ_CHUNK bytes, so
     2.5 MiB are written (about 24,000 lines of this log), then nothing more
     until the first jsonl line is out.
@@ -626,3 +671,148 @@ def test_times_cleanup_took_off_reach_the_events_parsed_while_choosing_the_varia
     assert events and all(event.time is not None for event in events)
     assert events[0].time == pytest.approx(1795898640.017)
     assert all("time" in event for s in report.to_dict()["sessions"] for event in s["events"])
+
+
+# -- 9. a pipe that pauses: the head ends there (limits.HEAD_PAUSE) ----------------------------
+
+SMTPD_LOG = (SAMPLES / "postfix" / "smtpd-log.txt").read_bytes()
+
+
+def read_line(fd: int, timeout: float) -> bytes:
+    """The first line the child writes on ``fd``; fails after ``timeout`` seconds."""
+    output = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while b"\n" not in output:
+            if not selector.select(timeout=timeout):
+                pytest.fail(f"no line in {timeout} s (so far: {output!r})")
+            block = os.read(fd, 1 << 16)
+            if not block:
+                pytest.fail(f"the output ended without a line: {output!r}")
+            output += block
+    return output
+
+
+def test_a_session_is_reported_while_a_quiet_pipe_stays_open(tmp_path: Path) -> None:
+    """``tail -f /var/log/mail.log | smtplog analyze -f jsonl``: a connection is logged,
+    then the log is quiet; its session comes out long before HEAD_LINES lines or the end."""
+    lines = SMTPD_LOG.splitlines(keepends=True)
+    first, rest = b"".join(lines[:7]), b"".join(lines[7:])  # the first connection, ended
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=ROOT,
+            env=environment,
+        )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write(first)
+        child.stdin.flush()
+        output = read_line(child.stdout.fileno(), timeout=30)
+        assert child.poll() is None, errors.read_text()  # still reading its open stdin
+        session = json.loads(output.split(b"\n", 1)[0])
+        assert (session["session_number"], session["dialect"]["name"]) == (1, "postfix")
+        assert session["sessions"][0]["outcome"] == "delivered"
+        child.stdin.write(rest)
+    finally:
+        child.stdin.close()
+        output += child.stdout.read()
+        child.stdout.close()
+        code = child.wait(60)
+    assert code in (0, 1), errors.read_text()
+    outcomes = [json.loads(line)["sessions"][0]["outcome"] for line in output.splitlines()]
+    assert outcomes == [s.outcome for s in analyze_bytes(SMTPD_LOG, name="<stdin>").sessions]
+
+
+def test_a_pipe_that_pauses_ends_the_head_there() -> None:
+    """In process: the head is what came before the pause; the rest starts with it."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, RELAY_DENIED)  # 24 lines, then nothing for a while
+    with os.fdopen(read_fd, "rb") as pipe:
+        stream = reader.ByteStream.of_file(pipe, "pipe")
+        assert stream.live
+        source = reader.SourceReader(stream)
+        assert source.paused and not source.complete
+        assert [line.number for line in source.head] == list(range(1, 25))
+        os.write(write_fd, DELIVERED)
+        os.close(write_fd)
+        rest = list(source.rest_pausing())
+    assert rest[0] is None  # the pause that ended the head
+    assert [line.number for line in rest[1:]] == list(range(25, 25 + DELIVERED.count(b"\n")))
+
+
+def test_files_and_bytes_never_pause(tmp_path: Path) -> None:
+    """Their reading does not depend on timing: not live, the head is the whole input."""
+    import io
+
+    path = tmp_path / "relay-denied.txt"
+    path.write_bytes(RELAY_DENIED)
+    read_fd, write_fd = os.pipe()
+    with path.open("rb") as file, os.fdopen(read_fd, "rb") as pipe:
+        assert not reader.is_live(file)
+        assert not reader.is_live(io.BytesIO(RELAY_DENIED))
+        assert reader.is_live(pipe)
+        os.close(write_fd)
+    for stream in (reader.ByteStream.open(str(path)), reader.ByteStream([RELAY_DENIED], "b")):
+        source = reader.SourceReader(stream)
+        assert not stream.live and source.complete and not source.paused
+        assert len(source.head) == 24
+
+
+def test_a_head_that_a_pause_ended_grows_until_a_dialect_knows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Prose, a pause, then the session: detection waits for it rather than giving up."""
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, b"Here is what the server said:\n\n")
+    grown = reader.SourceReader.read_more
+    unsent = [RELAY_DENIED]
+
+    def more(self: reader.SourceReader) -> bool:  # the prose alone was not SMTP: now the rest
+        if unsent:
+            os.write(write_fd, unsent.pop())
+            os.close(write_fd)
+        return grown(self)
+
+    monkeypatch.setattr(reader.SourceReader, "read_more", more)
+    with os.fdopen(read_fd, "rb") as pipe:
+        report = analyze_stream(pipe, name="pipe").report()
+    assert [(s.outcome, s.main.id) for s in report.sessions] == [("failed", "relay-denied")]
+    assert report.line_count == 2 + 24
+
+
+@pytest.mark.parametrize(
+    ("pieces", "texts"),
+    [
+        ([b"220 mx\r", b"\nEHLO x\r\n", b"250 ok\r\n"], ["220 mx", "EHLO x", "250 ok"]),
+        ([b"220 mx\r", b"EHLO x\r", b"250 ok\r"], ["220 mx", "EHLO x", "250 ok"]),
+        ([b"220 mx", b" ESMTP\n", b"250 ok\n"], ["220 mx ESMTP", "250 ok"]),
+    ],
+    ids=["crlf-cut", "cr-only", "line-cut"],
+)
+def test_pauses_anywhere_in_a_pipe_give_the_same_lines(
+    pieces: list[bytes], texts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause between CR and LF, or before the first line's end, is no line end (what
+    ends lines is decided once the text tells: "\r\n", "\n" or "\r")."""
+    monkeypatch.setattr(limits, "HEAD_PAUSE", 0.05)
+    read_fd, write_fd = os.pipe()
+
+    def write() -> None:
+        for piece in pieces:
+            os.write(write_fd, piece)
+            threading.Event().wait(0.3)  # a pause, each time
+        os.close(write_fd)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as pipe:
+        lines = list(reader.SourceReader(reader.ByteStream.of_file(pipe, "pipe")).lines())
+    writer.join(10)
+    assert [line.text for line in lines] == texts
+    assert [line.number for line in lines] == list(range(1, len(texts) + 1))

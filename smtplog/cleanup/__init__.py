@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from smtplog import limits
 from smtplog.cleanup import escapes, markup, prefixes, shell, wrapping
+from smtplog.cleanup.shapes import blank
 from smtplog.source import Line, Source
 
 Apply = Callable[[list[Line]], "list[Line] | None"]
@@ -216,14 +217,16 @@ def clean(source: Source) -> Cleaning:
 # -- the rest of a long input ------------------------------------------------------------------
 
 
-def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iterator[Line]:
+def stream(cleaning: Cleaning, lines: Iterable[Line | None], aside: list[Line]) -> Iterator[Line]:
     """Clean the lines after the head the way the head was cleaned.
 
     ``cleaning`` is the variant chosen for the head: the same stages run on
     the rest, window by window (``limits.CLEANUP_WINDOW`` lines, cut at a blank
     line when one is near the end, so that quotes and code blocks stay whole).
     Stage 0 always runs; a stage 1 or 2 normaliser runs only if it cleaned the
-    head, with what it learned there. Lines set aside are appended to
+    head, with what it learned there. ``lines`` start with what ``hold_back``
+    took from the end of the head; a None in them (a live input paused) ends
+    a window there. Lines set aside are appended to
     ``aside``; the count of lines each normaliser changed goes to
     ``cleaning.streamed`` (for the notes).
     """
@@ -270,17 +273,78 @@ def stream(cleaning: Cleaning, lines: Iterable[Line], aside: list[Line]) -> Iter
         yield from out
 
 
+# Normalisers that judge a line by the lines around it (a quote run, a code block).
+_IN_CONTEXT = frozenset({"quote", "indent"})
+
+
+def hold_back(cleaning: Cleaning, head: list[Line]) -> list[Line]:
+    """Take the head's last lines out of ``cleaning``, and return them raw.
+
+    ``head`` is the raw head that ``cleaning`` was made of. The lines returned
+    go to ``stream`` first, cleaned again together with what follows: a quote
+    run, an indented block or a wrapped line that the end of the head cuts in
+    two is then judged whole, as if the head had been longer. The choice of the
+    variant and the dialect still saw the whole head.
+    """
+    held = head[_seam(cleaning, head) :]
+    if held:
+        first = held[0].number
+        kept = [line for line in cleaning.source.lines if line.number < first]
+        cleaning.source = replace(cleaning.source, lines=kept)
+        cleaning.aside = [line for line in cleaning.aside if line.number < first]
+    return held
+
+
+def _seam(cleaning: Cleaning, head: list[Line]) -> int:
+    """The index in ``head`` where the rest's cleanup takes over (``len(head)``: nowhere).
+
+    The last place in the head's last quarter where a line starts afresh, the
+    way the first line of a window does: after a blank line, or at a line that
+    the head's cleanup neither unquoted, unindented nor joined to the line
+    before, and that does not look quoted or indented. Without one, the whole
+    last quarter is held back (from a line that starts a cleaned line), so that
+    each side of the cut holds a long piece of the quote or block it cuts.
+    """
+    start = (len(head) * 3) // 4
+    if start >= len(head):
+        return len(head)
+    first = head[start].number
+    starting: dict[int, Line] = {}  # the cleaned line each head line starts, by number
+    for line in (*cleaning.source.lines, *cleaning.aside):
+        if line.number >= first:
+            starting.setdefault(line.number, line)
+    for index in range(len(head), start, -1):
+        if blank(head[index - 1]):
+            return index
+        if index < len(head) and _afresh(starting.get(head[index].number)):
+            return index
+    return next((i for i in range(start, len(head)) if head[i].number in starting), len(head))
+
+
+def _afresh(line: Line | None) -> bool:
+    """Would this cleaned line be cleaned the same at the start of a window?
+
+    None: no cleaned line starts here (a wrapped fragment, a dropped fence)."""
+    return line is not None and not line.flags & _IN_CONTEXT and not markup.may_go_on(line.text)
+
+
 def _with_apply(normaliser: Normaliser, apply: Apply) -> Normaliser:
     return Normaliser(normaliser.name, normaliser.undoes, apply, normaliser.verb, None)
 
 
-def windows(lines: Iterable[Line]) -> Iterator[list[Line]]:
+def windows(lines: Iterable[Line | None]) -> Iterator[list[Line]]:
     """Consecutive runs of about ``limits.CLEANUP_WINDOW`` lines, ending after a blank line
-    where there is one in the last quarter; never more than ``limits.HEAD_BYTES`` of text."""
+    where there is one in the last quarter; never more than ``limits.HEAD_BYTES`` of text.
+    A None (a live input paused: nothing more for now) ends a window at once."""
     size, budget = limits.CLEANUP_WINDOW, limits.HEAD_BYTES
     window: list[Line] = []
     chars = 0
     for line in lines:
+        if line is None:
+            if window:
+                yield window
+            window, chars = [], 0
+            continue
         window.append(line)
         chars += len(line.text)
         if len(window) < size and chars < budget:

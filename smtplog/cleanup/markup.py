@@ -190,3 +190,8 @@ def indentation(lines: list[Line]) -> list[Line] | None:
             if not blank(line):
                 out[index] = retext(line, _INDENT.sub("", line.text, count=1), "indent")
     return out
+
+
+def may_go_on(text: str) -> bool:
+    """Could a quote run or a code block go on through this line (it looks quoted or indented)?"""
+    return bool(_QUOTED.match(text) or _INDENT.match(text))

@@ -53,7 +53,7 @@ class Pending(NamedTuple):
 
     def open(self):  # type: ignore[no-untyped-def]
         """The input as a ``reader.ByteStream`` (read a chunk at a time)."""
-        from smtplog.reader import ByteStream, file_chunks
+        from smtplog.reader import ByteStream
 
         if self.data is not None:
             return ByteStream((self.data,), self.name)
@@ -61,7 +61,7 @@ class Pending(NamedTuple):
             stream = sys.stdin.buffer if sys.stdin is not None else None
             if stream is None:
                 raise InputError("standard input is closed")
-            return ByteStream(file_chunks(stream, self.name), self.name)
+            return ByteStream.of_file(stream, self.name)  # a pipe's pauses end the head
         if os.path.isdir(self.name):
             raise InputError(f"{self.name}: is a directory (give the files in it)")
         return ByteStream.open(self.name)
