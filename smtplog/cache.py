@@ -68,7 +68,8 @@ def load(name: str, key: str) -> Any | None:
             return None
         with os.fdopen(descriptor, "rb") as handle:
             descriptor = -1  # the file object closes it
-            stored_key, data = marshal.load(handle)
+            # One read, then loads: marshal.load on a file reads it object by object (10x slower).
+            stored_key, data = marshal.loads(handle.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     finally:
