@@ -28,7 +28,7 @@ from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
 from smtplog.rules.literals import lower_form, lowered, needed
 from smtplog.smtp import enhanced_code
 
-LOWER_AFTER = 16  # searches of a pattern before its lower-case form is compiled
+WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
 PHASES = (
@@ -92,9 +92,11 @@ class LazyPattern:
 
     Most rows never get as far as their pattern (phase, code or enhanced code
     do not fit), so compiling all of them up front would only slow start-up.
-    On ASCII text, a pattern searched often (a long log) is then run in its
-    lower-case form on the text lower-cased (literals.lower_form): the same
-    answer, about three times faster, for the cost of a second compilation.
+    A pattern searched often (a long log) then gets what makes each search
+    cheaper, for a one-time cost that a single transcript would not repay: the
+    phrases it needs (literals.needed, a test before the search) and, on ASCII
+    text, its lower-case form run on the text lower-cased (literals.lower_form:
+    the same answer, about three times faster).
     """
 
     __slots__ = ("_compiled", "_lower", "_needed", "_uses", "pattern")
@@ -102,14 +104,18 @@ class LazyPattern:
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
-        self._lower: re.Pattern[str] | None = None  # once searched LOWER_AFTER times
-        self._needed: frozenset[str] | None = None
+        self._lower: re.Pattern[str] | None = None  # once searched WARM_AFTER times
+        self._needed: frozenset[str] | None = None  # the same
         self._uses = 0
 
     def _compile(self) -> re.Pattern[str]:
         compiled = self._compiled = re.compile(self.pattern, re.IGNORECASE)
-        self._needed = needed(self.pattern)
         return compiled
+
+    def _warm(self) -> None:
+        self._needed = needed(self.pattern)
+        form = lower_form(self.pattern)
+        self._lower = re.compile(form) if form is not None else None
 
     def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
         """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
@@ -156,12 +162,11 @@ class LazyPattern:
         return match.group(0) if match else None
 
     def found_as_written(self, text: str, low: str) -> bool:
-        """The search before there is a lower-case form (``low``: the ASCII text lower-cased)."""
+        """The search while the pattern is not warm (``low``: the ASCII text lower-cased)."""
         self._uses += 1
-        if self._uses == LOWER_AFTER:
-            form = lower_form(self.pattern)
-            if form is not None:
-                self._lower = re.compile(form)
+        if self._uses == WARM_AFTER:
+            self._warm()
+            if self._lower is not None:
                 return self._lower.search(low) is not None
         return self._compiled.search(text) is not None  # type: ignore[union-attr]
 

@@ -41,6 +41,7 @@ from smtplog.knowledge import read_tsv
 from smtplog.protocol import Exchange, SessionAnalysis, unrecovered_failures
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
 from smtplog.rules.classify import (
+    WARM_AFTER,
     Classification,
     LazyPattern,
     ProviderMatch,
@@ -104,13 +105,18 @@ def _client_error_phrases() -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
 
 
+_client_error_texts = [0]  # texts looked at: the one expression pays off in a long log
+
+
 @lru_cache(maxsize=4096)  # logs repeat the same notes and errors in every session
 def client_error_diagnosis(text: str) -> tuple[str, str] | None:
     """The diagnosis a client program's error text names, and the matched words."""
     low = lowered(text)
-    phrases = _client_error_phrases()
-    if low is not None and phrases is not None and not phrases.search(low):
-        return None
+    _client_error_texts[0] += 1
+    if low is not None and _client_error_texts[0] > WARM_AFTER:
+        phrases = _client_error_phrases()
+        if phrases is not None and not phrases.search(low):
+            return None
     for diagnosis, pattern, _source in client_error_rows():
         if pattern.found(text, low):  # (quick) then the words, from the text as written
             words = pattern.words(text)

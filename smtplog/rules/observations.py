@@ -76,14 +76,8 @@ def _tls_active_at(diagnoser: Diagnoser, event: Event) -> bool:
     start = _tls_start(diagnoser)
     if start is None:
         return False
-    positions = diagnoser.memo.get("positions")
-    if positions is None:
-        positions = diagnoser.memo["positions"] = {
-            id(other): index
-            for index, other in reversed(list(enumerate(diagnoser.analysis.events)))
-        }
-    position = positions.get(id(event))  # type: ignore[attr-defined]
-    return position is None or position > start
+    # Encrypted unless the event is among those up to the start (TLS starts early).
+    return not any(other is event for other in diagnoser.analysis.events[: start + 1])
 
 
 def _ehlo_exchanges(diagnoser: Diagnoser) -> list[tuple[Exchange, bool]]:
