@@ -157,7 +157,7 @@ def _run(
     for normaliser in normalisers:
         if normaliser.maybe is not None:
             if text is None:
-                text = "\n".join(line.text for line in lines)
+                text = "\n".join([line.text for line in lines])
             if not normaliser.maybe(text):
                 continue
         result = normaliser.apply(lines)
