@@ -272,12 +272,19 @@ def _parse_envelope(text: str) -> tuple[Envelope | None, int]:
             return envelope, match.end()
         if len(_known_prefixes) >= MAX_KNOWN_PREFIXES:
             _known_prefixes.clear()
-        _known_prefixes[text[:end]] = replace(envelope, severity=None)
+        if envelope.severity is None:
+            _known_prefixes[text[:end]] = envelope
+            return envelope, end
+        _known_prefixes[text[:end]] = _with_severity(envelope, None)
         return envelope, match.end()
     if text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
-        return replace(envelope, severity=severity), end + len(severity) + 2
+        return _with_severity(envelope, severity), end + len(severity) + 2
     return envelope, end
+
+
+def _with_severity(envelope: Envelope, severity: str | None) -> Envelope:
+    return Envelope(envelope.service, envelope.program, envelope.pid, envelope.time, severity)
 
 
 def _ours(service: str) -> bool:
@@ -307,6 +314,14 @@ def _skipped(envelope: Envelope, message: str) -> bool:
 
 # The entries that are one terminal (or a literal and the rest of the line), and how the
 # grammar's transformer names them; True: the entry's text is the whole message.
+# (grammar/postfix.lark's terminals, as written there)
+_SESSION_END_TERMINAL = (
+    r"(?:lost connection|timeout|too many errors) after [A-Z-]+(?: \(\d+ bytes\))? from .*"
+)
+_REJECT_PREFIX_TERMINAL = (
+    r"(?:reject|reject_warning|discard|hold|redirect|filter|warn|milter-reject): [A-Z-]+"
+    r"(?: [^:]*)? from [^\s\[]*\[[^\]]*\](?::\d+)?: "
+)
 _TLS_SUMMARY = (
     r"(?:Anonymous|Verified|Trusted|Untrusted) TLS connection (?:established|reused) (?:to|from) .*"
 )
@@ -317,6 +332,31 @@ _ONE_TERMINAL: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r"client=(?=.)"), "client", True),
     (re.compile(_TLS_SUMMARY), "tls", False),
     (re.compile(r"connect to [^\s:]+(?::\d+)?: .*"), "connect-to", False),
+    (re.compile(_SESSION_END_TERMINAL), "session-end", False),
+    (re.compile(r"timeout while reading server greeting.*"), "greeting-timeout", False),
+    (re.compile(r"Failed to establish session to .*"), "finger-failed", False),
+)
+# grammar: ``reject: REJECT_PREFIX TEXT``; the entry's text is both.
+_REJECT_PREFIX = re.compile(_REJECT_PREFIX_TERMINAL)
+# Every terminal an entry can begin with, but TEXT: a message that starts with none of
+# them can only be TEXT, so the grammar makes it ``other``.
+_ENTRY_TERMINALS = re.compile(
+    "|".join(
+        (
+            r"to=<[^>]*>,.*\bstatus=[a-z]+",
+            r"[<>] ",
+            "connect from ",
+            "disconnect from ",
+            "client=",
+            "Connected to ",
+            _REJECT_PREFIX_TERMINAL,
+            _SESSION_END_TERMINAL,
+            _TLS_SUMMARY,
+            r"connect to [^\s:]+(?::\d+)?: ",
+            "Failed to establish session to ",
+            "timeout while reading server greeting",
+        )
+    )
 )
 _CHAT_PREFIX = re.compile(r"[<>] (?:[^\s\[\]]*\[[^\]]*\](?::\d+)?: )?")
 _REPLY_CODE = re.compile(r"[1-5][0-9][0-9](?=[ -]|$)")
@@ -344,6 +384,11 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
             if kind == "connect-from":
                 return Entry(kind, envelope, span, text, queue_id, peer=rest[found.end() :].strip())
             return Entry(kind, envelope, span, text, queue_id)
+    found = _REJECT_PREFIX.match(rest)
+    if found is not None:
+        return Entry("reject", envelope, span, rest, queue_id) if found.end() < len(rest) else None
+    if not _ENTRY_TERMINALS.match(rest):
+        return Entry("other", envelope, span, rest, queue_id)  # only TEXT fits
     return None
 
 

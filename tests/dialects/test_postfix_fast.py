@@ -58,6 +58,34 @@ EDGE_MESSAGES = [
     "filtered words",
     "milter-reject: END-OF-MESSAGE from x[192.0.2.1]: 5.7.1 Spam; from=<a@b> to=<c@d>",
     "redirect: x",
+    "connect to subsystem private/defer",
+    "connect to x[192.0.2.1]:25 no colon",
+    "reject_unauth_destination: localhost[127.0.0.1]",
+    "reject: RCPT from x[192.0.2.1]: ",
+    "reject: RCPT from x[192.0.2.1]: 554 5.7.1 nope",
+    "reject_warning: RCPT from x[192.0.2.1]: 450 4.1.1 nope",
+    "milter-reject: END-OF-MESSAGE from x[192.0.2.1]:25: 5.7.1 Spam",
+    "discard: RCPT from x[192.0.2.1]: <a@b>: discarded",
+    "lost connection after END-OF-MESSAGE (1234 bytes) from x[192.0.2.1]",
+    "lost connection after",
+    "too many errors after DATA from x[192.0.2.1]",
+    "timeout after RCPT from",
+    "timeout while reading server greeting",
+    "timeout while reading server greeting from x",
+    "Failed to establish session to x via y: z",
+    "Failed to establish",
+    "Connected to x[192.0.2.1]:25",
+    "Connected to ",
+    "connect from ",
+    "disconnect from",
+    "client=",
+    "to=<a@b>, status=",
+    "to=<a@b>, relay=none, status=sent",
+    "< ",
+    ">",
+    "filter",
+    "holding: nothing",
+    "warnings: many",
     "discard: RCPT from x[192.0.2.1]: <a@b>: Recipient address triggers DISCARD action; from=<> to=<a@b>",
     "match_list_match: localhost: no match",
     "ABCDEFABCDEF12: message-id=<x@y>",
@@ -145,7 +173,8 @@ def test_lines_on_the_edges_of_the_fast_paths_read_the_same_both_ways() -> None:
 
 
 def test_the_fast_path_parses_only_what_matters(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Other daemons' lines and verbose internals never reach the grammar."""
+    """Other daemons' lines, verbose internals and the common entries never reach the
+    grammar: a verbose smtpd log is read without it (the tests above prove it equal)."""
     dialect = get("postfix")
     parser, transformer = dialect._parser()  # type: ignore[attr-defined]
     calls = []
@@ -163,7 +192,8 @@ def test_the_fast_path_parses_only_what_matters(monkeypatch: pytest.MonkeyPatch)
     }
     monkeypatch.setattr(LineDialect, "_parsers", parsers)
     list(dialect.post(dialect._line_records(lines, fast=True)))  # type: ignore[attr-defined]
-    assert 0 < len(calls) < len(lines) / 3
+    assert len(lines) > 100
+    assert calls == []
 
 
 # -- the envelope, parsed once per distinct prefix -----------------------------------------------
