@@ -176,9 +176,15 @@ class ExchangeDialect(LineDialect):
         return _Walker().run(records)
 
 
+def _columns(fields: list[str]) -> dict[str, int]:
+    """Each field name's column (the last, if a name repeats: as a dict of the row has it)."""
+    return {name: index for index, name in enumerate(fields)}
+
+
 class _Walker:
     def __init__(self) -> None:
         self.fields = list(DEFAULT_FIELDS)
+        self.columns = _columns(self.fields)
         self.send_log: bool | None = None  # None: not known yet
         self.ndr = False
         self.ndr_headers = False  # inside "Original message headers:"
@@ -202,6 +208,7 @@ class _Walker:
     def _header(self, header: Header) -> Iterator[Record]:
         if header.name == "Fields":
             self.fields = [name.strip() for name in header.value.split(",")]
+            self.columns = _columns(self.fields)
         elif header.name == "Log-type":
             lowered = header.value.lower()
             if "send" in lowered:
@@ -214,11 +221,17 @@ class _Walker:
         if len(csv.fields) < 7 or not _RECORD.match(csv.fields[0] + ","):
             yield from self._ndr_text(csv)
             return
-        row = dict(zip(self.fields, csv.fields, strict=False))
-        stream = row.get("session-id") or None
-        time = _time(row.get("date-time", ""))
-        event, data = row.get("event", ""), row.get("data", "")
-        context = row.get("context", "")
+        values = csv.fields
+        column = self.columns
+        count = len(values)
+
+        def field(name: str) -> str:  # the row as a dict of the #Fields names would give it
+            index = column.get(name, count)
+            return values[index] if index < count else ""
+
+        stream = field("session-id") or None
+        time = _time(field("date-time"))
+        event, data, context = field("event"), field("data"), field("context")
         span = csv.span
         if self.send_log is None and event in "<>" and event:
             # No #Log-type header: a reply-shaped "<" line means Exchange was the client.
@@ -227,8 +240,8 @@ class _Walker:
             elif event == ">" and _REPLY.match(data):
                 self.send_log = False
         if event == "+":
-            target = row.get("remote-endpoint") if self.send_log else row.get("local-endpoint")
-            yield Connected(target=target or "", span=span, time=time, stream=stream)
+            target = field("remote-endpoint") if self.send_log else field("local-endpoint")
+            yield Connected(target=target, span=span, time=time, stream=stream)
         elif event == "-":
             by = _closer(context, self.send_log)
             yield Closed(
@@ -250,7 +263,8 @@ class _Walker:
             else:
                 yield ClientLine(data, span, time=time, stream=stream)
         elif event == "*":
-            yield _information(f"{data} {context}".strip(), row, span, time, stream)
+            remote = field("remote-endpoint")
+            yield _information(f"{data} {context}".strip(), remote, span, time, stream)
         else:
             yield Unparsed(text=",".join(csv.fields), span=span, time=time, stream=stream)
 
@@ -330,9 +344,7 @@ def _ndr_reply(text: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _information(
-    text: str, row: dict[str, str], span: Span, time: float | None, stream: Any
-) -> Record:
+def _information(text: str, remote: str, span: Span, time: float | None, stream: Any) -> Record:
     """A "*" record (data and context): TLS, certificates, notes, connection attempts."""
     if match := _TLS.search(text):
         return TlsStarted(
@@ -344,13 +356,15 @@ def _information(
             stream=stream,
         )
     if "attempting to connect" in text.lower():
-        target = row.get("remote-endpoint", "")
-        return Connecting(target=target, span=span, time=time, stream=stream)
-    if re.search(r"SocketError|TimedOut|ConnectionRefused|failed to connect", text, re.I):
+        return Connecting(target=remote, span=span, time=time, stream=stream)
+    if _CONNECT_ERROR.search(text):
         return ConnectFailed(
             reason=failure_reason(text), detail=text, span=span, time=time, stream=stream
         )
     return Note(text=text, span=span, time=time, stream=stream)
+
+
+_CONNECT_ERROR = re.compile(r"SocketError|TimedOut|ConnectionRefused|failed to connect", re.I)
 
 
 def _closer(context: str, send_log: bool | None) -> Any:
