@@ -226,7 +226,7 @@ class SessionAnalysis:
                 (
                     e.target
                     for e in self.events
-                    if isinstance(e, Connected | Connecting) and e.target
+                    if isinstance(e, (Connected, Connecting)) and e.target
                 ),
                 None,
             )
@@ -280,7 +280,7 @@ class Machine:
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
         has_client = any(
-            isinstance(e, Command | AuthResponse | DataEnd | DataBody) and not e.inferred
+            isinstance(e, (Command, AuthResponse, DataEnd, DataBody)) and not e.inferred
             for e in events
         )
         has_server = any(isinstance(e, Reply) for e in events)
@@ -324,7 +324,7 @@ class Machine:
             analysis.tls_failure = event
         elif isinstance(event, Encrypted):
             analysis.encrypted = event
-        elif isinstance(event, Closed | Timeout):
+        elif isinstance(event, (Closed, Timeout)):
             # A timeout or a drop is what matters; the client's own close
             # after it (swaks: "Connection closed with remote host.") is not.
             if analysis.end is None or not _abnormal(analysis.end):
@@ -553,7 +553,7 @@ def _one_sided_notes(analysis: SessionAnalysis) -> list[str]:
         ]
     if analysis.one_sided == "server":
         inferred = sum(
-            1 for event in analysis.events if isinstance(event, Command | AuthResponse | DataEnd)
+            1 for event in analysis.events if isinstance(event, (Command, AuthResponse, DataEnd))
             and event.inferred
         )  # fmt: skip
         return [

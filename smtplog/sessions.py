@@ -84,7 +84,7 @@ class Connection:
         """Does ``event`` begin the next connection (this one being complete)?"""
         if not self.events:
             return False
-        if isinstance(event, Connecting | Connected) and (self.traffic or self.connected):
+        if isinstance(event, (Connecting, Connected)) and (self.traffic or self.connected):
             # A Connected right after its own Connecting belongs to the same attempt.
             last = self.tail[-1] if self.tail else self.events[-1]
             return not (isinstance(event, Connected) and isinstance(last, Connecting))
@@ -131,7 +131,7 @@ class Connection:
         elif isinstance(event, Command):
             self.traffic = True
             self.last_command = event
-        elif isinstance(event, Closed | ConnectFailed):
+        elif isinstance(event, (Closed, ConnectFailed)):
             self.ended = True
         if isinstance(event, Connected):
             self.connected = True

@@ -100,7 +100,7 @@ def entries(event: Event) -> list[str]:
         return [f"** closed {event.by}{flag}{detail}"]
     if isinstance(event, ClientError):
         return [f"** error {_one_line(event.text)}"]
-    if isinstance(event, Note | Unparsed):
+    if isinstance(event, (Note, Unparsed)):
         return [f"** note {_one_line(event.text)}"]
     return []
 

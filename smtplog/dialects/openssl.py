@@ -247,7 +247,7 @@ class OpensslDialect(LineDialect):
                 else:
                     yield first_reply
                 first_reply = None
-            if isinstance(record, TlsFailed | ConnectFailed) and handshake.facts:
+            if isinstance(record, (TlsFailed, ConnectFailed)) and handshake.facts:
                 event = handshake.event()
                 handshake = _Handshake()
                 if isinstance(event, TlsFailed):

@@ -628,8 +628,9 @@ class _Sessions:
         time = entry.envelope.time
         if entry.kind == "chat" + server_marker:
             if entry.reply is not None:
-                reply = entry.reply
-                return ServerLine(reply.code, reply.sep, reply.text, reply.span, time, key)
+                reply = entry.reply  # the entry's own, placed in its stream (entries are spent)
+                reply.time, reply.stream, reply.latency = time, key, None
+                return reply
             return Note(text=entry.text, span=entry.span, time=time, stream=key)
         return ClientLine(entry.text, entry.span, time=time, stream=key)
 

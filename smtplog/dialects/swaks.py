@@ -47,7 +47,7 @@ class SwaksTransformer(LineTransformer):
 
     def received(self, items: list[Any]) -> Record:
         record = items[1]
-        if isinstance(record, ServerLine | Timeout):
+        if isinstance(record, (ServerLine, Timeout)):
             return record
         # A receive hint followed by text that is no reply (or another tool's
         # arrow, e.g. Ruby's '<- "EHLO"'): keep it visible, never crash.

@@ -66,7 +66,7 @@ def client_texts(records: Iterable[object]) -> dict[int, str]:
     dialect did not understand may be credentials too: assemble.py masks those)."""
     texts: dict[int, str] = {}
     for record in records:
-        if isinstance(record, ClientLine | Unparsed) or (
+        if isinstance(record, (ClientLine, Unparsed)) or (
             isinstance(record, UnmarkedLine) and record.reply is None
         ):
             texts.setdefault(record.span.first, record.text)

@@ -136,7 +136,7 @@ def event_text(event: Event | None) -> str:
         return event.text
     if isinstance(event, DataEnd):
         return "."
-    if isinstance(event, ConnectFailed | Closed | Timeout):
+    if isinstance(event, (ConnectFailed, Closed, Timeout)):
         return event.detail or event.kind
     if isinstance(event, TlsFailed):
         return event.reason
@@ -392,7 +392,7 @@ class Diagnoser:
                 facts=self.facts(detail=reason.detail or "after TLS started"),
                 matched_by="traffic after the TLS handshake was recorded but not decrypted",
             )
-        if isinstance(reason, Closed | Timeout):
+        if isinstance(reason, (Closed, Timeout)):
             return structural.ended(self, reason)
         if isinstance(reason, ClientError):
             return self.client_error(reason)

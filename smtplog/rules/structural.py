@@ -165,7 +165,7 @@ def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
     analysis = diagnoser.analysis
     signals = _signals()
     for event in analysis.events:
-        if isinstance(event, Command | Unparsed) and signals["tls-client"].search(event.text):
+        if isinstance(event, (Command, Unparsed)) and signals["tls-client"].search(event.text):
             detail = (
                 "the client sent a TLS handshake where the server expected an SMTP command: "
                 "it uses implicit TLS on a port that expects plain SMTP and STARTTLS"
