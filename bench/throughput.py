@@ -172,7 +172,13 @@ def print_startup(runs: int) -> None:
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     every = startup.cases(str(startup.DEFAULT_SAMPLE))
-    chosen = [startup.FLOOR, "analyze --format text", "analyze --format terminal"]
+    chosen = [
+        startup.FLOOR,
+        "analyze --format text",
+        "analyze --format text (a failure)",
+        "analyze --format json",
+        "analyze --format terminal",
+    ]
     commands = {name: every[name] for name in chosen}
     startup.prepare(env, commands)
     results = startup.measure(commands, runs, env)

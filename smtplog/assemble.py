@@ -249,16 +249,21 @@ class Assembler:
                 )
             )
             state.pending_dropped = 0
-        texts = tuple(line.text for line in lines)
+        if len(lines) == 1:  # most replies: the line's own span and number
+            texts, span, numbers = (first.text,), first.span, (first.span.first,)
+        else:
+            texts = tuple([line.text for line in lines])
+            span = Span(first.span.first, last.span.last)
+            numbers = tuple([line.span.first for line in lines])
         reply = Reply(
             code=first.code,
-            enhanced=enhanced_code(texts[0]) if texts else None,
+            enhanced=enhanced_code(texts[0]),
             lines=texts,
-            span=Span(first.span.first, last.span.last),
+            span=span,
             time=first.time,
             stream=first.stream,
             latency=first.latency,
-            line_numbers=tuple(line.span.first for line in lines),
+            line_numbers=numbers,
         )
         self._after_reply(state, reply)
         return reply
