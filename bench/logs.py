@@ -37,6 +37,8 @@ POSTFIX_SAMPLES = (
     "verbose-smtp-rejected.txt",
     "verbose-smtpd.txt",
 )
+# A production mail.log has no verbose chat: the delivery and smtpd summaries only.
+POSTFIX_SUMMARY_SAMPLES = ("delivery-log.txt", "smtpd-log.txt")
 _SYSLOG = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d ")
 _QUEUE_ID = re.compile(r"\b[0-9A-F]{10,12}\b")
 _PID = re.compile(r"\[(\d+)\]:")

@@ -14,7 +14,8 @@ log at several sizes shows whether memory stays flat as inputs grow. Last, in
 the same run, the start-up time of `smtplog analyze` on a small file next to
 `python -c "import lark, rich, click"` (bench/startup.py's measurement).
 
-    python bench/throughput.py                       # Postfix 10/100/1000 MB, Exchange 100 MB,
+    python bench/throughput.py                       # Postfix 10/100/1000 MB, Postfix
+                                                     # summaries 100 MB, Exchange 100 MB,
                                                      # 10,000 transcripts, a 100 MB capture
     python bench/throughput.py --only postfix --sizes 10 100
     python bench/throughput.py --keep /tmp/bench     # keep the generated inputs
@@ -43,7 +44,7 @@ import logs  # noqa: E402
 import peak  # noqa: E402
 
 MB = 1024 * 1024
-KINDS = ("postfix", "exchange", "transcripts", "pcap")
+KINDS = ("postfix", "postfix-summary", "exchange", "transcripts", "pcap")
 
 
 def run(target: Path) -> tuple[float, float, int, int]:
@@ -82,6 +83,10 @@ def make(kind: str, size_mb: float, folder: Path) -> tuple[str, Path]:
         path = folder / f"postfix-{size_mb:g}MB.log"
         logs.write(path, logs.postfix_lines(), size)
         return f"Postfix mail.log {size_mb:g} MB", path
+    if kind == "postfix-summary":  # a production log: no verbose chat (debug_peer_list)
+        path = folder / f"postfix-summary-{size_mb:g}MB.log"
+        logs.write(path, logs.postfix_lines(samples=logs.POSTFIX_SUMMARY_SAMPLES), size)
+        return f"Postfix mail.log, summaries {size_mb:g} MB", path
     if kind == "exchange":
         path = folder / f"exchange-{size_mb:g}MB.log"
         logs.write(path, logs.exchange_lines(), size)
@@ -107,6 +112,7 @@ def main() -> int:
     parser.add_argument("--only", choices=KINDS, nargs="+", default=list(KINDS))
     parser.add_argument("--sizes", type=float, nargs="+", default=[10, 100, 1000],
                         help="Postfix log sizes in MB (the memory-flatness series)")  # fmt: skip
+    parser.add_argument("--summary-size", type=float, default=100)
     parser.add_argument("--exchange-size", type=float, default=100)
     parser.add_argument("--transcripts", type=int, default=10_000)
     parser.add_argument("--pcap-size", type=float, default=100)
@@ -126,6 +132,8 @@ def main() -> int:
     plan: list[tuple[str, float]] = []
     if "postfix" in args.only:
         plan += [("postfix", size) for size in args.sizes]
+    if "postfix-summary" in args.only:
+        plan.append(("postfix-summary", args.summary_size))
     if "exchange" in args.only:
         plan.append(("exchange", args.exchange_size))
     if "transcripts" in args.only:
