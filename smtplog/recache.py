@@ -10,11 +10,17 @@ with ``_sre.compile``, which is what ``re`` itself ends with, and which checks
 the code it is given ("invalid SRE code"). The patterns are the ones ``re``
 builds (tests/test_recache.py). The CLI installs it; the library leaves ``re``
 alone. Where Python's internals are not as expected, ``install()`` does nothing.
+
+Only smtplog's own expressions belong in the file: one made from a
+transcript's text (a secret to mask, the names redact pseudonymises) is
+compiled inside ``private()`` and never kept.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from smtplog import cache
@@ -28,6 +34,17 @@ _Key = tuple[bool, "str | bytes", int]
 _codes: dict[_Key, tuple[Any, ...]] = {}
 _new: list[_Key] = []
 _installed: list[Any] = []  # re._compiler's own compile, while ours is installed
+_private = [0]  # inside private(): nothing is kept
+
+
+@contextmanager
+def private() -> Iterator[None]:
+    """Compile expressions made from input text here: as usual, never kept in the cache."""
+    _private[0] += 1
+    try:
+        yield
+    finally:
+        _private[0] -= 1
 
 
 def _compile(pattern: Any, flags: int = 0) -> Any:
@@ -35,7 +52,7 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
     import _sre
     from re import _compiler
 
-    if not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
+    if _private[0] or not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
         return _installed[0](pattern, flags)
     key = (isinstance(pattern, bytes), pattern, int(flags))
     parts = _codes.get(key)

@@ -108,3 +108,26 @@ def test_the_cli_fills_and_uses_the_cache(tmp_path: Path) -> None:
     assert first.returncode == second.returncode == 1
     assert first.stdout == second.stdout
     assert '"relay-denied"' in second.stdout
+
+
+def test_no_secret_or_name_of_a_transcript_is_kept(tmp_path: Path) -> None:
+    """redact compiles expressions from a transcript's secrets and names: never cached."""
+    from .sample_secrets import all_secrets
+
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir(mode=0o700)
+    env = {"SMTPLOG_CACHE_DIR": str(cache_dir), "PATH": "/usr/bin:/bin"}
+    sample = ROOT / "samples" / "telnet" / "postfix-auth-login-delivered.txt"
+    for command in (["redact", "--all"], ["analyze", "-f", "json"]):
+        subprocess.run(
+            [sys.executable, "-m", "smtplog", *command, str(sample)],
+            check=False,
+            capture_output=True,
+            env=env,
+            cwd=ROOT,
+        )
+    stored = (cache_dir / recache.ENTRY).read_bytes()
+    assert stored  # the CLI kept its own expressions
+    secrets = [s for s in all_secrets() if len(s) >= 6 and s.encode() in sample.read_bytes()]
+    assert secrets, "the sample holds secrets"
+    assert [s for s in secrets if s.encode() in stored or re.escape(s).encode() in stored] == []

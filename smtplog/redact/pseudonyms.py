@@ -217,12 +217,15 @@ class Pseudonyms:
         if not re.fullmatch(r"[A-Za-z0-9-]{2,63}", word) or word.isdigit():
             return
         self.words[lowered] = f"host-{len(self.words) + 1}"
-        self._words_pattern = re.compile(
-            r"(?<![\w.@-])(?:"
-            + "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
-            + r")(?![\w@-]|\.[A-Za-z0-9])",
-            re.IGNORECASE,
-        )
+        from smtplog.recache import private
+
+        with private():  # the transcript's own names: never in the user cache
+            self._words_pattern = re.compile(
+                r"(?<![\w.@-])(?:"
+                + "|".join(re.escape(w) for w in sorted(self.words, key=len, reverse=True))
+                + r")(?![\w@-]|\.[A-Za-z0-9])",
+                re.IGNORECASE,
+            )
 
     def learn_domains(self, text: str) -> None:
         """Domains the whole text shows in addresses or in names of three labels or more,

@@ -53,7 +53,10 @@ class Findings:
 def standing_alone(value: str) -> re.Pattern[str]:
     """A decoded secret as a word of its own: "S3cr3t-Pa55" in a line, not "test" in
     "example.test" (clear-text values are only ever replaced where they stand alone)."""
-    return re.compile(rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])")
+    from smtplog.recache import private
+
+    with private():  # a secret: never in the user cache's compiled expressions
+        return re.compile(rf"(?<![^\s'\"<>:=]){re.escape(value)}(?![^\s'\">,;])")
 
 
 def dialect_safe(mask: str) -> str:
