@@ -18,6 +18,7 @@ import os
 import stat
 import sys
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from smtplog import __version__
@@ -76,6 +77,14 @@ def load(name: str, key: str) -> Any | None:
         if descriptor >= 0:
             os.close(descriptor)
     return data if stored_key == key else None
+
+
+def load_entries(name: str, key: str, keep: Callable[[Any, Any], bool]) -> dict[Any, Any]:
+    """The dict entry ``name`` (``load``), without the items ``keep`` refuses; {} if none."""
+    stored = load(name, key)
+    if not isinstance(stored, dict):
+        return {}
+    return {item: value for item, value in stored.items() if keep(item, value)}
 
 
 def store(name: str, key: str, data: Any) -> None:

@@ -49,13 +49,11 @@ def install() -> None:
 
     if getattr(dataclasses, "exec", None) is _exec:
         return
-    stored = cache.load(ENTRY, KEY)
-    if isinstance(stored, dict):
-        _codes.update(
-            (source, code)
-            for source, code in stored.items()
-            if isinstance(source, str) and isinstance(code, CodeType)
+    _codes.update(
+        cache.load_entries(
+            ENTRY, KEY, lambda source, code: isinstance(source, str) and isinstance(code, CodeType)
         )
+    )
     dataclasses.exec = _exec  # type: ignore[attr-defined]
 
     import atexit

@@ -112,13 +112,15 @@ def install() -> None:
         return
     if _installed or not _works():
         return
-    stored = cache.load(ENTRY, KEY)
-    if isinstance(stored, dict):
-        _codes.update(
-            (key, parts)
-            for key, parts in stored.items()
-            if isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS
+    _codes.update(
+        cache.load_entries(
+            ENTRY,
+            KEY,
+            lambda key, parts: (
+                isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS
+            ),
         )
+    )
     _installed.append(_compiler.compile)
     _compiler.compile = _compile
 

@@ -587,6 +587,39 @@ def test_peak_memory_does_not_grow_with_the_log(
 # -- 8. jsonl on a pipe: sessions come out while standard input is still open ----------------------
 
 
+def analyze_from_stdin(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """``smtplog analyze --format jsonl -`` with standard input a pipe the test writes to;
+    its stderr goes to the file returned."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    errors = tmp_path / "stderr"
+    with errors.open("wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=ROOT,
+            env=environment,
+        )
+    assert child.stdin is not None and child.stdout is not None
+    return child, errors
+
+
+def read_line(fd: int, timeout: float) -> bytes:
+    """The first line the child writes on ``fd``; fails after ``timeout`` seconds."""
+    output = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while b"\n" not in output:
+            if not selector.select(timeout=timeout):
+                pytest.fail(f"no line in {timeout} s (so far: {output!r})")
+            block = os.read(fd, 1 << 16)
+            if not block:
+                pytest.fail(f"the output ended without a line: {output!r}")
+            output += block
+    return output
+
+
 def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path) -> None:
     """``zcat mail.log.gz | smtplog analyze -f jsonl`` shows sessions as they come.
 
@@ -596,18 +629,7 @@ def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path
     until the first jsonl line is out.
     """
     data = b"".join(logs.chunks(logs.postfix_lines(seed=3), int(2.5 * MiB), CHUNK))
-    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    errors = tmp_path / "stderr"
-    with errors.open("wb") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "smtplog", "analyze", "-", "--format", "jsonl"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=ROOT,
-            env=environment,
-        )
-    assert child.stdin is not None and child.stdout is not None
+    child, errors = analyze_from_stdin(tmp_path)
     may_close = threading.Event()
 
     def feed() -> None:
@@ -623,15 +645,7 @@ def test_jsonl_from_a_pipe_writes_sessions_before_stdin_is_closed(tmp_path: Path
     writer.start()
     output = b""
     try:
-        fd = child.stdout.fileno()
-        with selectors.DefaultSelector() as selector:
-            selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in output:
-                if not selector.select(timeout=30):
-                    pytest.fail(f"no jsonl line 30 s after {len(data):,} bytes were written")
-                block = os.read(fd, 1 << 16)
-                assert block, errors.read_text()
-                output += block
+        output = read_line(child.stdout.fileno(), timeout=30)
         assert writer.is_alive()  # standard input is still open
         first = json.loads(output.split(b"\n", 1)[0])
         assert first["session_number"] == 1
@@ -678,38 +692,12 @@ def test_times_cleanup_took_off_reach_the_events_parsed_while_choosing_the_varia
 SMTPD_LOG = (SAMPLES / "postfix" / "smtpd-log.txt").read_bytes()
 
 
-def read_line(fd: int, timeout: float) -> bytes:
-    """The first line the child writes on ``fd``; fails after ``timeout`` seconds."""
-    output = b""
-    with selectors.DefaultSelector() as selector:
-        selector.register(fd, selectors.EVENT_READ)
-        while b"\n" not in output:
-            if not selector.select(timeout=timeout):
-                pytest.fail(f"no line in {timeout} s (so far: {output!r})")
-            block = os.read(fd, 1 << 16)
-            if not block:
-                pytest.fail(f"the output ended without a line: {output!r}")
-            output += block
-    return output
-
-
 def test_a_session_is_reported_while_a_quiet_pipe_stays_open(tmp_path: Path) -> None:
     """``tail -f /var/log/mail.log | smtplog analyze -f jsonl``: a connection is logged,
     then the log is quiet; its session comes out long before HEAD_LINES lines or the end."""
     lines = SMTPD_LOG.splitlines(keepends=True)
     first, rest = b"".join(lines[:7]), b"".join(lines[7:])  # the first connection, ended
-    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    errors = tmp_path / "stderr"
-    with errors.open("wb") as stderr:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            cwd=ROOT,
-            env=environment,
-        )
-    assert child.stdin is not None and child.stdout is not None
+    child, errors = analyze_from_stdin(tmp_path)
     try:
         child.stdin.write(first)
         child.stdin.flush()

@@ -23,6 +23,18 @@ PATTERNS = sorted(
     | {m.pattern for p in providers().values() for v in p.variants for m in v.markers}
 )
 ASCII = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+SETTINGS = settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+def matched_texts(compiled: re.Pattern[str], data: st.DataObject) -> tuple[str, str]:
+    """An ASCII text the pattern matches whole, and it inside other text, cases mixed."""
+    middle = data.draw(st.from_regex(compiled, fullmatch=True).filter(str.isascii))
+    text = data.draw(ASCII) + middle + data.draw(ASCII)
+    return middle, "".join(c.upper() if data.draw(st.booleans()) else c for c in text)
 
 
 def test_most_patterns_have_a_cheap_test() -> None:
@@ -31,18 +43,12 @@ def test_most_patterns_have_a_cheap_test() -> None:
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@SETTINGS
 @given(data=st.data())
 def test_a_text_the_pattern_matches_passes_the_test(pattern: str, data: st.DataObject) -> None:
     compiled = re.compile(pattern, re.IGNORECASE)
-    middle = data.draw(st.from_regex(compiled, fullmatch=True).filter(str.isascii))
+    middle, text = matched_texts(compiled, data)
     assert may_match(needed(pattern), middle)
-    text = data.draw(ASCII) + middle + data.draw(ASCII)
-    text = "".join(c.upper() if data.draw(st.booleans()) else c for c in text)
     if compiled.search(text):  # (context can break a \b at the edges)
         assert may_match(needed(pattern), text)
 
@@ -52,20 +58,14 @@ def test_every_pattern_has_a_lower_case_form() -> None:
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@SETTINGS
 @given(data=st.data())
 def test_the_lower_case_form_finds_what_the_pattern_finds(
     pattern: str, data: st.DataObject
 ) -> None:
     compiled = re.compile(pattern, re.IGNORECASE)
     lower = re.compile(lower_form(pattern) or "")
-    middle = data.draw(st.from_regex(compiled, fullmatch=True).filter(str.isascii))
-    text = data.draw(ASCII) + middle + data.draw(ASCII)
-    text = "".join(c.upper() if data.draw(st.booleans()) else c for c in text)
+    middle, text = matched_texts(compiled, data)
     for candidate in (text, middle, data.draw(ASCII)):
         found = compiled.search(candidate)
         in_lower = lower.search(candidate.lower())
