@@ -249,38 +249,75 @@ def _envelope(text: str) -> tuple[Envelope | None, str]:
 
 
 _SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
-_known_prefixes: dict[str, Envelope] = {}  # see _parse_envelope
-MAX_KNOWN_PREFIXES = 4096
+MAX_KNOWN_PREFIXES = 4096  # each of the three caches below
+_known_prefixes: dict[str, Envelope] = {}  # "Nov 28 20:46:41 mx postfix/smtp[1234]: "
+_known_names: dict[str, tuple[str, str, str]] = {}  # " mx postfix/smtp[1234]: "
+_known_stamps: dict[str, float | None] = {}  # "Nov 28 20:46:41"
 
 
 def _parse_envelope(text: str) -> tuple[Envelope | None, int]:
     """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match.
 
     A busy log repeats the same envelope ("Nov 28 20:46:41 mx postfix/smtp[1234]: ")
-    line after line: one that ends at the line's first "]: " is parsed once and kept
-    (the expression finds the same in any line that starts so: tests/dialects/
-    test_postfix_fast.py). Other lines are matched as they are. The severity after
-    the envelope belongs to each line."""
+    line after line, and the same stamp and the same process in other pairs: an
+    envelope that ends at the line's first "]: " is parsed once and kept, and so are
+    its stamp and the rest of it apart (the expression finds the same in any line
+    made of a known stamp and a known rest, or that starts with a known envelope:
+    tests/dialects/test_postfix_fast.py). Other lines are matched as they are. The
+    severity after the envelope belongs to each line."""
     end = text.find("]: ") + 3
-    envelope = _known_prefixes.get(text[:end]) if end > 2 else None
+    if end < 3:
+        return _matched_envelope(text, end)
+    envelope = _known_prefixes.get(text[:end])
     if envelope is None:
-        match = _ENVELOPE.match(text)
-        if match is None:
-            return None, 0
-        envelope = _envelope_of(match)
-        if match.end("pid") + 3 != end:  # not at the first "]: ": not a prefix to keep
-            return envelope, match.end()
-        if len(_known_prefixes) >= MAX_KNOWN_PREFIXES:
-            _known_prefixes.clear()
-        if envelope.severity is None:
-            _known_prefixes[text[:end]] = envelope
-            return envelope, end
-        _known_prefixes[text[:end]] = _with_severity(envelope, None)
-        return envelope, match.end()
+        cut = _stamp_end(text)
+        names = _known_names.get(text[cut:end]) if 0 < cut < end else None
+        time = _known_stamps.get(text[:cut], _UNKNOWN) if names is not None else _UNKNOWN
+        if time is _UNKNOWN:
+            return _matched_envelope(text, end)
+        envelope = Envelope(*names, time)  # type: ignore[misc, arg-type]
+        _remember(_known_prefixes, text[:end], envelope)
     if text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
         return _with_severity(envelope, severity), end + len(severity) + 2
     return envelope, end
+
+
+_UNKNOWN = float("nan")  # not a stamp seen yet (a stamp's time may be None)
+
+
+def _stamp_end(text: str) -> int:
+    """Where the stamp would end: "Nov 28 20:46:41", "Nov 5 20:46:41", RFC 3339 up to a space."""
+    if text[3:4] == " ":
+        return 15 if text[6:7] == " " else 14
+    return text.find(" ")
+
+
+def _matched_envelope(text: str, end: int) -> tuple[Envelope | None, int]:
+    """``_parse_envelope`` by the expression; an envelope ending at ``end`` (the first
+    "]: ") is remembered whole, and its stamp and rest apart."""
+    match = _ENVELOPE.match(text)
+    if match is None:
+        return None, 0
+    envelope = _envelope_of(match)
+    if match.end("pid") + 3 != end:  # not at the first "]: ": not a prefix to keep
+        return envelope, match.end()
+    stamp = match.group("bsd") or match.group("iso")
+    if stamp is not None and len(stamp) == _stamp_end(text):
+        names = (envelope.service, envelope.program, envelope.pid)
+        _remember(_known_stamps, stamp, envelope.time)
+        _remember(_known_names, text[len(stamp) : end], names)
+    if envelope.severity is None:
+        _remember(_known_prefixes, text[:end], envelope)
+        return envelope, end
+    _remember(_known_prefixes, text[:end], _with_severity(envelope, None))
+    return envelope, match.end()
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= MAX_KNOWN_PREFIXES:
+        cache.clear()
+    cache[key] = value
 
 
 def _with_severity(envelope: Envelope, severity: str | None) -> Envelope:

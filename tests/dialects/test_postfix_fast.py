@@ -246,3 +246,50 @@ def test_the_envelope_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         envelope, _start = postfix._parse_envelope(f"Nov 28 20:46:41 out postfix/smtp[{pid}]: x")
         assert envelope is not None and envelope.pid == str(pid)
         assert len(postfix._known_prefixes) <= 10
+        assert len(postfix._known_names) <= 10
+        assert len(postfix._known_stamps) <= 10
+
+
+STAMPS = [
+    "Nov 28 20:46:41",
+    "Nov  5 20:46:41",
+    "Nov 05 20:46:41",
+    "Nov 5 20:46:41",
+    "Nov 28 20:46:41.123",
+    "Nov 28 20:46:4",
+    "Nov 28 20:46:41x",
+    "nov 28 20:46:41",
+    "2026-11-28T20:46:41",
+    "2026-11-28T20:46:41.123456+01:00",
+    "2026-11-28 20:46:41Z",
+    "2026-11-28T20:46:41Z.",
+    "",
+]
+RESTS = [
+    " out postfix/smtp[31105]: ",
+    "  out  postfix/submission/smtpd[7]: warning: ",
+    " out postfix/smtp[31105]:",
+    " postfix/smtp[1]: ",
+    " out sshd[1]: ",
+    ".5 out postfix/smtp[2]: ",
+    "\tout\tpostfix/qmgr[3]: ",
+    "out postfix/smtp[4]: ",
+]
+
+
+def test_known_stamps_and_rests_combine_as_the_expression_does() -> None:
+    """A stamp seen in one line and a process seen in another make an envelope that
+    was never parsed: it must be what the expression finds in that line."""
+    from smtplog.dialects import postfix
+
+    lines = [f"{stamp}{rest}x" for stamp in STAMPS for rest in RESTS]
+    for _round in range(2):  # parsed (and remembered), then from what was remembered
+        for text in lines:
+            envelope, start = postfix._parse_envelope(text)
+            match = postfix._ENVELOPE.match(text)
+            assert (envelope is None) == (match is None), text
+            if match is not None:
+                assert envelope == postfix._envelope_of(match), text
+                assert start == match.end(), text
+        lines.reverse()
+        postfix._known_prefixes.clear()  # now every line is made of known parts
