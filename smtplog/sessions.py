@@ -194,11 +194,9 @@ class _Stream:
     ending: bool = False  # the dialect said the stream is over
 
 
-@dataclass(order=True, slots=True)
-class _Ready:
-    order: Order
-    events: list[Event] = field(compare=False)
-    weight: int = field(compare=False)
+# A complete session waiting for earlier ones: (order, events, weight). Orders are
+# unique, so the heap compares tuples by order alone, in C.
+_Ready = tuple[Order, list[Event], int]
 
 
 class Splitter:
@@ -323,7 +321,7 @@ class Splitter:
         events, note = connection.finish()
         if note is not None:
             self._note(note)
-        heapq.heappush(self.ready, _Ready(connection.order, events, connection.size))
+        heapq.heappush(self.ready, (connection.order, events, connection.size))
         self.waiting += connection.size
 
     def _expire(self) -> None:
@@ -359,12 +357,12 @@ class Splitter:
         while self.ready:
             while self.open and self.open[0] in self.closed:
                 self.closed.discard(heapq.heappop(self.open))
-            first = self.ready[0]
-            if self.open and self.open[0] < first.order and self.waiting <= self.reorder_events:
+            order, events, weight = self.ready[0]
+            if self.open and self.open[0] < order and self.waiting <= self.reorder_events:
                 return
             heapq.heappop(self.ready)
-            self.waiting -= first.weight
-            yield first.events
+            self.waiting -= weight
+            yield events
 
 
 def split_connections(events: Iterable[Event]) -> list[list[Event]]:
