@@ -6,6 +6,8 @@ import json
 from itertools import pairwise
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smtplog.analysis import analyze_bytes, analyze_text
 from smtplog.cleanup import (
@@ -437,3 +439,24 @@ def _outcome(data: bytes, name: str, cleanup: bool) -> str:
 def test_clean_samples_analyse_identically_with_and_without_cleanup(sample) -> None:  # type: ignore[no-untyped-def]
     data = sample.file.read_bytes()
     assert _outcome(data, sample.path, cleanup=True) == _outcome(data, sample.path, cleanup=False)
+
+
+# The characters every escape start is made of, and others.
+_ESCAPE_ALPHABET = "\x1b\u241b\\#033^[x1eu [m;a"
+
+
+@given(st.text(alphabet=_ESCAPE_ALPHABET, max_size=40))
+def test_the_colour_prefilter_is_the_expression(text: str) -> None:
+    """``may_have_colour`` tests single characters first: the answer is the expression's."""
+    expected = escapes._ANY_ESCAPE_START.search(text) is not None
+    assert escapes.may_have_colour(text) == expected
+    assert escapes.may_have_colour(f"Nov 28 mx: {text} end") == expected
+
+
+@pytest.mark.parametrize("text", ["a ``` b", "a ~~~ b", "a `` ` b", "~~ ~", "plain", "`~`~`~"])
+def test_the_fence_prefilter_is_the_definition(text: str) -> None:
+    from smtplog.cleanup import ALWAYS
+
+    fence = next(normaliser for normaliser in ALWAYS if normaliser.name == "fence")
+    assert fence.maybe is not None
+    assert fence.maybe(text) == ("```" in text or "~~~" in text)

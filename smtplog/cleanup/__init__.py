@@ -62,7 +62,8 @@ ALWAYS: tuple[Normaliser, ...] = (
         "fence",
         "markdown code fences (```)",
         markup.fences,
-        maybe=lambda text: "```" in text or "~~~" in text,
+        # (one character first: a search for one character is many times faster)
+        maybe=lambda text: ("`" in text and "```" in text) or ("~" in text and "~~~" in text),
     ),
     Normaliser(
         "backticks",
