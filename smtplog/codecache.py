@@ -43,6 +43,16 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     builtins.exec(source, globals, locals)
 
 
+def run(source: str, namespace: dict[str, Any]) -> None:
+    """``exec`` generated source (smtplog/quickinit.py): through the cache once installed."""
+    import dataclasses
+
+    if getattr(dataclasses, "exec", None) is _exec:
+        _exec(source, namespace)
+    else:
+        builtins.exec(source, namespace)
+
+
 def install() -> None:
     """Compile dataclass methods through the cache from now on (idempotent)."""
     import dataclasses
