@@ -460,3 +460,21 @@ def test_the_fence_prefilter_is_the_definition(text: str) -> None:
     fence = next(normaliser for normaliser in ALWAYS if normaliser.name == "fence")
     assert fence.maybe is not None
     assert fence.maybe(text) == ("```" in text or "~~~" in text)
+
+
+def test_the_head_counts_in_the_notes_follow_the_head() -> None:
+    """The notes count each normaliser's lines once per head (a long input asks with
+    every session), and again when ``hold_back`` gives the cleaning another head."""
+    from dataclasses import replace
+
+    quoted = "\n".join(f"> {line}" for line in TELNET.splitlines())
+    cleaning = clean(source_from_text(quoted))
+    assert "quote" in cleaning.applied
+    lines = len(cleaning.source.lines)
+    expected = f"cleanup: undid e-mail / forum quote prefixes (> , nested) ({lines} lines)"
+    assert expected in cleaning.notes
+    assert cleaning.notes == cleaning.notes  # (the second time from the counts kept)
+    cleaning.source = replace(cleaning.source, lines=cleaning.source.lines[:3])
+    assert "cleanup: undid e-mail / forum quote prefixes (> , nested) (3 lines)" in cleaning.notes
+    cleaning.streamed["quote"] += 5
+    assert "cleanup: undid e-mail / forum quote prefixes (> , nested) (8 lines)" in cleaning.notes

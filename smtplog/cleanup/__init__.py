@@ -130,18 +130,33 @@ class Cleaning:
     learned: dict[str, Apply] = field(default_factory=dict)
     # Lines changed by each normaliser in the rest of a stream (see ``stream``).
     streamed: Counter[str] = field(default_factory=Counter)
+    # The head's counts of lines each normaliser changed, and the lines they count.
+    _counted: tuple[Source, list[Line], dict[str, int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def notes(self) -> list[str]:
         notes = []
         for name in self.applied:
             normaliser = BY_NAME[name]
-            count = sum(1 for line in self.source.lines if name in line.flags)
-            count += sum(1 for line in self.aside if name in line.flags)
-            count += self.streamed[name]
+            count = self._head_count(name) + self.streamed[name]
             lines = f" ({count} line{'s' if count != 1 else ''})" if count else ""
             notes.append(f"cleanup: {normaliser.verb} {normaliser.undoes}{lines}")
         return notes
+
+    def _head_count(self, name: str) -> int:
+        """Lines of the head ``name`` changed, counted once: a long input's report asks
+        for the notes with every session."""
+        counted = self._counted
+        if counted is None or counted[0] is not self.source or counted[1] is not self.aside:
+            counted = self._counted = (self.source, self.aside, {})
+        counts = counted[2]
+        if name not in counts:
+            counts[name] = sum(1 for line in self.source.lines if name in line.flags) + sum(
+                1 for line in self.aside if name in line.flags
+            )
+        return counts[name]
 
 
 BY_NAME = {normaliser.name: normaliser for normaliser in ALL}
