@@ -335,18 +335,22 @@ def _skipped(envelope: Envelope, message: str) -> bool:
     that are neither warnings nor delivery status lines, and the smtp client's and
     smtpd's verbose internals (``smtp_stream_setup: ...``); the grammar would make
     each an "other" entry that ``_Sessions`` drops."""
-    service, severity = envelope.service, envelope.severity
-    queue_id = _QUEUE_ID.match(message)
-    rest = message[queue_id.end() :] if queue_id else message
-    if not rest.strip() or _ENTRY_START.match(rest):
+    if _ENTRY_OR_BLANK.match(message):
         return False  # not an "other" entry (or one the grammar refuses)
+    service, severity = envelope.service, envelope.severity
     if service in _SMTP_AGENTS:
         return True  # the smtp client's internals: dropped, warnings too
     if service.endswith("smtpd"):
         # Dropped too (a queue id is remembered, a warning noted). Before "connect
         # from" it would open a stream that stays empty: nothing to see either.
-        return queue_id is None and severity is None
+        return severity is None and _QUEUE_ID.match(message) is None
     return severity is None and "status=" not in message
+
+
+# After a queue id if there is one (taken as _QUEUE_ID.match takes it: the atomic
+# group does not give it back), the start of an entry or nothing but blanks: one
+# match for what ``_skipped`` asks first of every line.
+_ENTRY_OR_BLANK = re.compile(rf"(?>(?:{_QUEUE_ID.pattern})?)(?:{_ENTRY_START.pattern}|\s*$)")
 
 
 # The entries that are one terminal (or a literal and the rest of the line), and how the

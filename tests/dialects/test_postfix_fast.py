@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from smtplog.assemble import assemble
 from smtplog.dialects import get
@@ -293,3 +295,55 @@ def test_known_stamps_and_rests_combine_as_the_expression_does() -> None:
                 assert start == match.end(), text
         lines.reverse()
         postfix._known_prefixes.clear()  # now every line is made of known parts
+
+
+def _skipped_by_definition(envelope: object, message: str) -> bool:
+    """``_skipped`` as first written: the queue id, then the rest, asked apart."""
+    from smtplog.dialects import postfix
+
+    service, severity = envelope.service, envelope.severity  # type: ignore[attr-defined]
+    queue_id = postfix._QUEUE_ID.match(message)
+    rest = message[queue_id.end() :] if queue_id else message
+    if not rest.strip() or postfix._ENTRY_START.match(rest):
+        return False
+    if service in postfix._SMTP_AGENTS:
+        return True
+    if service.endswith("smtpd"):
+        return queue_id is None and severity is None
+    return severity is None and "status=" not in message
+
+
+_MESSAGE_PARTS = [
+    "6BCDD216004: ",
+    "NOQUEUE: ",
+    "rejectrejectx: ",
+    "ABCDEF0123456789ab: ",
+    "12345:",
+    "connect from x",
+    "reject: RCPT",
+    "smtp_stream_setup: maxtime=300",
+    "status=sent",
+    "to=<a@b>, ",
+    "< x[1]: 250 ok",
+    " ",
+    "\t\n",
+    "\u00a0",
+    "warn",
+    "",
+]
+
+
+@given(
+    st.lists(st.sampled_from(_MESSAGE_PARTS), max_size=4).map("".join),
+    st.sampled_from(["smtp", "smtpd", "submission/smtpd", "qmgr", "lmtp", "cleanup"]),
+    st.sampled_from([None, "warning", "fatal"]),
+)
+@example("rejectrejectx: smtp_stream_setup: x", "smtp", None)  # the queue id is not given back
+@example("6BCDD216004: \u00a0", "qmgr", None)
+def test_skipping_asks_what_the_definition_asks(
+    message: str, service: str, severity: str | None
+) -> None:
+    from smtplog.dialects import postfix
+
+    envelope = postfix.Envelope(service, f"postfix/{service}", "1", None, severity)
+    assert postfix._skipped(envelope, message) == _skipped_by_definition(envelope, message)
