@@ -125,6 +125,15 @@ _CHALLENGE = re.compile(r"(?:^|[\s<>:'\"])334(?:[ -](\S*)|$)")
 _REPLY_START = re.compile(r"^\s*[2-5]\d\d(?:[ -]|$)")  # "250-AUTH PLAIN" offers, not sends
 
 
+def _auth_command(text: str) -> re.Match[str] | None:
+    """An AUTH command in a line no rule understood (not a reply quoting an offer).
+    Most such lines are a log's notes: one search for the word first (the command's
+    letters are ASCII, and only ASCII letters fold to them)."""
+    if "auth" not in text.lower() or _REPLY_START.match(text):
+        return None
+    return _AUTH_COMMAND.search(text)
+
+
 def _stray_credentials(state: _Stream, text: str) -> bool:
     """Could this command-mode line be a user name or password typed out of turn?"""
     token = text.strip()
@@ -423,21 +432,22 @@ class Assembler:
         command, are masked as in a real exchange.
         """
         context, state.unparsed_auth = state.unparsed_auth, None
-        command = None if _REPLY_START.match(line.text) else _AUTH_COMMAND.search(line.text)
+        text = line.text
+        command = _auth_command(text)
         if command:
             mechanism, response = command["mechanism"].upper(), command["response"]
             state.unparsed_auth = (mechanism, None)
             masked, _user = mask_initial_response(mechanism, response or "")
             if not response or masked == response:
                 return line
-            text = f"{line.text[: command.start('response')]}{masked}".strip()
-            return AuthResponse(text=text, role="credentials", secret=True, span=line.span,
+            shown = f"{text[: command.start('response')]}{masked}".strip()
+            return AuthResponse(text=shown, role="credentials", secret=True, span=line.span,
                                 time=line.time, stream=line.stream)  # fmt: skip
-        if challenge := _CHALLENGE.search(line.text):
+        if "334" in text and (challenge := _CHALLENGE.search(text)):
             mechanism = context[0] if context else ""
             state.unparsed_auth = (mechanism, prompt_role(decode_auth_prompt(challenge[1] or "")))
             return line
-        words = line.text.split()
+        words = text.split()
         if state.mode == "auth" and context is None:
             context = (state.auth.mechanism if state.auth else "", state.last_prompt_role)
             state.mode = "command"

@@ -9,6 +9,8 @@ Neither may reach any output.
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from smtplog.auth import mask_command_line
 from smtplog.redact import redact_bytes
@@ -77,3 +79,34 @@ def test_a_password_on_a_pasted_command_line_is_masked(line: str, secret: str) -
 )
 def test_a_command_line_without_secrets_is_left_alone(line: str) -> None:
     assert mask_command_line(line) == line
+
+
+_AUTH_PIECES = [
+    "AUTH",
+    "auth",
+    "AuTh",
+    " ",
+    "PLAIN",
+    "LOGIN",
+    "XOAUTH2",
+    "dXNlcg==",
+    "250-",
+    "334 ",
+    "-",
+    "x",
+    "\u212a",
+    "\u0130",
+    "\n",
+]
+
+
+@given(st.lists(st.sampled_from(_AUTH_PIECES), max_size=8).map("".join))
+@example("AUTH PLAIN dXNlcg==")
+@example("250-AUTH PLAIN LOGIN")
+def test_the_quick_auth_test_of_unparsed_lines_is_the_expression(text: str) -> None:
+    """``_auth_command`` asks for the word before searching: the same answer."""
+    from smtplog.assemble import _AUTH_COMMAND, _REPLY_START, _auth_command
+
+    expected = None if _REPLY_START.match(text) else _AUTH_COMMAND.search(text)
+    found = _auth_command(text)
+    assert (found.span() if found else None) == (expected.span() if expected else None)
