@@ -221,12 +221,17 @@ class _Walker:
     def _csv(self, csv: Csv) -> tuple[Record, ...]:
         values = csv.fields
         count = len(values)
-        if count < 7 or not _STAMP_FIRST.match(values[0]):
+        if count < 7:
             return tuple(self._ndr_text(csv))
         # The row as a dict of the #Fields names would give it: "" where it is too short.
         at_session, at_time, at_event, at_data, at_context, at_local, at_remote = self._at
+        # A record begins with a stamp: read in Exchange's own form, it is the time as well.
+        time = _stamp_time(values[0]) if at_time == 0 else None
+        if time is None:
+            if not _STAMP_FIRST.match(values[0]):
+                return tuple(self._ndr_text(csv))
+            time = _time(values[at_time] if at_time < count else "")
         stream = (values[at_session] if at_session < count else "") or None
-        time = _time(values[at_time] if at_time < count else "")
         event = values[at_event] if at_event < count else ""
         data = values[at_data] if at_data < count else ""
         context = values[at_context] if at_context < count else ""
@@ -349,9 +354,10 @@ def _information(text: str, remote: str, span: Span, time: float | None, stream:
             time=time,
             stream=stream,
         )
-    if "attempting to connect" in text.lower():
+    lowered = text.lower()
+    if "attempting to connect" in lowered:
         return Connecting(target=remote, span=span, time=time, stream=stream)
-    if _CONNECT_ERROR.search(text):
+    if _connect_error(text, lowered):
         return ConnectFailed(
             reason=failure_reason(text), detail=text, span=span, time=time, stream=stream
         )
@@ -359,6 +365,20 @@ def _information(text: str, remote: str, span: Span, time: float | None, stream:
 
 
 _CONNECT_ERROR = re.compile(r"SocketError|TimedOut|ConnectionRefused|failed to connect", re.I)
+
+
+def _connect_error(text: str, lowered: str) -> bool:
+    """_CONNECT_ERROR.search(text): for ASCII, its words in ``lowered`` (faster than a
+    case-free search); beyond ASCII, re.I also matches the long s (U+017F) for "s" and the
+    Kelvin sign for "k": the expression decides."""
+    if text.isascii():
+        return (
+            "socketerror" in lowered
+            or "timedout" in lowered
+            or "connectionrefused" in lowered
+            or "failed to connect" in lowered
+        )
+    return _CONNECT_ERROR.search(text) is not None
 
 
 # _RECORD (a log record begins with a stamp and a comma) read on the first field alone: a
@@ -376,18 +396,34 @@ def _closer(context: str, send_log: bool | None) -> Any:
 
 
 def _time(text: str) -> float | None:
-    # What Exchange writes: "2023-01-11T15:59:53.909Z". The seconds before the fraction are
-    # shared by the records of that second: read once (_whole_seconds).
-    fraction = text[20:-1]
-    if text[19:20] == "." and text[-1:] == "Z" and 0 < len(fraction) <= 6:
-        whole = _whole_seconds(text[:19])
-        if whole is not None and fraction.isdecimal():  # (isdecimal: what \d matches)
-            # In microseconds, then one division: the float datetime.timestamp() gives.
-            return (whole * 1_000_000 + int(fraction.ljust(6, "0"))) / 1_000_000
+    time = _stamp_time(text)
+    if time is not None:
+        return time
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def _stamp_time(text: str) -> float | None:
+    """What Exchange writes, "2023-01-11T15:59:53.909Z", read fast; None: not that form, or
+    no such date or time. The whole seconds are shared by the records of that second: read
+    once (_whole_seconds)."""
+    fraction = text[20:-1]
+    if (
+        text[19:20] == "."
+        and text[-1:] == "Z"
+        and 0 < len(fraction) <= 6
+        and fraction.isdecimal()  # (isdecimal: what \d matches)
+    ):
+        whole = _whole_seconds(text[:19])
+        if whole is not None:
+            # In microseconds, then one division: the float datetime.timestamp() gives.
+            return (whole * 1_000_000 + int(fraction) * _MICROSECONDS[len(fraction)]) / 1_000_000
+    return None
+
+
+_MICROSECONDS = (0, 100_000, 10_000, 1000, 100, 10, 1)  # of a fraction's last digit, by length
 
 
 @lru_cache(maxsize=256)  # a second's records share it; the size holds a few seconds of a log

@@ -18,7 +18,13 @@ from hypothesis import strategies as st
 from smtplog.assemble import assemble
 from smtplog.dialects import get
 from smtplog.dialects.base import LineDialect
-from smtplog.dialects.exchange import _NDR_FIRST, _NDR_INITIALS, _csv_fields
+from smtplog.dialects.exchange import (
+    _CONNECT_ERROR,
+    _NDR_FIRST,
+    _NDR_INITIALS,
+    _connect_error,
+    _csv_fields,
+)
 from smtplog.source import Line, source_from_text
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples" / "exchange"
@@ -136,3 +142,23 @@ def test_fields_are_split_as_part_by_part(text: str) -> None:
 def test_the_shortcut_asks_the_grammar_for_every_line_an_ndr_line_can_begin() -> None:
     """shortcut tries _NDR_FIRST only on lines beginning with one of _NDR_INITIALS."""
     assert {alternative[0] for alternative in _NDR_FIRST.pattern.split("|")} <= _NDR_INITIALS
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["SocketError", "TimedOut", "ConnectionRefused", "failed to connect"])
+        | st.text(alphabet="sSkKtT \u017f\u212a", max_size=3),
+        max_size=3,
+    )
+    .map("".join)
+    .map(lambda text: "".join(c.upper() if i % 3 == 0 else c for i, c in enumerate(text)))
+    | st.text(max_size=10)
+)
+def test_connect_errors_are_found_as_the_expression_finds_them(text: str) -> None:
+    assert _connect_error(text, text.lower()) == (_CONNECT_ERROR.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", ["\u017focketError", "Soc\u212aetError", "ConnectionRefused: x"])
+def test_connect_errors_beyond_ascii_are_found_as_the_expression_finds_them(text: str) -> None:
+    assert _connect_error(text, text.lower()) == (_CONNECT_ERROR.search(text) is not None)
