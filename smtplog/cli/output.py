@@ -163,13 +163,14 @@ def render(report: "Report", options: Options, number: int = 1) -> str:
         buffer = io.StringIO()
         render_terminal(console(options, buffer), [report])
         return buffer.getvalue()
-    if fmt in MACHINE_FORMATS:
+    if fmt == "jsonl":
+        from smtplog.render.jsonl import report_line
+
+        return report_line(report) + "\n"
+    if fmt == "json":
         from smtplog.render.data import report_to_dict
 
-        data = report_to_dict(report)
-        if fmt == "jsonl":
-            return json_text(data) + "\n"
-        return json_text(data, indent=2)
+        return json_text(report_to_dict(report), indent=2)
     if fmt == "markdown":
         from smtplog.render.markdown import render_report
 

@@ -110,13 +110,11 @@ def render_stream(
 
 
 def _jsonl(stream: "ReportStream", sessions: Iterator["SessionReport"], tally: Tally):  # type: ignore[no-untyped-def]
-    from smtplog.render.data import report_to_dict
+    from smtplog.render.jsonl import report_line
 
     for session in sessions:
         tally.add(stream, session)
-        data = report_to_dict(stream.header([session]))
-        data["session_number"] = tally.sessions
-        yield json_text(data) + "\n"
+        yield report_line(stream.header([session]), tally.sessions) + "\n"
 
 
 def _streamed(  # noqa: PLR0917 (the state of render_stream, handed over)

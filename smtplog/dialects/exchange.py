@@ -18,6 +18,7 @@ then per recipient an address line and its status line in one of the forms
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,35 +64,23 @@ _NDR_FIRST = re.compile(
     r"Diagnostic information for administrators|Generating server: |Remote Server"
     r"|Original message headers:"
 )
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_NDR_INITIALS = frozenset("DGRO")  # what _NDR_FIRST's lines begin with (a record: a digit)
 
 
 def _csv_fields(text: str) -> list[str] | None:
     """grammar: ``record: field ("," field)*``, ``field: QUOTED | BARE |``; None: not that."""
-    parts = text.split(",")
     if '"' not in text:
-        return parts
-    fields: list[str] = []
-    index, count = 0, len(parts)
-    while index < count:
-        part = parts[index]
-        if not part.startswith('"'):
-            if '"' in part:
-                return None  # a quote inside a bare field: the grammar refuses it
-            fields.append(part)
-            index += 1
-            continue
-        # A quoted field runs on over commas until its closing quote.
-        end = index
-        field = part
-        while not (_QUOTED.fullmatch(field)):
-            end += 1
-            if end >= count:
-                return None
-            field += "," + parts[end]
-        fields.append(_unquote(field))
-        index = end + 1
-    return fields
+        return text.split(",")
+    # Each field after the start or a comma. The fields found make the whole text again
+    # only if it is that grammar's record: a quote in a bare field, or a quoted one that
+    # does not end before a comma, makes the search skip text.
+    fields = _CSV_FIELD.findall(text)
+    if ",".join(fields) != text:
+        return None
+    return [field[1:-1].replace('""', '"') if field[:1] == '"' else field for field in fields]
+
+
+_CSV_FIELD = re.compile(r'(?:^|,)("[^"]*(?:""[^"]*)*"|[^",]*)')  # (quoted: unrolled, fast)
 
 
 @dataclass(slots=True)  # not frozen: one per line of a log (frozen __init__ is 3x slower)
@@ -165,7 +154,9 @@ class ExchangeDialect(LineDialect):
 
     def shortcut(self, text: str, line: Line) -> Any:
         """A CSV record without the grammar (a protocol log is nothing else)."""
-        if text.startswith("#") or "##" in text or "#SMTP#" in text or _NDR_FIRST.match(text):
+        if ("#" in text and (text[0] == "#" or "##" in text or "#SMTP#" in text)) or (
+            text[:1] in _NDR_INITIALS and _NDR_FIRST.match(text)
+        ):
             return NotImplemented  # a header or an NDR line: the grammar knows them
         fields = _csv_fields(text)
         if fields is None:
@@ -181,10 +172,16 @@ def _columns(fields: list[str]) -> dict[str, int]:
     return {name: index for index, name in enumerate(fields)}
 
 
+# The columns a record is read from, in the order of _Walker._at.
+_READ = ("session-id", "date-time", "event", "data", "context", "local-endpoint", "remote-endpoint")
+_ABSENT = sys.maxsize  # the column of a name #Fields does not have: past every record's end
+
+
 class _Walker:
     def __init__(self) -> None:
         self.fields = list(DEFAULT_FIELDS)
         self.columns = _columns(self.fields)
+        self._at = self._read_columns()
         self.send_log: bool | None = None  # None: not known yet
         self.ndr = False
         self.ndr_headers = False  # inside "Original message headers:"
@@ -192,12 +189,15 @@ class _Walker:
         self.recipient: str | None = None
         self.ndr_count = 0
 
+    def _read_columns(self) -> tuple[int, ...]:
+        return tuple(self.columns.get(name, _ABSENT) for name in _READ)
+
     def run(self, records: Iterator[Any]) -> Iterator[Record]:
         for record in records:
-            if isinstance(record, Header):
-                yield from self._header(record)
-            elif isinstance(record, Csv):
+            if isinstance(record, Csv):  # first: nearly every line of a protocol log
                 yield from self._csv(record)
+            elif isinstance(record, Header):
+                yield from self._header(record)
             elif isinstance(record, NdrLine):
                 yield from self._ndr_line(record)
             else:
@@ -209,6 +209,7 @@ class _Walker:
         if header.name == "Fields":
             self.fields = [name.strip() for name in header.value.split(",")]
             self.columns = _columns(self.fields)
+            self._at = self._read_columns()
         elif header.name == "Log-type":
             lowered = header.value.lower()
             if "send" in lowered:
@@ -217,21 +218,23 @@ class _Walker:
                 self.send_log = False
         yield Note(text=f"#{header.name}: {header.value}", span=header.span)
 
-    def _csv(self, csv: Csv) -> Iterator[Record]:
-        if len(csv.fields) < 7 or not _RECORD.match(csv.fields[0] + ","):
-            yield from self._ndr_text(csv)
-            return
+    def _csv(self, csv: Csv) -> tuple[Record, ...]:
         values = csv.fields
-        column = self.columns
         count = len(values)
-
-        def field(name: str) -> str:  # the row as a dict of the #Fields names would give it
-            index = column.get(name, count)
-            return values[index] if index < count else ""
-
-        stream = field("session-id") or None
-        time = _time(field("date-time"))
-        event, data, context = field("event"), field("data"), field("context")
+        if count < 7:
+            return tuple(self._ndr_text(csv))
+        # The row as a dict of the #Fields names would give it: "" where it is too short.
+        at_session, at_time, at_event, at_data, at_context, at_local, at_remote = self._at
+        # A record begins with a stamp: read in Exchange's own form, it is the time as well.
+        time = _stamp_time(values[0]) if at_time == 0 else None
+        if time is None:
+            if not _STAMP_FIRST.match(values[0]):
+                return tuple(self._ndr_text(csv))
+            time = _time(values[at_time] if at_time < count else "")
+        stream = (values[at_session] if at_session < count else "") or None
+        event = values[at_event] if at_event < count else ""
+        data = values[at_data] if at_data < count else ""
+        context = values[at_context] if at_context < count else ""
         span = csv.span
         if self.send_log is None and event in "<>" and event:
             # No #Log-type header: a reply-shaped "<" line means Exchange was the client.
@@ -239,34 +242,30 @@ class _Walker:
                 self.send_log = True
             elif event == ">" and _REPLY.match(data):
                 self.send_log = False
+        if event in {"<", ">"}:
+            if (event == "<") != bool(self.send_log):  # from the client
+                return (ClientLine(data, span, time=time, stream=stream),)
+            match = _REPLY.match(data)
+            if match is None:
+                return (Note(text=data, span=span, time=time, stream=stream),)
+            code, sep, text = match.groups()
+            return (ServerLine(int(code), sep, text, span, time=time, stream=stream),)
+        if event == "*":
+            remote = values[at_remote] if at_remote < count else ""
+            return (_information(f"{data} {context}".strip(), remote, span, time, stream),)
         if event == "+":
-            target = field("remote-endpoint") if self.send_log else field("local-endpoint")
-            yield Connected(target=target, span=span, time=time, stream=stream)
-        elif event == "-":
+            at = at_remote if self.send_log else at_local
+            target = values[at] if at < count else ""
+            return (Connected(target=target, span=span, time=time, stream=stream),)
+        if event == "-":
             by = _closer(context, self.send_log)
-            yield Closed(
+            closed = Closed(
                 by=by, detail=context or "disconnected", span=span, time=time, stream=stream
             )
-            if stream is not None:
-                yield StreamEnd(stream=stream)  # the session is complete
-        elif event in ("<", ">"):
-            from_server = (event == "<") == bool(self.send_log)
-            if from_server:
-                match = _REPLY.match(data)
-                if match is None:
-                    yield Note(text=data, span=span, time=time, stream=stream)
-                    return
-                yield ServerLine(
-                    int(match.group("code")), match.group("sep"), match.group("text"),
-                    span, time=time, stream=stream,
-                )  # fmt: skip
-            else:
-                yield ClientLine(data, span, time=time, stream=stream)
-        elif event == "*":
-            remote = field("remote-endpoint")
-            yield _information(f"{data} {context}".strip(), remote, span, time, stream)
-        else:
-            yield Unparsed(text=",".join(csv.fields), span=span, time=time, stream=stream)
+            if stream is None:
+                return (closed,)
+            return (closed, StreamEnd(stream=stream))  # the session is complete
+        return (Unparsed(text=",".join(values), span=span, time=time, stream=stream),)
 
     # -- NDR ------------------------------------------------------------------------
 
@@ -355,9 +354,10 @@ def _information(text: str, remote: str, span: Span, time: float | None, stream:
             time=time,
             stream=stream,
         )
-    if "attempting to connect" in text.lower():
+    lowered = text.lower()
+    if "attempting to connect" in lowered:
         return Connecting(target=remote, span=span, time=time, stream=stream)
-    if _CONNECT_ERROR.search(text):
+    if _connect_error(text, lowered):
         return ConnectFailed(
             reason=failure_reason(text), detail=text, span=span, time=time, stream=stream
         )
@@ -365,6 +365,25 @@ def _information(text: str, remote: str, span: Span, time: float | None, stream:
 
 
 _CONNECT_ERROR = re.compile(r"SocketError|TimedOut|ConnectionRefused|failed to connect", re.I)
+
+
+def _connect_error(text: str, lowered: str) -> bool:
+    """_CONNECT_ERROR.search(text): for ASCII, its words in ``lowered`` (faster than a
+    case-free search); beyond ASCII, re.I also matches the long s (U+017F) for "s" and the
+    Kelvin sign for "k": the expression decides."""
+    if text.isascii():
+        return (
+            "socketerror" in lowered
+            or "timedout" in lowered
+            or "connectionrefused" in lowered
+            or "failed to connect" in lowered
+        )
+    return _CONNECT_ERROR.search(text) is not None
+
+
+# _RECORD (a log record begins with a stamp and a comma) read on the first field alone: a
+# field may hold a comma when quoted, and reading it avoids a copy with "," added.
+_STAMP_FIRST = re.compile(_RECORD.pattern.removesuffix(",") + r"(?:,|\Z)")
 
 
 def _closer(context: str, send_log: bool | None) -> Any:
@@ -377,21 +396,51 @@ def _closer(context: str, send_log: bool | None) -> Any:
 
 
 def _time(text: str) -> float | None:
-    match = _UTC_STAMP.match(text)
-    if match is not None:  # what Exchange writes: "2023-01-11T15:59:53.909Z"
-        day, hours, minutes, seconds, fraction = match.groups()
-        start = _day_start(day)
-        if start is not None and hours < "24" and minutes < "60" and seconds < "60":
-            whole = start + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
-            # In microseconds, then one division: the float datetime.timestamp() gives.
-            return (whole * 1_000_000 + int(fraction.ljust(6, "0"))) / 1_000_000
+    time = _stamp_time(text)
+    if time is not None:
+        return time
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
 
 
-_UTC_STAMP = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{1,6})Z\Z")
+def _stamp_time(text: str) -> float | None:
+    """What Exchange writes, "2023-01-11T15:59:53.909Z", read fast; None: not that form, or
+    no such date or time. The whole seconds are shared by the records of that second: read
+    once (_whole_seconds)."""
+    fraction = text[20:-1]
+    if (
+        text[19:20] == "."
+        and text[-1:] == "Z"
+        and 0 < len(fraction) <= 6
+        and fraction.isdecimal()  # (isdecimal: what \d matches)
+    ):
+        whole = _whole_seconds(text[:19])
+        if whole is not None:
+            # In microseconds, then one division: the float datetime.timestamp() gives.
+            return (whole * 1_000_000 + int(fraction) * _MICROSECONDS[len(fraction)]) / 1_000_000
+    return None
+
+
+_MICROSECONDS = (0, 100_000, 10_000, 1000, 100, 10, 1)  # of a fraction's last digit, by length
+
+
+@lru_cache(maxsize=256)  # a second's records share it; the size holds a few seconds of a log
+def _whole_seconds(stamp: str) -> int | None:
+    """Seconds since the epoch at "2023-01-11T15:59:53" (UTC); None: not that, or no such
+    date or time."""
+    match = _UTC_SECOND.fullmatch(stamp)
+    if match is None:
+        return None
+    day, hours, minutes, seconds = match.groups()
+    start = _day_start(day)
+    if start is None or hours >= "24" or minutes >= "60" or seconds >= "60":
+        return None
+    return start + int(hours) * 3600 + int(minutes) * 60 + int(seconds)
+
+
+_UTC_SECOND = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d)")
 
 
 @lru_cache(maxsize=64)  # a log covers a few days

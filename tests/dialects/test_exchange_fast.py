@@ -8,13 +8,23 @@ the same both ways.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smtplog.assemble import assemble
 from smtplog.dialects import get
 from smtplog.dialects.base import LineDialect
+from smtplog.dialects.exchange import (
+    _CONNECT_ERROR,
+    _NDR_FIRST,
+    _NDR_INITIALS,
+    _connect_error,
+    _csv_fields,
+)
 from smtplog.source import Line, source_from_text
 
 SAMPLES = Path(__file__).resolve().parent.parent.parent / "samples" / "exchange"
@@ -90,3 +100,65 @@ def test_records_never_reach_the_grammar(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(LineDialect, "_parsers", parsers)
     list(dialect.post(dialect._line_records(lines, fast=True)))  # type: ignore[attr-defined]
     assert calls and all(text.startswith("#") for text in calls)
+
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
+def _csv_fields_part_by_part(text: str) -> list[str] | None:
+    """_csv_fields as it was: the parts between commas, a quoted field joined part by part
+    until it is whole (the grammar's QUOTED)."""
+    parts = text.split(",")
+    fields: list[str] = []
+    index, count = 0, len(parts)
+    while index < count:
+        part = parts[index]
+        if not part.startswith('"'):
+            if '"' in part:
+                return None
+            fields.append(part)
+            index += 1
+            continue
+        end, field = index, part
+        while not _QUOTED.fullmatch(field):
+            end += 1
+            if end >= count:
+                return None
+            field += "," + parts[end]
+        fields.append(field[1:-1].replace('""', '"'))
+        index = end + 1
+    return fields
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    text=st.text(alphabet='",a ', max_size=16)
+    | st.lists(st.sampled_from(['"', '""', ",", "a", '"a,b"', "x y"]), max_size=8).map("".join)
+)
+def test_fields_are_split_as_part_by_part(text: str) -> None:
+    assert _csv_fields(text) == _csv_fields_part_by_part(text)
+
+
+def test_the_shortcut_asks_the_grammar_for_every_line_an_ndr_line_can_begin() -> None:
+    """shortcut tries _NDR_FIRST only on lines beginning with one of _NDR_INITIALS."""
+    assert {alternative[0] for alternative in _NDR_FIRST.pattern.split("|")} <= _NDR_INITIALS
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["SocketError", "TimedOut", "ConnectionRefused", "failed to connect"])
+        | st.text(alphabet="sSkKtT \u017f\u212a", max_size=3),
+        max_size=3,
+    )
+    .map("".join)
+    .map(lambda text: "".join(c.upper() if i % 3 == 0 else c for i, c in enumerate(text)))
+    | st.text(max_size=10)
+)
+def test_connect_errors_are_found_as_the_expression_finds_them(text: str) -> None:
+    assert _connect_error(text, text.lower()) == (_CONNECT_ERROR.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", ["\u017focketError", "Soc\u212aetError", "ConnectionRefused: x"])
+def test_connect_errors_beyond_ascii_are_found_as_the_expression_finds_them(text: str) -> None:
+    assert _connect_error(text, text.lower()) == (_CONNECT_ERROR.search(text) is not None)

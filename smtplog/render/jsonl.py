@@ -1,0 +1,374 @@
+"""A report as one line of JSON, written directly: the text that
+``json_text(report_to_dict(report))`` gives, at a fraction of the cost.
+
+``--format jsonl`` writes a line per session of a log, often tens of thousands;
+building each session's dicts and encoding them again was a fifth of a large
+Exchange log's time. Here each part is written as the JSON encoder would write
+it (``", "`` and ``": "`` separators, ASCII only), and the knowledge text of a
+finding (explanation, causes, next steps, references: most of a line), the same
+for every session it explains, is encoded once and spliced in. render/data.py
+stays the definition of the shape: tests/test_jsonl.py proves the two equal.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from math import copysign
+from typing import Any
+
+from smtplog.events import (
+    AuthResponse,
+    ClientError,
+    Closed,
+    Command,
+    Connected,
+    ConnectFailed,
+    Connecting,
+    DataBody,
+    DataEnd,
+    Encrypted,
+    Event,
+    Note,
+    Reply,
+    Timeout,
+    TlsFailed,
+    TlsStarted,
+    Unparsed,
+)
+from smtplog.render.data import _clean
+from smtplog.render.safe import json_safe
+from smtplog.report import Evidence, Finding, Report, SessionReport
+
+# The encoder json_text uses (cli/output.py): anything this module has no shortcut
+# for is written by it, so unusual values come out exactly as they always did.
+_ENCODER = json.JSONEncoder(check_circular=False)
+_encode = _ENCODER.encode
+_string: Callable[[str], str] = json.encoder.encode_basestring_ascii  # the C function
+_FLOAT_WORDS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def report_line(report: Report, session_number: int | None = None) -> str:
+    """``json_text`` of ``report_to_dict(report)`` (plus ``session_number`` when given)."""
+    sessions = ", ".join([_session(session) for session in report.sessions])
+    number = "" if session_number is None else f', "session_number": {_value(session_number)}'
+    return json_safe(f'{_head(report)}"sessions": [{sessions}]{number}}}')
+
+
+# -- values -------------------------------------------------------------------------------
+
+
+def _value(value: Any) -> str:
+    """One value as the encoder writes it; exact types only (a subclass goes to the encoder)."""
+    kind = value.__class__
+    if kind is str:
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        text = float.__repr__(value)
+        return _FLOAT_WORDS.get(text, text)
+    return _encode(value)
+
+
+def _text(text: Any) -> str:
+    """A transcript text as data.py's ``_clean`` leaves it, encoded."""
+    if text.__class__ is str and text.isascii():
+        return _string(text)
+    return _value(_clean(text))
+
+
+def _strings(items: Any) -> str:
+    """A list (or tuple, which the encoder writes as a list) of values."""
+    if items.__class__ is not list and items.__class__ is not tuple:
+        return _encode(items)
+    return f"[{', '.join([_value(item) for item in items])}]"
+
+
+# -- the report and its sessions ----------------------------------------------------------
+
+
+def _head(report: Report) -> str:
+    """Everything before "sessions": the input's fields, the same on every line of it."""
+    runner_up = report.runner_up
+    other = (
+        f'{{"name": {_value(runner_up[0])}, "score": {_value(runner_up[1])}}}'
+        if runner_up
+        else "null"
+    )
+    return (
+        f'{{"source": {_value(report.source)}, "dialect": {{"name": {_value(report.dialect)}, '
+        f'"confidence": {_value(report.confidence)}, "forced": {_value(report.forced)}, '
+        f'"runner_up": {other}}}, "cleanup": {_strings(report.cleanup)}, '
+        f'"notes": {_strings(report.notes)}, '
+    )
+
+
+def _session(session: SessionReport) -> str:
+    analysis = session.analysis
+    events = analysis.events
+    times = [event.time for event in events if event.time is not None]
+    t0 = min(times) if times else None
+    violations = analysis.violations
+    return (
+        f'{{"outcome": {_value(session.outcome)}, "failed_at": {_value(session.failed_at)}, '
+        f'"target": {_value(analysis.target)}, '
+        f'"diagnoses": [{", ".join([_finding(f) for f in session.findings])}], '
+        f'"observations": [{", ".join([_finding(f) for f in session.observations])}], '
+        f'"capabilities": {_encode(analysis.capabilities) if analysis.capabilities else "{}"}, '
+        f'"tls": {_value(analysis.tls is not None)}, '
+        f'"authenticated": {_value(analysis.authenticated)}, '
+        f'"one_sided": {_value(analysis.one_sided)}, '
+        f'"violations": [{", ".join([_violation(v) for v in violations])}], '
+        f'"notes": {_strings(analysis.notes)}, '
+        f'"events": [{", ".join([_event(event, t0) for event in events])}]}}'
+    )
+
+
+def _violation(violation: Any) -> str:
+    line = violation.span.first if violation.span else None
+    return (
+        f'{{"line": {_value(line)}, "message": {_value(violation.message)}, '
+        f'"rfc": {_value(violation.rfc)}}}'
+    )
+
+
+# -- findings -----------------------------------------------------------------------------
+
+
+def _finding(finding: Finding) -> str:
+    head, knowledge, tail = _constant_parts(finding)
+    return (
+        f"{head}{_value(finding.summary)}{knowledge}{_evidence(finding.evidence)}"
+        f', "consequences": {_evidence(finding.consequences)}{tail}'
+    )
+
+
+def _constant_parts(finding: Finding) -> tuple[str, str, str]:
+    """The encoded fields around summary, evidence and consequences, made once per diagnosis
+    (and provider, phase...): kept by every field they hold, when all of them are text."""
+    key = (
+        finding.id,
+        finding.severity,
+        finding.confidence,
+        finding.title,
+        finding.explanation,
+        finding.causes,
+        finding.next_steps,
+        finding.references,
+        finding.phase,
+        finding.provider,
+        finding.matched_by,
+        finding.group,
+    )
+    parts = _PARTS.get(key)
+    if parts is None:
+        parts = _encode_parts(finding)
+        if _textual(key):  # (equal keys of other types, 1 == 1.0, may encode otherwise)
+            if len(_PARTS) >= _MAX_PARTS:
+                _PARTS.clear()  # a bound, never reached by the knowledge base's few hundred
+            _PARTS[key] = parts
+    return parts
+
+
+def _textual(key: tuple[Any, ...]) -> bool:
+    """Every value is None, a str, or a tuple of str (what Finding's hints say they are)."""
+    return all(
+        value is None
+        or value.__class__ is str
+        or (value.__class__ is tuple and all(item.__class__ is str for item in value))
+        for value in key
+    )
+
+
+_PARTS: dict[tuple[Any, ...], tuple[str, str, str]] = {}
+_MAX_PARTS = 4096
+
+
+def _encode_parts(finding: Finding) -> tuple[str, str, str]:
+    head = (
+        f'{{"id": {_encode(finding.id)}, "severity": {_encode(finding.severity)}, '
+        f'"confidence": {_encode(finding.confidence)}, "title": {_encode(finding.title)}, '
+        '"summary": '
+    )
+    knowledge = (
+        f', "explanation": {_encode(finding.explanation)}, '
+        f'"causes": {_encode(list(finding.causes))}, '
+        f'"next_steps": {_encode(list(finding.next_steps))}, '
+        f'"references": {_encode(list(finding.references))}, "evidence": '
+    )
+    tail = (
+        f', "phase": {_encode(finding.phase)}, "provider": {_encode(finding.provider)}, '
+        f'"matched_by": {_encode(finding.matched_by)}, "group": {_encode(finding.group)}}}'
+    )
+    return head, knowledge, tail
+
+
+def _evidence(items: tuple[Evidence, ...]) -> str:
+    if not items:
+        return "[]"
+    return f"[{', '.join([_evidence_item(item) for item in items])}]"
+
+
+def _evidence_item(item: Evidence) -> str:
+    return f'{{"line": {_value(item.line)}, "text": {_text(item.text)}}}'
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def _event(event: Event, t0: float | None) -> str:
+    kind = event.__class__
+    writer = _WRITERS.get(kind)
+    if writer is None:
+        writer = _WRITERS[kind] = (f', "kind": {_value(kind.kind)}', _fields_writer(kind))
+    named, fields = writer
+    span = event.span
+    if span is None:
+        line, last, inferred = "null", "", ', "inferred": true'
+    else:
+        first, inferred = span.first, ""
+        line = f"{first}" if first.__class__ is int else _value(first)
+        last = "" if span.last == first else f', "last_line": {_value(span.last)}'
+    time = event.time
+    moment = "null" if time is None or t0 is None else _moment(time - t0)
+    return f'{{"line": {line}{named}{last}{fields(event)}{inferred}, "time": {moment}}}'
+
+
+def _moment(offset: float) -> str:
+    """``round(offset, 6)`` encoded: both are slow, and a log has a few thousand offsets,
+    so each float's text is kept. Only floats: 1 == 1.0 as keys. Zero is answered apart:
+    0.0 == -0.0 as keys, and the offsets of a log without times are all 0.0."""
+    if offset.__class__ is float:
+        if offset:
+            text = _MOMENTS.get(offset)
+            if text is None:
+                if len(_MOMENTS) >= _MAX_MOMENTS:
+                    _MOMENTS.clear()
+                text = _MOMENTS[offset] = _value(round(offset, 6))
+            return text
+        if copysign(1.0, offset) > 0:
+            return "0.0"
+    return _value(round(offset, 6))
+
+
+_MOMENTS: dict[float, str] = {}
+_MAX_MOMENTS = 65536
+
+_WRITERS: dict[type, tuple[str, Callable[[Any], str]]] = {}
+
+
+def _fields_writer(kind: type) -> Callable[[Any], str]:
+    """The writer of a kind's own fields: data.py's, by the first isinstance that holds."""
+    return next((write for types, write in _FIELDS if issubclass(kind, types)), _no_fields)
+
+
+# The writers of the most frequent kinds test each value's type inline: a call per value
+# was half their cost. ``_string(x) if x.__class__ is str else _value(x)`` is _value(x);
+# ``... and x.isascii() else _text(x)`` is _text(x).
+
+
+def _reply(event: Reply) -> str:
+    code, enhanced, text = event.code, event.enhanced, event.text
+    fields = (
+        f', "code": {f"{code}" if code.__class__ is int else _value(code)}, '
+        f'"enhanced": {"null" if enhanced is None else _value(enhanced)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
+    if event.latency is not None:
+        fields += f', "latency": {_value(event.latency)}'
+    return fields
+
+
+def _command(event: Command) -> str:
+    verb, arg, text = event.verb, event.argument, event.display
+    return (
+        f', "verb": {_string(verb) if verb.__class__ is str else _value(verb)}, '
+        f'"argument": {_string(arg) if arg.__class__ is str and arg.isascii() else _text(arg)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
+
+
+def _auth_response(event: AuthResponse) -> str:
+    text = f', "role": {_value(event.role)}, "text": {_text(event.text)}, '
+    text += f'"secret": {_value(event.secret)}'
+    if event.decoded is not None:
+        text += f', "decoded": {_text(event.decoded)}'
+    return text
+
+
+def _data_body(event: DataBody) -> str:
+    return f', "lines": {_value(event.line_count)}, "summary": {_value(event.summary)}'
+
+
+def _tls_started(event: TlsStarted) -> str:
+    return (
+        f', "version": {_value(event.version)}, "cipher": {_value(event.cipher)}, '
+        f'"subject": {_value(event.subject)}, "issuer": {_value(event.issuer)}, '
+        f'"not_after": {_value(event.not_after)}, "names": {_strings(event.sans)}, '
+        f'"verified": {_value(event.verified)}, "detail": {_value(event.detail)}'
+    )
+
+
+def _connect_failed(event: ConnectFailed) -> str:
+    return f', "reason": {_value(event.reason)}, "text": {_text(event.detail)}'
+
+
+def _connection(event: Connecting | Connected) -> str:
+    to = event.target
+    return f', "target": {_string(to) if to.__class__ is str and to.isascii() else _text(to)}'
+
+
+def _closed(event: Closed) -> str:
+    return (
+        f', "by": {_value(event.by)}, "unexpected": {_value(event.unexpected)}, '
+        f'"text": {_text(event.detail)}'
+    )
+
+
+def _timeout(event: Timeout) -> str:
+    return f', "waiting_for": {_value(event.waiting_for)}, "text": {_text(event.detail)}'
+
+
+def _tls_failed(event: TlsFailed) -> str:
+    return f', "text": {_text(event.reason)}'
+
+
+def _encrypted(event: Encrypted) -> str:
+    return (
+        f', "client_bytes": {_value(event.client_bytes)}, '
+        f'"server_bytes": {_value(event.server_bytes)}, "text": {_value(event.text)}'
+    )
+
+
+def _note(event: ClientError | Note | Unparsed) -> str:
+    text = event.text
+    return f', "text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+
+
+def _no_fields(event: Event) -> str:
+    return ""  # DataEnd, StreamEnd...: the kind says it all
+
+
+# As data.py's _FIELDS: each kind's own fields, in the order of the first isinstance.
+_FIELDS: tuple[tuple[type | tuple[type, ...], Callable[[Any], str]], ...] = (
+    (Reply, _reply),
+    (Command, _command),
+    (AuthResponse, _auth_response),
+    (DataBody, _data_body),
+    (TlsStarted, _tls_started),
+    (ConnectFailed, _connect_failed),
+    ((Connecting, Connected), _connection),
+    (Closed, _closed),
+    (Timeout, _timeout),
+    (TlsFailed, _tls_failed),
+    (Encrypted, _encrypted),
+    ((ClientError, Note, Unparsed), _note),
+    (DataEnd, _no_fields),
+)
