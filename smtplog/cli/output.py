@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from smtplog.render.summary import SummaryRow, Totals
     from smtplog.report import Report
 
-MACHINE_FORMATS = ("json", "jsonl")
 EXTENSIONS = {
     ".json": "json",
     ".jsonl": "jsonl",
