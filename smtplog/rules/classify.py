@@ -25,7 +25,7 @@ from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
-from smtplog.rules.literals import lower_form, lowered, needed
+from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, requirements
 from smtplog.smtp import enhanced_code
 
 WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
@@ -160,6 +160,12 @@ class LazyPattern:
             return text[found.start() : found.end()] if found else None
         match = compiled.search(text)
         return match.group(0) if match else None
+
+    def warm(self) -> None:
+        """Give the pattern its literal test and lower-case form now (``Screen`` uses them)."""
+        if self._uses < WARM_AFTER:
+            self._uses = WARM_AFTER
+            self._warm()
 
     def found_as_written(self, text: str, low: str) -> bool:
         """The search while the pattern is not warm (``low``: the ASCII text lower-cased)."""
@@ -408,6 +414,110 @@ def all_rules() -> tuple[Rule, ...]:
     return provider_rules() + generic_rules()
 
 
+class Screen:
+    """Which rules of a list may match an ASCII text, from one scan of it lower-cased.
+
+    Each pattern's requirements (``literals.requirements``: phrases a text it
+    matches holds) are checked against the phrases the scan finds. It finds all
+    of them: at each position the longest phrase beginning there, which stands
+    for every phrase that is a prefix of it. A rule refused here cannot match
+    the text (tests/rules/test_screen.py), so ``classify`` need not try it.
+    """
+
+    __slots__ = ("_always", "_found", "_needs", "_scan")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self._always = 0  # the rules with nothing to screen (bit i: rule i)
+        self._needs: list[tuple[int, ...] | None] = []  # per rule: its requirements' bits
+        bits: dict[frozenset[str], int] = {}  # each set of phrases: one bit
+        meets: dict[str, list[int]] = {}  # phrase -> [bits of its sets, bits of its rules]
+        for index, rule in enumerate(rules):
+            needs = _requirements_of(rule.pattern)
+            if needs is None:
+                self._always |= 1 << index
+                self._needs.append(None)
+                continue
+            masks = []
+            for requirement in needs:
+                mask = 0
+                key = _most_selective(requirement)
+                for phrases in requirement:
+                    bit = bits.setdefault(phrases, 1 << len(bits))
+                    mask |= bit
+                    for phrase in phrases:
+                        entry = meets.setdefault(phrase, [0, 0])
+                        entry[0] |= bit
+                        if phrases is key:  # the rule is looked at when its rarest set is met
+                            entry[1] |= 1 << index
+                masks.append(mask)
+            self._needs.append(tuple(masks))
+        self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
+        self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
+
+    def fitting(self, low: str) -> list[int]:
+        """The indices of the rules that may match ``low`` (ASCII, lower-cased), in order."""
+        met, rules = 0, self._always
+        if self._scan is not None:
+            found = self._found
+            for phrase in self._scan.findall(low):
+                sets, concerned = found[phrase]
+                met |= sets
+                rules |= concerned
+        out = []
+        needs = self._needs
+        while rules:
+            bit = rules & -rules
+            rules ^= bit
+            index = bit.bit_length() - 1
+            masks = needs[index]
+            if masks is None or any(mask & met == mask for mask in masks):
+                out.append(index)
+        return out
+
+
+def _requirements_of(pattern: LazyPattern | None) -> tuple[tuple[frozenset[str], ...], ...] | None:
+    if pattern is None:
+        return None
+    pattern.warm()  # the survivors are searched lower-cased, as a warm pattern is
+    return requirements(pattern.pattern)
+
+
+def _most_selective(requirement: tuple[frozenset[str], ...]) -> frozenset[str]:
+    """The set of phrases that rules out the most texts: its shortest phrase is longest."""
+    return max(requirement, key=lambda phrases: (min(map(len, phrases)), -len(phrases)))
+
+
+def _with_prefixes(phrase: str, meets: dict[str, list[int]]) -> tuple[int, int]:
+    """What finding ``phrase`` meets: its own sets and rules, and its prefixes'."""
+    sets = rules = 0
+    for end in range(1, len(phrase) + 1):
+        entry = meets.get(phrase[:end])
+        if entry is not None:
+            sets |= entry[0]
+            rules |= entry[1]
+    return sets, rules
+
+
+class Candidates:
+    """The rules that fit a reply but for their patterns, in order; once asked often,
+    with a ``Screen`` (its one-time cost is repaid in a long log, not in a transcript)."""
+
+    __slots__ = ("_screen", "_uses", "rules")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._uses = 0
+        self._screen: Screen | None = None
+
+    def screen(self) -> Screen | None:
+        if self._screen is None:
+            self._uses += 1
+            if self._uses < WARM_AFTER:
+                return None
+            self._screen = Screen(self.rules)
+        return self._screen
+
+
 @lru_cache(maxsize=4096)
 def _candidates(
     phase: str | None,
@@ -415,7 +525,7 @@ def _candidates(
     enhanced: str | None,
     tiers: tuple[str, ...],
     provider: str | None,
-) -> tuple[Rule, ...]:
+) -> Candidates:
     """The rules that fit all but their text pattern, in order.
 
     A log classifies the same few codes thousands of times: what is left to
@@ -441,7 +551,7 @@ def _candidates(
         if rule.pattern is not None:
             rule.pattern.check()  # compiled now: ``classify`` uses it directly
         out.append(rule)
-    return tuple(out)
+    return Candidates(tuple(out))
 
 
 @cache
@@ -544,7 +654,12 @@ def classify(
     provider = detect_provider([text]) or provider
     key = provider.key if provider is not None else None
     low = lowered(text)
-    for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
+    candidates = _candidates(phase, reply.code, reply.enhanced, tiers, key)
+    rules: tuple[Rule, ...] | list[Rule] = candidates.rules
+    screen = candidates.screen() if low is not None else None
+    if screen is not None:
+        rules = [rules[index] for index in screen.fitting(low)]  # type: ignore[arg-type]
+    for rule in rules:
         pattern = rule.pattern
         if pattern is not None:  # (LazyPattern.found, inlined: the hottest loop of the rules)
             if low is None:
