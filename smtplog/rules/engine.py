@@ -53,7 +53,7 @@ from smtplog.rules.classify import (
     parse_reply_line,
     providers,
 )
-from smtplog.rules.literals import lowered, needed
+from smtplog.rules.literals import longest_phrase, lowered, needed
 from smtplog.rules.registry import get
 
 CONNECT_FAILURES = {
@@ -102,7 +102,7 @@ def _client_error_phrases() -> re.Pattern[str] | None:
         if need is None:
             return None
         phrases |= need
-    return re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
+    return re.compile(longest_phrase(phrases))
 
 
 _client_error_texts = [0]  # texts looked at: the one expression pays off in a long log

@@ -122,3 +122,28 @@ def test_the_corpus_is_classified_the_same_with_and_without_the_screen(
     for reply in replies:
         candidates = _candidates("rcpt", reply.code, reply.enhanced, TIERS, None)
         assert candidates.screen() is not None
+
+
+@given(
+    phrases=st.sets(st.text(alphabet="ab .", min_size=1, max_size=4), min_size=1, max_size=12),
+    text=st.text(alphabet="ab c.", max_size=30),
+)
+def test_the_phrase_expression_finds_a_phrase_whenever_one_is_there(
+    phrases: set[str], text: str
+) -> None:
+    # LazyPattern.refuses and client_error_diagnosis search it instead of asking `in` for each.
+    found = re.search(longest_phrase(phrases), text) is not None
+    assert found == any(phrase in text for phrase in phrases)
+
+
+def test_a_pattern_needing_many_phrases_refuses_by_one_search() -> None:
+    from smtplog.rules.classify import SCAN_FROM, LazyPattern
+
+    words = [f"{letter}word" for letter in "abcdefghijklmnopqrstuvwxyz"[: SCAN_FROM + 2]]
+    pattern = LazyPattern("|".join(words))
+    pattern.warm()
+    assert pattern._phrases is not None
+    assert pattern.refuses("nothing here")
+    assert not pattern.refuses(f"a {words[-1]} b")
+    assert pattern.found(f"A {words[3].upper()} b")
+    assert pattern.search("no") is None
