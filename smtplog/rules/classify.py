@@ -19,6 +19,7 @@ unknown recipient only at RCPT).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -426,24 +427,25 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 class Screen:
-    """Which rules of a list may match an ASCII text, from one scan of it lower-cased.
+    """Which patterns of a list may match an ASCII text, from one scan of it lower-cased.
 
     Each pattern's requirements (``literals.requirements``: phrases a text it
     matches holds) are checked against the phrases the scan finds. It finds all
     of them: at each position the longest phrase beginning there, which stands
-    for every phrase that is a prefix of it. A rule refused here cannot match
-    the text (tests/rules/test_screen.py), so ``classify`` need not try it.
+    for every phrase that is a prefix of it. A pattern refused here cannot match
+    the text (tests/rules/test_screen.py), so ``classify`` need not try its rule.
+    (None in the list: a rule without a pattern, always admitted.)
     """
 
     __slots__ = ("_always", "_found", "_needs", "_scan")
 
-    def __init__(self, rules: tuple[Rule, ...]) -> None:
-        self._always = 0  # the rules with nothing to screen (bit i: rule i)
-        self._needs: list[tuple[int, ...] | None] = []  # per rule: its requirements' bits
+    def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
+        self._always = 0  # the patterns with nothing to screen (bit i: pattern i)
+        self._needs: list[tuple[int, ...] | None] = []  # per pattern: its requirements' bits
         bits: dict[frozenset[str], int] = {}  # each set of phrases: one bit
-        meets: dict[str, list[int]] = {}  # phrase -> [bits of its sets, bits of its rules]
-        for index, rule in enumerate(rules):
-            needs = _requirements_of(rule.pattern)
+        meets: dict[str, list[int]] = {}  # phrase -> [bits of its sets, bits of its patterns]
+        for index, pattern in enumerate(patterns):
+            needs = _requirements_of(pattern)
             if needs is None:
                 self._always |= 1 << index
                 self._needs.append(None)
@@ -458,7 +460,7 @@ class Screen:
                     for phrase in phrases:
                         entry = meets.setdefault(phrase, [0, 0])
                         entry[0] |= bit
-                        if phrases is key:  # the rule is looked at when its rarest set is met
+                        if phrases is key:  # a pattern is looked at when its rarest set is met
                             entry[1] |= 1 << index
                 masks.append(mask)
             self._needs.append(tuple(masks))
@@ -466,19 +468,19 @@ class Screen:
         self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
     def fitting(self, low: str) -> list[int]:
-        """The indices of the rules that may match ``low`` (ASCII, lower-cased), in order."""
-        met, rules = 0, self._always
+        """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
+        met, concerned = 0, self._always
         if self._scan is not None:
             found = self._found
             for phrase in self._scan.findall(low):
-                sets, concerned = found[phrase]
+                sets, patterns = found[phrase]
                 met |= sets
-                rules |= concerned
+                concerned |= patterns
         out = []
         needs = self._needs
-        while rules:
-            bit = rules & -rules
-            rules ^= bit
+        while concerned:
+            bit = concerned & -concerned
+            concerned ^= bit
             index = bit.bit_length() - 1
             masks = needs[index]
             if masks is None or any(mask & met == mask for mask in masks):
@@ -499,14 +501,14 @@ def _most_selective(requirement: tuple[frozenset[str], ...]) -> frozenset[str]:
 
 
 def _with_prefixes(phrase: str, meets: dict[str, list[int]]) -> tuple[int, int]:
-    """What finding ``phrase`` meets: its own sets and rules, and its prefixes'."""
-    sets = rules = 0
+    """What finding ``phrase`` meets: its own sets and patterns, and its prefixes'."""
+    sets = patterns = 0
     for end in range(1, len(phrase) + 1):
         entry = meets.get(phrase[:end])
         if entry is not None:
             sets |= entry[0]
-            rules |= entry[1]
-    return sets, rules
+            patterns |= entry[1]
+    return sets, patterns
 
 
 class Candidates:
@@ -525,7 +527,7 @@ class Candidates:
             self._uses += 1
             if self._uses < WARM_AFTER:
                 return None
-            self._screen = Screen(self.rules)
+            self._screen = Screen([rule.pattern for rule in self.rules])
         return self._screen
 
 

@@ -45,6 +45,7 @@ from smtplog.rules.classify import (
     Classification,
     LazyPattern,
     ProviderMatch,
+    Screen,
     about_provider,
     classify,
     classify_any_phase,
@@ -53,7 +54,7 @@ from smtplog.rules.classify import (
     parse_reply_line,
     providers,
 )
-from smtplog.rules.literals import longest_phrase, lowered, needed
+from smtplog.rules.literals import lowered
 from smtplog.rules.registry import get
 
 CONNECT_FAILURES = {
@@ -93,19 +94,12 @@ def client_error_rows() -> tuple[tuple[str, LazyPattern, str], ...]:
 
 
 @cache
-def _client_error_phrases() -> re.Pattern[str] | None:
-    """Every phrase some row needs (literals.needed), in one expression: a lower-cased
-    text it does not find in matches no row (the common answer). None: a row needs none."""
-    phrases: set[str] = set()
-    for _diagnosis, pattern, _source in client_error_rows():
-        need = needed(pattern.pattern)
-        if need is None:
-            return None
-        phrases |= need
-    return re.compile(longest_phrase(phrases))
+def _client_error_screen() -> Screen:
+    """Which rows may match a text, from one scan (a text most often names none)."""
+    return Screen([pattern for _diagnosis, pattern, _source in client_error_rows()])
 
 
-_client_error_texts = [0]  # texts looked at: the one expression pays off in a long log
+_client_error_texts = [0]  # texts looked at: the screen pays off in a long log
 
 
 @lru_cache(maxsize=4096)  # logs repeat the same notes and errors in every session
@@ -113,11 +107,10 @@ def client_error_diagnosis(text: str) -> tuple[str, str] | None:
     """The diagnosis a client program's error text names, and the matched words."""
     low = lowered(text)
     _client_error_texts[0] += 1
+    rows = client_error_rows()
     if low is not None and _client_error_texts[0] > WARM_AFTER:
-        phrases = _client_error_phrases()
-        if phrases is not None and not phrases.search(low):
-            return None
-    for diagnosis, pattern, _source in client_error_rows():
+        rows = tuple(rows[index] for index in _client_error_screen().fitting(low))
+    for diagnosis, pattern, _source in rows:
         if pattern.found(text, low):  # (quick) then the words, from the text as written
             words = pattern.words(text)
             return diagnosis, words if words is not None else text

@@ -147,3 +147,34 @@ def test_a_pattern_needing_many_phrases_refuses_by_one_search() -> None:
     assert not pattern.refuses(f"a {words[-1]} b")
     assert pattern.found(f"A {words[3].upper()} b")
     assert pattern.search("no") is None
+
+
+def _sample_lines() -> list[str]:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "samples"
+    lines = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix not in (".sh", ".py", ".md", ".tsv", ".gz", ".pcap"):
+            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return lines
+
+
+def test_client_error_texts_are_diagnosed_the_same_with_and_without_the_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smtplog.rules import engine
+    from smtplog.rules.engine import client_error_diagnosis, client_error_rows
+
+    texts = _sample_lines()
+    assert len(texts) > 1000
+    for _diagnosis, pattern, _source in client_error_rows():  # every row's own words
+        texts.append(f"error: {pattern.words(pattern.pattern) or pattern.pattern}")
+    results = []
+    for seen in (-(10**9), 10**9):  # never screened, then always
+        client_error_diagnosis.cache_clear()
+        monkeypatch.setattr(engine, "_client_error_texts", [seen])
+        results.append([client_error_diagnosis(text) for text in texts])
+    client_error_diagnosis.cache_clear()
+    assert results[0] == results[1]
+    assert sum(found is not None for found in results[0]) > 20
