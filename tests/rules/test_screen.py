@@ -163,8 +163,8 @@ def _sample_lines() -> list[str]:
 def test_client_error_texts_are_diagnosed_the_same_with_and_without_the_screen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from smtplog.rules import engine
-    from smtplog.rules.engine import client_error_diagnosis, client_error_rows
+    from smtplog.rules import client_errors
+    from smtplog.rules.client_errors import client_error_diagnosis, client_error_rows
 
     texts = _sample_lines()
     assert len(texts) > 1000
@@ -173,7 +173,7 @@ def test_client_error_texts_are_diagnosed_the_same_with_and_without_the_screen(
     results = []
     for seen in (-(10**9), 10**9):  # never screened, then always
         client_error_diagnosis.cache_clear()
-        monkeypatch.setattr(engine, "_client_error_texts", [seen])
+        monkeypatch.setattr(client_errors, "_client_error_texts", [seen])
         results.append([client_error_diagnosis(text) for text in texts])
     client_error_diagnosis.cache_clear()
     assert results[0] == results[1]
