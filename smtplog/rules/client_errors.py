@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache, lru_cache
 
 from smtplog.knowledge import read_tsv
 from smtplog.rules.classify import WARM_AFTER, LazyPattern, Screen
-from smtplog.rules.literals import lowered
+from smtplog.rules.literals import longest_phrase, lowered, needed
 
 
 @cache
@@ -40,3 +41,26 @@ def client_error_diagnosis(text: str) -> tuple[str, str] | None:
             words = pattern.words(text)
             return diagnosis, words if words is not None else text
     return None
+
+
+def may_name(text: str, diagnoses: frozenset[str]) -> bool:
+    """False only when no row giving one of ``diagnoses`` can match ``text``: one search
+    for the phrases those rows need (a detector asks of every note and error in a log)."""
+    phrases = _phrases_of(diagnoses)
+    if phrases is None:
+        return True
+    low = lowered(text)
+    return low is None or phrases.search(low) is not None
+
+
+@cache
+def _phrases_of(diagnoses: frozenset[str]) -> re.Pattern[str] | None:
+    """Every phrase some row giving one of ``diagnoses`` needs (None: a row needs none)."""
+    phrases: set[str] = set()
+    for diagnosis, pattern, _source in client_error_rows():
+        if diagnosis in diagnoses:
+            need = needed(pattern.pattern)
+            if need is None:
+                return None
+            phrases |= need
+    return re.compile(longest_phrase(phrases)) if phrases else None

@@ -34,7 +34,7 @@ from smtplog.knowledge import read_toml
 from smtplog.protocol import Exchange, parse_capabilities, unrecovered_failures
 from smtplog.report import Evidence, Finding
 from smtplog.rules.classify import Classification
-from smtplog.rules.client_errors import client_error_diagnosis
+from smtplog.rules.client_errors import client_error_diagnosis, may_name
 from smtplog.rules.evidence import event_text, evidence_of, target_port
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ GENERIC = frozenset(
 # What the client program says about the session's shape, strongest first: a
 # "did not advertise STARTTLS" explains the "wrong version number" after it.
 CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
+_SAYS = frozenset(CLIENT_SAYS)
 _SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
 
 
@@ -131,7 +132,8 @@ def client_says(diagnoser: Diagnoser) -> Finding | None:
         (event, known)
         for event in analysis.events
         if isinstance(event, _SAYING_EVENTS)
-        and (known := client_error_diagnosis(event_text(event))) is not None
+        and may_name(text := event_text(event), _SAYS)
+        and (known := client_error_diagnosis(text)) is not None
         and known[0] in CLIENT_SAYS
     ]
     for diagnosis in CLIENT_SAYS:

@@ -178,3 +178,19 @@ def test_client_error_texts_are_diagnosed_the_same_with_and_without_the_screen(
     client_error_diagnosis.cache_clear()
     assert results[0] == results[1]
     assert sum(found is not None for found in results[0]) > 20
+
+
+def test_a_text_may_name_every_diagnosis_its_row_gives() -> None:
+    from smtplog.rules.client_errors import client_error_diagnosis, client_error_rows, may_name
+    from smtplog.rules.structural import CLIENT_SAYS
+
+    texts = _sample_lines() + [f"x {p.words(p.pattern)} y" for _d, p, _s in client_error_rows()]
+    says = frozenset(CLIENT_SAYS)
+    named = 0
+    for text in texts:
+        found = client_error_diagnosis(text)
+        if found is not None and found[0] in says:
+            named += 1
+            assert may_name(text, says), text
+    assert named >= len(says)
+    assert not may_name("250 2.0.0 Ok: queued as 4ABC", says)
