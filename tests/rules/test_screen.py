@@ -75,7 +75,7 @@ def test_the_scan_finds_the_longest_phrase_at_every_position(phrases: set[str], 
 
 
 def _screen_admits(rules: tuple, text: str) -> list[int]:
-    return Screen(rules).fitting(text.lower())
+    return Screen([rule.pattern for rule in rules]).fitting(text.lower())
 
 
 def _defined(rules: tuple, text: str) -> list[int]:
