@@ -279,16 +279,7 @@ class Machine:
 
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
-        has_client = any(
-            isinstance(e, (Command, AuthResponse, DataEnd, DataBody)) and not e.inferred
-            for e in events
-        )
-        has_server = any(isinstance(e, Reply) for e in events)
-        if has_server and not has_client:
-            analysis.one_sided = "server"
-        elif has_client and not has_server and not any(isinstance(e, Timeout) for e in events):
-            # (A timeout says the server was silent: then nothing is missing.)
-            analysis.one_sided = "client"
+        analysis.one_sided = _one_side(events)
         for event in events:
             self._event(event, analysis)
         analysis.unanswered = [event for event, _verb in self.pending]
@@ -407,11 +398,11 @@ class Machine:
         # client talked before it.
         # A log that summarises (requests inferred from it, or TLS already
         # up) has simply not shown the greeting.
-        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
-        first_after_connect = (
-            (analysis.connected and not summarised) or not self.pending or reply.code == 220
-        )
-        if not self.banner_seen and first_after_connect and _is_greeting(reply):
+        if (
+            not self.banner_seen
+            and self._first_after_connect(reply, analysis)
+            and _is_greeting(reply)
+        ):
             request, verb = None, "BANNER"
         elif self.pending:
             request, verb = self.pending.popleft()
@@ -432,6 +423,11 @@ class Machine:
         exchange = Exchange(request, reply, verb, phase, self.state)  # type: ignore[arg-type]
         analysis.exchanges.append(exchange)
         self._apply(exchange, analysis)
+
+    def _first_after_connect(self, reply: Reply, analysis: SessionAnalysis) -> bool:
+        """May ``reply`` be the greeting, by where it comes (asked until the greeting came)?"""
+        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
+        return (analysis.connected and not summarised) or not self.pending or reply.code == 220
 
     def _banner(self, reply: Reply, analysis: SessionAnalysis) -> None:
         self.banner_seen = True
@@ -540,6 +536,23 @@ class Machine:
         if state in (S.MAIL, S.RCPT):
             return make("RCPT", "TO:<…>"), "RCPT"
         return None
+
+
+def _one_side(events: list[Event]) -> str | None:
+    """ "server" or "client" when the transcript shows only that side (one pass)."""
+    has_client = has_server = timeout = False
+    for event in events:
+        if isinstance(event, Reply):
+            has_server = True
+        elif isinstance(event, (Command, AuthResponse, DataEnd, DataBody)):
+            has_client = has_client or not event.inferred
+        elif isinstance(event, Timeout):
+            timeout = True
+    if has_server and not has_client:
+        return "server"
+    if has_client and not has_server and not timeout:
+        return "client"  # (a timeout says the server was silent: then nothing is missing)
+    return None
 
 
 def _one_sided_notes(analysis: SessionAnalysis) -> list[str]:

@@ -19,16 +19,18 @@ unknown recipient only at RCPT).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
-from smtplog.rules.literals import lower_form, lowered, needed
+from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, requirements
 from smtplog.smtp import enhanced_code
 
 WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
+SCAN_FROM = 8  # phrases a pattern needs from which one expression finds them faster than `in`
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
 PHASES = (
@@ -94,18 +96,20 @@ class LazyPattern:
     do not fit), so compiling all of them up front would only slow start-up.
     A pattern searched often (a long log) then gets what makes each search
     cheaper, for a one-time cost that a single transcript would not repay: the
-    phrases it needs (literals.needed, a test before the search) and, on ASCII
+    phrases it needs (literals.needed, a test before the search: a scan for all
+    of them in one expression when there are many) and, on ASCII
     text, its lower-case form run on the text lower-cased (literals.lower_form:
     the same answer, about three times faster).
     """
 
-    __slots__ = ("_compiled", "_lower", "_needed", "_uses", "pattern")
+    __slots__ = ("_compiled", "_lower", "_needed", "_phrases", "_uses", "pattern")
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
         self._compiled: re.Pattern[str] | None = None
         self._lower: re.Pattern[str] | None = None  # once searched WARM_AFTER times
-        self._needed: frozenset[str] | None = None  # the same
+        self._needed: frozenset[str] | None = None  # the same (a few phrases)
+        self._phrases: re.Pattern[str] | None = None  # the same (many phrases)
         self._uses = 0
 
     def _compile(self) -> re.Pattern[str]:
@@ -113,23 +117,22 @@ class LazyPattern:
         return compiled
 
     def _warm(self) -> None:
-        self._needed = needed(self.pattern)
+        need = needed(self.pattern)
+        if need is not None and len(need) > SCAN_FROM:
+            self._phrases = re.compile(longest_phrase(need))
+        else:
+            self._needed = need
         form = lower_form(self.pattern)
         self._lower = re.compile(form) if form is not None else None
 
     def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
         """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
         compiled = self._compiled or self._compile()
-        need = self._needed
-        if need is not None:  # refused at once when no phrase the pattern needs is there
+        if self._needed is not None or self._phrases is not None:  # (once warm)
             if low == "":
                 low = lowered(text)
-            if low is not None:
-                for item in need:
-                    if item in low:
-                        break
-                else:
-                    return None
+            if low is not None and self.refuses(low):
+                return None  # refused at once: no phrase the pattern needs is there
         return compiled.search(text)
 
     def found(self, text: str, low: str | None = "") -> bool:
@@ -139,13 +142,8 @@ class LazyPattern:
             low = lowered(text)
         if low is None:
             return compiled.search(text) is not None
-        need = self._needed
-        if need is not None:
-            for item in need:
-                if item in low:
-                    break
-            else:
-                return False
+        if self.refuses(low):
+            return False
         lower = self._lower
         if lower is not None:
             return lower.search(low) is not None
@@ -160,6 +158,26 @@ class LazyPattern:
             return text[found.start() : found.end()] if found else None
         match = compiled.search(text)
         return match.group(0) if match else None
+
+    def refuses(self, low: str) -> bool:
+        """Is none of the phrases the pattern needs in ``low`` (an ASCII text lower-cased)?
+        False until the pattern is warm."""
+        phrases = self._phrases
+        if phrases is not None:
+            return phrases.search(low) is None
+        need = self._needed
+        if need is None:
+            return False
+        for item in need:  # noqa: SIM110 (a loop: no generator on the hottest path)
+            if item in low:
+                return False
+        return True
+
+    def warm(self) -> None:
+        """Give the pattern its literal test and lower-case form now (``Screen`` uses them)."""
+        if self._uses < WARM_AFTER:
+            self._uses = WARM_AFTER
+            self._warm()
 
     def found_as_written(self, text: str, low: str) -> bool:
         """The search while the pattern is not warm (``low``: the ASCII text lower-cased)."""
@@ -408,6 +426,111 @@ def all_rules() -> tuple[Rule, ...]:
     return provider_rules() + generic_rules()
 
 
+class Screen:
+    """Which patterns of a list may match an ASCII text, from one scan of it lower-cased.
+
+    Each pattern's requirements (``literals.requirements``: phrases a text it
+    matches holds) are checked against the phrases the scan finds. It finds all
+    of them: at each position the longest phrase beginning there, which stands
+    for every phrase that is a prefix of it. A pattern refused here cannot match
+    the text (tests/rules/test_screen.py), so ``classify`` need not try its rule.
+    (None in the list: a rule without a pattern, always admitted.)
+    """
+
+    __slots__ = ("_always", "_found", "_needs", "_scan")
+
+    def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
+        self._always = 0  # the patterns with nothing to screen (bit i: pattern i)
+        self._needs: list[tuple[int, ...] | None] = []  # per pattern: its requirements' bits
+        bits: dict[frozenset[str], int] = {}  # each set of phrases: one bit
+        meets: dict[str, list[int]] = {}  # phrase -> [bits of its sets, bits of its patterns]
+        for index, pattern in enumerate(patterns):
+            needs = _requirements_of(pattern)
+            if needs is None:
+                self._always |= 1 << index
+                self._needs.append(None)
+                continue
+            masks = []
+            for requirement in needs:
+                mask = 0
+                key = _most_selective(requirement)
+                for phrases in requirement:
+                    bit = bits.setdefault(phrases, 1 << len(bits))
+                    mask |= bit
+                    for phrase in phrases:
+                        entry = meets.setdefault(phrase, [0, 0])
+                        entry[0] |= bit
+                        if phrases is key:  # a pattern is looked at when its rarest set is met
+                            entry[1] |= 1 << index
+                masks.append(mask)
+            self._needs.append(tuple(masks))
+        self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
+        self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
+
+    def fitting(self, low: str) -> list[int]:
+        """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
+        met, concerned = 0, self._always
+        if self._scan is not None:
+            found = self._found
+            for phrase in self._scan.findall(low):
+                sets, patterns = found[phrase]
+                met |= sets
+                concerned |= patterns
+        out = []
+        needs = self._needs
+        while concerned:
+            bit = concerned & -concerned
+            concerned ^= bit
+            index = bit.bit_length() - 1
+            masks = needs[index]
+            if masks is None or any(mask & met == mask for mask in masks):
+                out.append(index)
+        return out
+
+
+def _requirements_of(pattern: LazyPattern | None) -> tuple[tuple[frozenset[str], ...], ...] | None:
+    if pattern is None:
+        return None
+    pattern.warm()  # the survivors are searched lower-cased, as a warm pattern is
+    return requirements(pattern.pattern)
+
+
+def _most_selective(requirement: tuple[frozenset[str], ...]) -> frozenset[str]:
+    """The set of phrases that rules out the most texts: its shortest phrase is longest."""
+    return max(requirement, key=lambda phrases: (min(map(len, phrases)), -len(phrases)))
+
+
+def _with_prefixes(phrase: str, meets: dict[str, list[int]]) -> tuple[int, int]:
+    """What finding ``phrase`` meets: its own sets and patterns, and its prefixes'."""
+    sets = patterns = 0
+    for end in range(1, len(phrase) + 1):
+        entry = meets.get(phrase[:end])
+        if entry is not None:
+            sets |= entry[0]
+            patterns |= entry[1]
+    return sets, patterns
+
+
+class Candidates:
+    """The rules that fit a reply but for their patterns, in order; once asked often,
+    with a ``Screen`` (its one-time cost is repaid in a long log, not in a transcript)."""
+
+    __slots__ = ("_screen", "_uses", "rules")
+
+    def __init__(self, rules: tuple[Rule, ...]) -> None:
+        self.rules = rules
+        self._uses = 0
+        self._screen: Screen | None = None
+
+    def screen(self) -> Screen | None:
+        if self._screen is None:
+            self._uses += 1
+            if self._uses < WARM_AFTER:
+                return None
+            self._screen = Screen([rule.pattern for rule in self.rules])
+        return self._screen
+
+
 @lru_cache(maxsize=4096)
 def _candidates(
     phase: str | None,
@@ -415,7 +538,7 @@ def _candidates(
     enhanced: str | None,
     tiers: tuple[str, ...],
     provider: str | None,
-) -> tuple[Rule, ...]:
+) -> Candidates:
     """The rules that fit all but their text pattern, in order.
 
     A log classifies the same few codes thousands of times: what is left to
@@ -441,7 +564,7 @@ def _candidates(
         if rule.pattern is not None:
             rule.pattern.check()  # compiled now: ``classify`` uses it directly
         out.append(rule)
-    return tuple(out)
+    return Candidates(tuple(out))
 
 
 @cache
@@ -544,20 +667,20 @@ def classify(
     provider = detect_provider([text]) or provider
     key = provider.key if provider is not None else None
     low = lowered(text)
-    for rule in _candidates(phase, reply.code, reply.enhanced, tiers, key):
+    candidates = _candidates(phase, reply.code, reply.enhanced, tiers, key)
+    rules: tuple[Rule, ...] | list[Rule] = candidates.rules
+    screen = candidates.screen() if low is not None else None
+    if screen is not None:
+        rules = [rules[index] for index in screen.fitting(low)]  # type: ignore[arg-type]
+    for rule in rules:
         pattern = rule.pattern
         if pattern is not None:  # (LazyPattern.found, inlined: the hottest loop of the rules)
             if low is None:
                 if not pattern._compiled.search(text):  # type: ignore[union-attr]
                     continue
             else:
-                need = pattern._needed
-                if need is not None:
-                    for item in need:
-                        if item in low:
-                            break
-                    else:
-                        continue  # none of the phrases the pattern needs is in the text
+                if pattern.refuses(low):
+                    continue  # none of the phrases the pattern needs is in the text
                 lower = pattern._lower
                 if lower is not None:
                     if not lower.search(low):

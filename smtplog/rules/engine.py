@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import cache, lru_cache
 
 from smtplog.events import (
     AuthResponse,
@@ -30,20 +29,15 @@ from smtplog.events import (
     Closed,
     Command,
     ConnectFailed,
-    DataEnd,
     Encrypted,
-    Event,
     Reply,
     Timeout,
     TlsFailed,
 )
-from smtplog.knowledge import read_tsv
 from smtplog.protocol import Exchange, SessionAnalysis, unrecovered_failures
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
 from smtplog.rules.classify import (
-    WARM_AFTER,
     Classification,
-    LazyPattern,
     ProviderMatch,
     about_provider,
     classify,
@@ -53,8 +47,12 @@ from smtplog.rules.classify import (
     parse_reply_line,
     providers,
 )
-from smtplog.rules.literals import lowered, needed
+from smtplog.rules.client_errors import client_error_diagnosis
+from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.observations import observe
 from smtplog.rules.registry import get
+from smtplog.rules.structural import BEFORE_REPLIES, ended, in_context, tls_failure
+from smtplog.smtp import command_address
 
 CONNECT_FAILURES = {
     "timeout": ("connect-timeout", "high"),
@@ -66,12 +64,6 @@ CONNECT_FAILURES = {
     "other": ("connect-timeout", "medium"),
 }
 
-# Replies whose own classification is only a generic protocol complaint: what
-# the session shows (no AUTH in the EHLO reply...) may say more.
-GENERIC = frozenset(
-    {"command-syntax-error", "command-sequence-error", "command-not-supported", "unclassified"}
-)
-
 # "421 4.4.2 ...", "550-5.1.1 ...", and Python's repr of an SMTP error: "(535, b'5.7.8 ...')".
 _EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]|, b?['\"])")
 
@@ -81,89 +73,6 @@ class _Facts(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         return "…"
-
-
-@cache
-def client_error_rows() -> tuple[tuple[str, LazyPattern, str], ...]:
-    """``knowledge/client-errors.tsv``: what client programs say, in order."""
-    return tuple(
-        (row["diagnosis"], LazyPattern(row["pattern"]), row["source"])
-        for row in read_tsv("client-errors.tsv")
-    )
-
-
-@cache
-def _client_error_phrases() -> re.Pattern[str] | None:
-    """Every phrase some row needs (literals.needed), in one expression: a lower-cased
-    text it does not find in matches no row (the common answer). None: a row needs none."""
-    phrases: set[str] = set()
-    for _diagnosis, pattern, _source in client_error_rows():
-        need = needed(pattern.pattern)
-        if need is None:
-            return None
-        phrases |= need
-    return re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
-
-
-_client_error_texts = [0]  # texts looked at: the one expression pays off in a long log
-
-
-@lru_cache(maxsize=4096)  # logs repeat the same notes and errors in every session
-def client_error_diagnosis(text: str) -> tuple[str, str] | None:
-    """The diagnosis a client program's error text names, and the matched words."""
-    low = lowered(text)
-    _client_error_texts[0] += 1
-    if low is not None and _client_error_texts[0] > WARM_AFTER:
-        phrases = _client_error_phrases()
-        if phrases is not None and not phrases.search(low):
-            return None
-    for diagnosis, pattern, _source in client_error_rows():
-        if pattern.found(text, low):  # (quick) then the words, from the text as written
-            words = pattern.words(text)
-            return diagnosis, words if words is not None else text
-    return None
-
-
-def event_text(event: Event | None) -> str:
-    """How an event reads in evidence (secrets are already masked in events)."""
-    if event is None:
-        return ""
-    if isinstance(event, Reply):
-        return "\n".join(event.wire_lines())
-    if isinstance(event, Command):
-        return event.display
-    if isinstance(event, AuthResponse):
-        return event.text
-    if isinstance(event, DataEnd):
-        return "."
-    if isinstance(event, (ConnectFailed, Closed, Timeout)):
-        return event.detail or event.kind
-    if isinstance(event, TlsFailed):
-        return event.reason
-    if isinstance(event, Encrypted):
-        return event.text
-    if isinstance(event, ClientError):
-        return event.text
-    return getattr(event, "text", event.kind)
-
-
-def evidence_of(event: Event | None) -> Evidence:
-    return Evidence(event.span.first if event and event.span else None, event_text(event))
-
-
-_PORT = re.compile(r"(?::|\bport\s+)(\d{1,5})\b(?!.*:\d)")
-
-
-def target_port(analysis: SessionAnalysis) -> int | None:
-    """The TCP port the session went to, when the transcript says."""
-    target = analysis.target
-    return _port_of(target) if target else None
-
-
-@lru_cache(maxsize=1024)  # a log names the same few servers over and over
-def _port_of(target: str) -> int | None:
-    match = _PORT.search(target)
-    return int(match.group(1)) if match else None
 
 
 class Diagnoser:
@@ -223,8 +132,6 @@ class Diagnoser:
                 else "the greeting"
             )
             if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
-                from smtplog.smtp import command_address
-
                 address = command_address(exchange.request.argument)
                 facts["recipient"] = f"<{address}>" if address else exchange.request.argument
         if "recipient" not in facts and analysis.recipients_rejected:
@@ -290,10 +197,8 @@ class Diagnoser:
         Returns the classification and the {detail} of its summary (by default
         the reply itself, quoted).
         """
-        from smtplog.rules import structural
-
         result = classify(exchange.reply, exchange.phase, self.provider)
-        override = structural.in_context(self, exchange, result)
+        override = in_context(self, exchange, result)
         if override is not None:
             return override
         return result, f'"{_shorten(" ".join(exchange.reply.wire_lines()))}"'
@@ -346,8 +251,6 @@ class Diagnoser:
     # -- the root cause --------------------------------------------------------
 
     def root(self) -> Finding | None:
-        from smtplog.rules import structural
-
         analysis = self.analysis
         verdict = analysis.verdict
         if verdict.outcome == "delivered" and analysis.delivered is not None:
@@ -359,7 +262,7 @@ class Diagnoser:
                 facts=self.facts(exchange),
                 phase="message",
             )
-        for detector in structural.BEFORE_REPLIES:
+        for detector in BEFORE_REPLIES:
             finding = detector(self)
             if finding is not None:
                 return finding
@@ -383,7 +286,7 @@ class Diagnoser:
                 matched_by=f"connection failure: {reason.reason}",
             )
         if isinstance(reason, TlsFailed):
-            return structural.tls_failure(self, reason)
+            return tls_failure(self, reason)
         if isinstance(reason, Encrypted):
             return self.finding(
                 "encrypted",
@@ -393,7 +296,7 @@ class Diagnoser:
                 matched_by="traffic after the TLS handshake was recorded but not decrypted",
             )
         if isinstance(reason, (Closed, Timeout)):
-            return structural.ended(self, reason)
+            return ended(self, reason)
         if isinstance(reason, ClientError):
             return self.client_error(reason)
         return None
@@ -482,8 +385,6 @@ class Diagnoser:
 
     def run(self) -> tuple[list[Finding], list[Finding]]:
         """The findings (root cause first, then other failures) and the observations."""
-        from smtplog.rules.observations import observe
-
         root, others = self.other_failures(self.root())
         findings = [root] if root is not None else []
         findings.extend(others)

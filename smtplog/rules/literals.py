@@ -92,6 +92,109 @@ def _item(op: object, value: object) -> set[str] | None:
     return None
 
 
+Requirement = tuple[frozenset[str], ...]  # a phrase of every one of these sets is in the text
+MIN_PHRASE = 3  # shorter phrases are in most texts: a set holding one rules out little
+
+
+@lru_cache(maxsize=1024)  # (the knowledge tables hold a few hundred patterns)
+def requirements(pattern: str, flags: int = re.IGNORECASE) -> tuple[Requirement, ...] | None:
+    """What a (lower-cased ASCII) text the pattern matches holds, more precisely than
+    ``needed``: one requirement per top-level alternative of the pattern, and the text
+    meets at least one of them in full. None when some alternative requires nothing."""
+    try:
+        parsed = sre_parse.parse(pattern, flags)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    items = list(parsed)
+    if len(items) == 1 and items[0][0] is _BRANCH:
+        branches = [list(branch) for branch in items[0][1][1]]  # type: ignore[index]
+    else:
+        branches = [items]
+    found: list[Requirement] = []
+    try:
+        for branch in branches:
+            sets = [s for s in _all_of(branch) if min(len(item) for item in s) >= MIN_PHRASE]
+            if not sets:
+                return None
+            found.append(tuple(dict.fromkeys(sets)))
+    except RecursionError:
+        return None
+    return tuple(found)
+
+
+def meets(found: tuple[Requirement, ...] | None, text: str) -> bool:
+    """Does ``text`` meet one of the requirements ``found`` (True when there are none, or
+    the text is not ASCII)? ``may_match`` for ``requirements``: what ``classify.Screen``
+    decides from one scan of the text."""
+    low = lowered(text)
+    if found is None or low is None:
+        return True
+    return any(all(any(item in low for item in phrases) for phrases in need) for need in found)
+
+
+def _all_of(items: list[tuple[object, object]]) -> list[frozenset[str]]:
+    """Every requirement of a concatenation (``_sequence`` keeps only the best one)."""
+    sets: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, value in items:
+        if op is _LITERAL and isinstance(value, int) and value < 128:
+            run.append(chr(value).lower())
+            continue
+        if run:
+            sets.append(frozenset({"".join(run)}))
+            run = []
+        body = _body(op, value)
+        if body is not None and not (len(body) == 1 and body[0][0] is _BRANCH):
+            sets.extend(_all_of(body))  # a group or a repeat that must match: all it needs
+            continue
+        inner = _item(op, value)
+        if inner and all(inner):
+            sets.append(frozenset(inner))
+    if run:
+        sets.append(frozenset({"".join(run)}))
+    return sets
+
+
+def _body(op: object, value: object) -> list[tuple[object, object]] | None:
+    """The items of a group, or of a repeat that matches at least once; else None."""
+    if op is _SUBPATTERN:
+        return list(value[-1])  # type: ignore[index]
+    if _ATOMIC is not None and op is _ATOMIC:
+        return list(value)  # type: ignore[arg-type]
+    if op in _REPEATS and value[0] >= 1:  # type: ignore[index]
+        return list(value[2])  # type: ignore[index]
+    return None
+
+
+def longest_phrase(phrases: set[str] | frozenset[str]) -> str:
+    """An expression matching, where some phrase begins, the longest phrase beginning
+    there: a trie, each step a choice between distinct characters (no backtracking
+    between phrases), so that ``(?=(...))`` finds every phrase of a text from one scan."""
+    trie: dict[str, dict] = {}
+    for phrase in phrases:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a phrase ends here
+    return _trie_expression(trie)
+
+
+def _trie_expression(node: dict[str, dict]) -> str:
+    alternatives = []
+    for first, child in sorted(node.items()):
+        if not first:
+            continue
+        run, rest = first, child
+        while len(rest) == 1 and "" not in rest:  # a chain: one literal run
+            ((char, rest),) = rest.items()
+            run += char
+        alternatives.append(re.escape(run) + _trie_expression(rest))
+    if not alternatives:
+        return ""
+    body = alternatives[0] if len(alternatives) == 1 else f"(?:{'|'.join(alternatives)})"
+    return f"(?:{body})?" if "" in node else body
+
+
 @lru_cache(maxsize=256)
 def lowered(text: str) -> str | None:
     """``text`` lower-cased when it is ASCII (None: the cheap test does not apply)."""

@@ -16,6 +16,8 @@ from smtplog.events import AuthResponse, Command, Connected, DataBody, Event, Tl
 from smtplog.knowledge import read_toml, read_tsv
 from smtplog.protocol import Exchange, parse_capabilities
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
+from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.structural import implicit_tls_ports
 
 if TYPE_CHECKING:
     from smtplog.rules.engine import Diagnoser
@@ -44,8 +46,6 @@ def _at(line: int | None) -> str:
 
 def _tls_port(diagnoser: Diagnoser) -> bool:
     """Implicit TLS by the target: port 465 or an smtps:// URL."""
-    from smtplog.rules.engine import target_port
-    from smtplog.rules.structural import implicit_tls_ports
 
     target = (diagnoser.analysis.target or "").lower()
     return target.startswith("smtps://") or target_port(diagnoser.analysis) in implicit_tls_ports()
@@ -256,7 +256,6 @@ def slow_server(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
 
 
 def _short(request: Event | None) -> str:
-    from smtplog.rules.engine import event_text
 
     text = event_text(request)
     return text if len(text) <= 40 else text[:39] + "…"
@@ -315,7 +314,6 @@ def _note(
     events: list[Event],
     severity: str | None = None,
 ) -> Finding:
-    from smtplog.rules.engine import evidence_of
 
     # One line of evidence each: an observation points at a line, it does not quote replies.
     evidence = [evidence_of(event) for event in events]

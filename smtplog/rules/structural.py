@@ -34,6 +34,8 @@ from smtplog.knowledge import read_toml
 from smtplog.protocol import Exchange, parse_capabilities, unrecovered_failures
 from smtplog.report import Evidence, Finding
 from smtplog.rules.classify import Classification
+from smtplog.rules.client_errors import client_error_diagnosis, may_name
+from smtplog.rules.evidence import event_text, evidence_of, target_port
 
 if TYPE_CHECKING:
     from smtplog.rules.engine import Diagnoser
@@ -55,7 +57,6 @@ def implicit_tls_ports() -> frozenset[int]:
 
 
 def _consequences(diagnoser: Diagnoser, *shown: Evidence) -> list[Evidence]:
-    from smtplog.rules.engine import evidence_of
 
     lines = {item.line for item in shown}
     return [
@@ -70,7 +71,6 @@ def _consequences(diagnoser: Diagnoser, *shown: Evidence) -> list[Evidence]:
 
 def pregreet(diagnoser: Diagnoser) -> Finding | None:
     """The client sent a command before the 220 greeting, and was refused for it."""
-    from smtplog.rules.engine import evidence_of
 
     analysis = diagnoser.analysis
     first_reply = next((i for i, e in enumerate(analysis.events) if isinstance(e, Reply)), None)
@@ -111,22 +111,29 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     )
 
 
+# Replies whose own classification is only a generic protocol complaint: what
+# the session shows (no AUTH in the EHLO reply...) may say more.
+GENERIC = frozenset(
+    {"command-syntax-error", "command-sequence-error", "command-not-supported", "unclassified"}
+)
+
 # What the client program says about the session's shape, strongest first: a
 # "did not advertise STARTTLS" explains the "wrong version number" after it.
 CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
+_SAYS = frozenset(CLIENT_SAYS)
 _SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
 
 
 def client_says(diagnoser: Diagnoser) -> Finding | None:
     """The client program names a structural problem (knowledge/client-errors.tsv)."""
-    from smtplog.rules.engine import client_error_diagnosis, event_text, evidence_of
 
     analysis = diagnoser.analysis
     said = [
         (event, known)
         for event in analysis.events
         if isinstance(event, _SAYING_EVENTS)
-        and (known := client_error_diagnosis(event_text(event))) is not None
+        and may_name(text := event_text(event), _SAYS)
+        and (known := client_error_diagnosis(text)) is not None
         and known[0] in CLIENT_SAYS
     ]
     for diagnosis in CLIENT_SAYS:
@@ -160,7 +167,6 @@ def client_says(diagnoser: Diagnoser) -> Finding | None:
 
 def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
     """Implicit TLS to a STARTTLS port, or plain SMTP to an implicit-TLS port."""
-    from smtplog.rules.engine import evidence_of, target_port
 
     analysis = diagnoser.analysis
     signals = _signals()
@@ -241,7 +247,6 @@ def in_context(
     diagnoser: Diagnoser, exchange: Exchange, result: Classification
 ) -> tuple[Classification, str] | None:
     """A better diagnosis for a failed exchange, from what the session shows."""
-    from smtplog.rules.engine import GENERIC
 
     reply = exchange.reply
     quoted = " ".join(reply.wire_lines())
@@ -331,7 +336,6 @@ def _not_offered(keyword: str, offered: tuple[dict[str, str], Exchange], quoted:
 
 
 def tls_failure(diagnoser: Diagnoser, failure: TlsFailed) -> Finding:
-    from smtplog.rules.engine import evidence_of
 
     shown = [evidence_of(failure)]
     return diagnoser.finding(
@@ -347,7 +351,6 @@ def tls_failure(diagnoser: Diagnoser, failure: TlsFailed) -> Finding:
 
 def ended(diagnoser: Diagnoser, end: Closed | Timeout) -> Finding:
     """No greeting, or a connection lost mid-session."""
-    from smtplog.rules.engine import event_text, evidence_of
 
     analysis = diagnoser.analysis
     phase = analysis.verdict.failed_at

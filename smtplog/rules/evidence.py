@@ -1,0 +1,64 @@
+"""How events read as evidence: their text and line, and the port a session went to."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from smtplog.events import (
+    AuthResponse,
+    ClientError,
+    Closed,
+    Command,
+    ConnectFailed,
+    DataEnd,
+    Encrypted,
+    Event,
+    Reply,
+    Timeout,
+    TlsFailed,
+)
+from smtplog.protocol import SessionAnalysis
+from smtplog.report import Evidence
+
+
+def event_text(event: Event | None) -> str:
+    """How an event reads in evidence (secrets are already masked in events)."""
+    if event is None:
+        return ""
+    if isinstance(event, Reply):
+        return "\n".join(event.wire_lines())
+    if isinstance(event, Command):
+        return event.display
+    if isinstance(event, AuthResponse):
+        return event.text
+    if isinstance(event, DataEnd):
+        return "."
+    if isinstance(event, (ConnectFailed, Closed, Timeout)):
+        return event.detail or event.kind
+    if isinstance(event, TlsFailed):
+        return event.reason
+    if isinstance(event, Encrypted):
+        return event.text
+    if isinstance(event, ClientError):
+        return event.text
+    return getattr(event, "text", event.kind)
+
+
+def evidence_of(event: Event | None) -> Evidence:
+    return Evidence(event.span.first if event and event.span else None, event_text(event))
+
+
+_PORT = re.compile(r"(?::|\bport\s+)(\d{1,5})\b(?!.*:\d)")
+
+
+def target_port(analysis: SessionAnalysis) -> int | None:
+    """The TCP port the session went to, when the transcript says."""
+    target = analysis.target
+    return _port_of(target) if target else None
+
+
+@lru_cache(maxsize=1024)  # a log names the same few servers over and over
+def _port_of(target: str) -> int | None:
+    match = _PORT.search(target)
+    return int(match.group(1)) if match else None
