@@ -35,6 +35,7 @@ from smtplog.events import (
     TlsFailed,
     TlsStarted,
 )
+from smtplog.quickinit import quick_init
 from smtplog.smtp import command_address, decode_auth_prompt, prompt_role
 
 
@@ -152,6 +153,7 @@ _EXTENSION = re.compile(r"^(?P<keyword>[A-Z0-9][A-Z0-9-]*)(?:[ =](?P<params>.*))
 _GREETING_WORDS = re.compile(r"\b(hello|helo|greets|pleased to meet)\b", re.I)
 
 
+@quick_init  # built for every session of a long log
 @dataclass(frozen=True, slots=True)
 class Exchange:
     """A reply and what it answered (None for the greeting or an unsolicited reply)."""
@@ -167,6 +169,7 @@ class Exchange:
         return self.reply.code >= 400
 
 
+@quick_init  # built for every session of a long log
 @dataclass(frozen=True, slots=True)
 class Violation:
     """Something the client did that the protocol does not allow."""

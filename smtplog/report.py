@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from smtplog.quickinit import quick_init
+
 if TYPE_CHECKING:
     from smtplog.protocol import SessionAnalysis
 
@@ -12,6 +14,7 @@ SCHEMA = "smtplog/1"
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+@quick_init  # built for every session of a long log
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """An input line (its number and text) a finding rests on."""
@@ -23,6 +26,7 @@ class Evidence:
         return {"line": self.line, "text": self.text}
 
 
+@quick_init  # built for every session of a long log
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One diagnosis about one session."""

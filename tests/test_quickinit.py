@@ -1,4 +1,5 @@
-"""quick_init: the events' quicker ``__init__`` builds exactly what the dataclass's would."""
+"""quick_init: the quicker ``__init__`` (events, findings, exchanges) builds exactly what the
+dataclass's would."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from dataclasses import FrozenInstanceError, dataclass, field
 import pytest
 
 from smtplog import events
+from smtplog.protocol import Exchange, Violation
 from smtplog.quickinit import quick_init
+from smtplog.report import Evidence, Finding
 
 CLASSES = [
     events.Span,
     *(v for v in vars(events).values() if isinstance(v, type) and issubclass(v, events.Event)),
+    Evidence,
+    Finding,
+    Exchange,
+    Violation,
 ]
 
 
