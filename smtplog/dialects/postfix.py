@@ -101,7 +101,7 @@ _TLS = re.compile(
     r"TLS connection (?:established|reused) (?:to|from) (?P<peer>\S+?):? "
     r"(?P<version>\S+) with cipher (?P<cipher>\S+)"
 )
-_COUNTERS = re.compile(r"\b(?P<name>[a-z]+)=(?P<ok>\d+)(?:/(?P<total>\d+))?")
+_COUNTERS = re.compile(r"\b([a-z]+)=(\d+)(?:/\d+)?")  # (name, accepted) of "name=accepted[/sent]"
 
 # "(in reply to X)" -> the request the reply answered.
 _IN_REPLY_TO: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -927,8 +927,8 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Rec
     message accepted: data=1 with a queue id means "250 queued" was sent.
     """
     time = entry.envelope.time
-    counters = {m.group("name"): m for m in _COUNTERS.finditer(entry.text)}
-    accepted = sum(int(counters[n].group("ok")) for n in ("data", "bdat") if n in counters)
+    counters = dict(_COUNTERS.findall(entry.text))  # the last of a name wins
+    accepted = sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
     if not process.chat and accepted and process.queue_ids:
         queue_id = sorted(process.queue_ids)[-1]
         yield DataEnd(span=None, time=time, stream=key)
@@ -953,7 +953,7 @@ def rebuild_delivery(
     status_match = _STATUS.search(entry.text)
     status = status_match.group("status") if status_match else ""
     text = (status_match.group("text") or "") if status_match else ""
-    fields = {m.group("name"): m.group("value") for m in _FIELD.finditer(entry.text)}
+    fields = dict(_FIELD.findall(entry.text))  # (name, value) pairs: the last of a name wins
     recipient = fields.get("to", "<…>")
     relay = fields.get("relay", "none")
     text = _SUSPENDED.sub("", text)

@@ -10,6 +10,7 @@ out the same both ways.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -347,3 +348,28 @@ def test_skipping_asks_what_the_definition_asks(
 
     envelope = postfix.Envelope(service, f"postfix/{service}", "1", None, severity)
     assert postfix._skipped(envelope, message) == _skipped_by_definition(envelope, message)
+
+
+_FIELD_TEXTS = [
+    "to=<a@b>, orig_to=<c@d>, relay=mx[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (ok)",
+    "to=<a@b>, relay=none, status=bounced (host x said: 550 to=<z> relay=q (in reply to RCPT))",
+    "to=<a to=b>, relay=, dsn=",
+    "orig_to=<x>,to=<y>,relay=z",
+    "disconnect from x[192.0.2.1] ehlo=1 mail=1/2 rcpt=0/1 data=1 data=2/3 bdat=4 commands=5/7",
+    "",
+]
+
+
+@given(
+    st.lists(st.sampled_from([*_FIELD_TEXTS, " ", ",", "x", "_to=<q>"]), max_size=5).map("".join)
+)
+def test_fields_and_counters_read_as_the_definition_reads_them(text: str) -> None:
+    """``dict(findall)`` in rebuild_delivery and _smtpd_disconnect: the last of a name wins,
+    as in the first written {name: value for each match}."""
+    from smtplog.dialects import postfix
+
+    fields = {m.group("name"): m.group("value") for m in postfix._FIELD.finditer(text)}
+    assert dict(postfix._FIELD.findall(text)) == fields
+    counters = re.compile(r"\b(?P<name>[a-z]+)=(?P<ok>\d+)(?:/(?P<total>\d+))?")
+    expected = {m.group("name"): m.group("ok") for m in counters.finditer(text)}
+    assert dict(postfix._COUNTERS.findall(text)) == expected
