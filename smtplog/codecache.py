@@ -18,12 +18,13 @@ import sys
 from types import CodeType
 from typing import Any
 
-from smtplog import cache
+from smtplog import __version__, cache
 
 # Bytecode is specific to the interpreter: its version and implementation (a file
 # each, so that two Pythons do not overwrite, and load, each other's entries).
 ENTRY = f"dataclass-code-{sys.implementation.cache_tag}.marshal"
-KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version}".encode())
+# A new smtplog starts the file afresh: what an older one compiled would stay otherwise.
+KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version} {__version__}".encode())
 _codes: dict[str, CodeType] = {}
 _new: list[str] = []
 

@@ -13,7 +13,11 @@ alone. Where Python's internals are not as expected, ``install()`` does nothing.
 
 Only smtplog's own expressions belong in the file: one made from a
 transcript's text (a secret to mask, the names redact pseudonymises) is
-compiled inside ``private()`` and never kept.
+compiled inside ``private()`` and never kept. Nor is a large one (over
+``MAX_CODE`` instructions): every start-up reads the whole file, and the large
+expressions are the ones a long log builds once warmed up (the rules' phrase
+scans, tens of thousands of instructions each), which that run repays anyway. A
+file holding such entries (an older smtplog's) is written again without them.
 """
 
 from __future__ import annotations
@@ -23,18 +27,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from smtplog import cache
+from smtplog import __version__, cache
 
 ENTRY = f"regex-code-{sys.implementation.cache_tag}.marshal"
-KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version}".encode())
+# A new smtplog starts the file afresh: what an older one compiled would stay otherwise.
+KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version} {__version__}".encode())
 _PARTS = 5  # flags, code, groups, groupindex, indexgroup
 MAX_ENTRIES = 2_000  # expressions built from data (one per reply code...) stay bounded
+MAX_CODE = 4_096  # instructions of an entry; what start-up compiles is under 3,000
 
 _Key = tuple[bool, "str | bytes", int]
 _codes: dict[_Key, tuple[Any, ...]] = {}
 _new: list[_Key] = []
 _installed: list[Any] = []  # re._compiler's own compile, while ours is installed
 _private = [0]  # inside private(): nothing is kept
+_pruned = [False]  # the file held entries it should not: write it again
 
 
 @contextmanager
@@ -62,7 +69,7 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
         except (RuntimeError, TypeError, ValueError, OverflowError):  # a damaged entry
             del _codes[key]
     parts = _parts(pattern, int(flags))
-    if len(_codes) < MAX_ENTRIES:
+    if len(_codes) < MAX_ENTRIES and len(parts[1]) <= MAX_CODE:
         _codes[key] = parts
         _new.append(key)
     return _sre.compile(pattern, *parts)
@@ -112,21 +119,23 @@ def install() -> None:
         return
     if _installed or not _works():
         return
-    _codes.update(
-        cache.load_entries(
-            ENTRY,
-            KEY,
-            lambda key, parts: (
-                isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS
-            ),
-        )
-    )
+    _codes.update(cache.load_entries(ENTRY, KEY, _keep))
     _installed.append(_compiler.compile)
     _compiler.compile = _compile
 
     import atexit
 
     atexit.register(save)
+
+
+def _keep(key: Any, parts: Any) -> bool:
+    """Is this stored item an entry to use? (A large one is not, and goes at the next save.)"""
+    if not (isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS):
+        return False
+    if isinstance(parts[1], list) and len(parts[1]) > MAX_CODE:
+        _pruned[0] = True
+        return False
+    return True
 
 
 def uninstall() -> None:
@@ -138,7 +147,8 @@ def uninstall() -> None:
 
 
 def save() -> None:
-    """Store the cache if this process compiled anything new."""
-    if _new:
+    """Store the cache if this process compiled anything new (or it must shrink)."""
+    if _new or _pruned[0]:
         cache.store(ENTRY, KEY, dict(_codes))
         _new.clear()
+        _pruned[0] = False

@@ -131,3 +131,50 @@ def test_no_secret_or_name_of_a_transcript_is_kept(tmp_path: Path) -> None:
     secrets = [s for s in all_secrets() if len(s) >= 6 and s.encode() in sample.read_bytes()]
     assert secrets, "the sample holds secrets"
     assert [s for s in secrets if s.encode() in stored or re.escape(s).encode() in stored] == []
+
+
+def test_a_large_expression_is_not_kept(fresh: Path) -> None:
+    """Every start-up reads the whole file: what a long run builds once warm stays out."""
+    large = "|".join(f"phrase number {n} of many" for n in range(400))
+    small = r"^(?P<code>[2-5]\d\d) kept$"
+    recache.install()
+    assert compiled_by(large, 0).search("x phrase number 399 of many")
+    assert compiled_by(small, 0).match("250 kept")
+    recache.save()
+    stored = cache.load(recache.ENTRY, recache.KEY)
+    assert (False, small, 0) in stored
+    assert (False, large, 0) not in stored
+
+
+def test_a_file_with_large_entries_is_written_again_without_them(fresh: Path) -> None:
+    """An older smtplog kept large expressions: they are dropped, and the file shrinks."""
+    from re import _compiler
+
+    large = "|".join(f"phrase number {n} of many" for n in range(400))
+    small = r"^(?P<code>[2-5]\d\d) kept$"
+    entries = {(False, p, 0): recache._parts(p, 0) for p in (large, small)}
+    assert len(entries[(False, large, 0)][1]) > recache.MAX_CODE
+    cache.store(recache.ENTRY, recache.KEY, entries)
+    recache.install()
+    assert set(recache._codes) == {(False, small, 0)}
+    recache.save()  # nothing new compiled, but the file must shrink
+    assert set(cache.load(recache.ENTRY, recache.KEY)) == {(False, small, 0)}
+    assert _compiler.compile(small, 0).match("250 kept")
+
+
+def test_warm_rules_compile_privately(fresh: Path) -> None:
+    """A pattern's warm forms and a candidate list's screen serve long runs only."""
+    from smtplog.events import Reply
+    from smtplog.rules.classify import LazyPattern, classify
+
+    recache.install()
+    pattern = LazyPattern(r"mailbox (is )?(full|over quota)|quota exceeded")
+    for _ in range(40):
+        pattern.found("452 4.2.2 mailbox full")
+    for _ in range(40):  # warms the candidate list of this reply, which builds its screen
+        classify(Reply(code=550, lines=("5.1.1 no such user here",)), "rcpt")
+    kept = set(recache._new)
+    lower = pattern._lower
+    assert lower is not None and (False, lower.pattern, lower.flags & ~re.UNICODE) not in kept
+    assert (False, pattern.pattern, re.IGNORECASE) in kept  # what start-up compiles stays
+    assert not any(str(key[1]).startswith("(?=(") for key in kept)  # no screen's scan

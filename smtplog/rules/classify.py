@@ -26,6 +26,7 @@ from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
+from smtplog.recache import private
 from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, requirements
 from smtplog.smtp import enhanced_code
 
@@ -118,12 +119,13 @@ class LazyPattern:
 
     def _warm(self) -> None:
         need = needed(self.pattern)
-        if need is not None and len(need) > SCAN_FROM:
-            self._phrases = re.compile(longest_phrase(need))
-        else:
-            self._needed = need
-        form = lower_form(self.pattern)
-        self._lower = re.compile(form) if form is not None else None
+        with private():  # a long run's expressions: not for the cache every start-up reads
+            if need is not None and len(need) > SCAN_FROM:
+                self._phrases = re.compile(longest_phrase(need))
+            else:
+                self._needed = need
+            form = lower_form(self.pattern)
+            self._lower = re.compile(form) if form is not None else None
 
     def search(self, text: str, low: str | None = "") -> re.Match[str] | None:
         """Search ``text``; ``low`` is ``literals.lowered(text)`` when the caller has it."""
@@ -465,7 +467,8 @@ class Screen:
                 masks.append(mask)
             self._needs.append(tuple(masks))
         self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
-        self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
+        with private():  # built in a long run only: not for the cache every start-up reads
+            self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
     def fitting(self, low: str) -> list[int]:
         """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
