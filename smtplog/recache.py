@@ -13,11 +13,14 @@ alone. Where Python's internals are not as expected, ``install()`` does nothing.
 
 Only smtplog's own expressions belong in the file: one made from a
 transcript's text (a secret to mask, the names redact pseudonymises) is
-compiled inside ``private()`` and never kept. Nor is a large one (over
-``MAX_CODE`` instructions): every start-up reads the whole file, and the large
-expressions are the ones a long log builds once warmed up (the rules' phrase
-scans, tens of thousands of instructions each), which that run repays anyway. A
-file holding such entries (an older smtplog's) is written again without them.
+compiled inside ``private()`` and never kept.
+
+Every start-up reads the whole file, so it holds what start-up compiles (no
+entry over ``MAX_CODE`` instructions; a file with larger ones, an older
+smtplog's, is written again without them). What a long log builds once warmed
+up (the rules' lower-case forms and phrase scans, up to tens of thousands of
+instructions each) is compiled inside ``warm()`` and kept in a file of its own,
+read the first time a run warms up.
 """
 
 from __future__ import annotations
@@ -30,11 +33,14 @@ from typing import Any
 from smtplog import __version__, cache
 
 ENTRY = f"regex-code-{sys.implementation.cache_tag}.marshal"
+WARM_ENTRY = f"regex-code-warm-{sys.implementation.cache_tag}.marshal"
 # A new smtplog starts the file afresh: what an older one compiled would stay otherwise.
 KEY = cache.checksum(f"{sys.implementation.cache_tag} {sys.version} {__version__}".encode())
 _PARTS = 5  # flags, code, groups, groupindex, indexgroup
 MAX_ENTRIES = 2_000  # expressions built from data (one per reply code...) stay bounded
 MAX_CODE = 4_096  # instructions of an entry; what start-up compiles is under 3,000
+MAX_WARM_ENTRIES = 512
+MAX_WARM_CODE = 262_144
 
 _Key = tuple[bool, "str | bytes", int]
 _codes: dict[_Key, tuple[Any, ...]] = {}
@@ -42,6 +48,10 @@ _new: list[_Key] = []
 _installed: list[Any] = []  # re._compiler's own compile, while ours is installed
 _private = [0]  # inside private(): nothing is kept
 _pruned = [False]  # the file held entries it should not: write it again
+_warm_codes: dict[_Key, tuple[Any, ...]] = {}  # the second file's (see warm())
+_warm_new: list[_Key] = []
+_warm_read = [False]
+_warming = [0]  # inside warm()
 
 
 @contextmanager
@@ -54,6 +64,22 @@ def private() -> Iterator[None]:
         _private[0] -= 1
 
 
+@contextmanager
+def warm() -> Iterator[None]:
+    """Compile here what a long run builds once warmed up: kept in a file of its own,
+    read now (the first time), not by every start-up."""
+    if _installed and not _warm_read[0]:
+        _warm_read[0] = True
+        _warm_codes.update(
+            cache.load_entries(WARM_ENTRY, KEY, lambda key, parts: _fits(key, parts, MAX_WARM_CODE))
+        )
+    _warming[0] += 1
+    try:
+        yield
+    finally:
+        _warming[0] -= 1
+
+
 def _compile(pattern: Any, flags: int = 0) -> Any:
     """``re._compiler.compile`` through the cache (``re`` keeps its own cache in front)."""
     import _sre
@@ -62,16 +88,20 @@ def _compile(pattern: Any, flags: int = 0) -> Any:
     if _private[0] or not isinstance(pattern, str | bytes) or flags & _compiler.SRE_FLAG_DEBUG:
         return _installed[0](pattern, flags)
     key = (isinstance(pattern, bytes), pattern, int(flags))
-    parts = _codes.get(key)
+    if _warming[0]:
+        codes, new, most, largest = _warm_codes, _warm_new, MAX_WARM_ENTRIES, MAX_WARM_CODE
+    else:
+        codes, new, most, largest = _codes, _new, MAX_ENTRIES, MAX_CODE
+    parts = codes.get(key)
     if parts is not None:
         try:
             return _sre.compile(pattern, *parts)
         except (RuntimeError, TypeError, ValueError, OverflowError):  # a damaged entry
-            del _codes[key]
+            del codes[key]
     parts = _parts(pattern, int(flags))
-    if len(_codes) < MAX_ENTRIES and len(parts[1]) <= MAX_CODE:
-        _codes[key] = parts
-        _new.append(key)
+    if len(codes) < most and len(parts[1]) <= largest:
+        codes[key] = parts
+        new.append(key)
     return _sre.compile(pattern, *parts)
 
 
@@ -129,13 +159,25 @@ def install() -> None:
 
 
 def _keep(key: Any, parts: Any) -> bool:
-    """Is this stored item an entry to use? (A large one is not, and goes at the next save.)"""
-    if not (isinstance(key, tuple) and isinstance(parts, tuple) and len(parts) == _PARTS):
+    """Is this item of the start-up file an entry to use? (A large one is not, and goes at
+    the next save.)"""
+    if not _fits(key, parts, None):
         return False
-    if isinstance(parts[1], list) and len(parts[1]) > MAX_CODE:
+    if len(parts[1]) > MAX_CODE:
         _pruned[0] = True
         return False
     return True
+
+
+def _fits(key: Any, parts: Any, largest: int | None) -> bool:
+    """Is a stored item an entry, of at most ``largest`` instructions (None: any)?"""
+    return (
+        isinstance(key, tuple)
+        and isinstance(parts, tuple)
+        and len(parts) == _PARTS
+        and isinstance(parts[1], list)
+        and (largest is None or len(parts[1]) <= largest)
+    )
 
 
 def uninstall() -> None:
@@ -152,3 +194,6 @@ def save() -> None:
         cache.store(ENTRY, KEY, dict(_codes))
         _new.clear()
         _pruned[0] = False
+    if _warm_new:
+        cache.store(WARM_ENTRY, KEY, dict(_warm_codes))
+        _warm_new.clear()

@@ -58,6 +58,9 @@ def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("SMTPLOG_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(recache, "_codes", {})
     monkeypatch.setattr(recache, "_new", [])
+    monkeypatch.setattr(recache, "_warm_codes", {})
+    monkeypatch.setattr(recache, "_warm_new", [])
+    monkeypatch.setattr(recache, "_warm_read", [False])
     yield tmp_path
     recache.uninstall()
 
@@ -162,8 +165,9 @@ def test_a_file_with_large_entries_is_written_again_without_them(fresh: Path) ->
     assert _compiler.compile(small, 0).match("250 kept")
 
 
-def test_warm_rules_compile_privately(fresh: Path) -> None:
-    """A pattern's warm forms and a candidate list's screen serve long runs only."""
+def test_warm_rules_are_kept_apart_and_read_when_a_run_warms_up(fresh: Path) -> None:
+    """A pattern's warm forms and a candidate list's screen serve long runs: they go to
+    the second file, which start-up does not read, and come back from it when warm."""
     from smtplog.events import Reply
     from smtplog.rules.classify import LazyPattern, classify
 
@@ -173,8 +177,20 @@ def test_warm_rules_compile_privately(fresh: Path) -> None:
         pattern.found("452 4.2.2 mailbox full")
     for _ in range(40):  # warms the candidate list of this reply, which builds its screen
         classify(Reply(code=550, lines=("5.1.1 no such user here",)), "rcpt")
-    kept = set(recache._new)
     lower = pattern._lower
-    assert lower is not None and (False, lower.pattern, lower.flags & ~re.UNICODE) not in kept
-    assert (False, pattern.pattern, re.IGNORECASE) in kept  # what start-up compiles stays
-    assert not any(str(key[1]).startswith("(?=(") for key in kept)  # no screen's scan
+    assert lower is not None
+    lower_key = (False, lower.pattern, lower.flags & ~re.UNICODE)
+    assert lower_key in recache._warm_new and lower_key not in recache._new
+    assert (False, pattern.pattern, re.IGNORECASE) in recache._new  # what start-up compiles
+    assert any(str(key[1]).startswith("(?=(") for key in recache._warm_new)  # a screen's scan
+    assert not any(str(key[1]).startswith("(?=(") for key in recache._new)
+    recache.save()
+    recache.uninstall()
+    recache._codes.clear()
+    recache._warm_codes.clear()
+    recache._warm_read[0] = False
+    recache.install()  # a new run: start-up reads one file
+    assert lower_key not in recache._codes and recache._warm_codes == {}
+    with recache.warm():  # it warms up: the second file is read
+        assert compiled_by(lower.pattern, 0).search("mailbox full")
+    assert lower_key in recache._warm_codes and recache._warm_new == []

@@ -26,7 +26,7 @@ from typing import Any
 
 from smtplog.events import Reply
 from smtplog.knowledge import data_files, enhanced_codes, read_toml, read_tsv
-from smtplog.recache import private
+from smtplog.recache import warm
 from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, requirements
 from smtplog.smtp import enhanced_code
 
@@ -119,7 +119,7 @@ class LazyPattern:
 
     def _warm(self) -> None:
         need = needed(self.pattern)
-        with private():  # a long run's expressions: not for the cache every start-up reads
+        with warm():  # a long run's expressions: not in the cache every start-up reads
             if need is not None and len(need) > SCAN_FROM:
                 self._phrases = re.compile(longest_phrase(need))
             else:
@@ -467,7 +467,7 @@ class Screen:
                 masks.append(mask)
             self._needs.append(tuple(masks))
         self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
-        with private():  # built in a long run only: not for the cache every start-up reads
+        with warm():  # built in a long run only: not in the cache every start-up reads
             self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
     def fitting(self, low: str) -> list[int]:
