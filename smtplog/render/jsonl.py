@@ -26,7 +26,6 @@ from smtplog.events import (
     ConnectFailed,
     Connecting,
     DataBody,
-    DataEnd,
     Encrypted,
     Event,
     Note,
@@ -36,6 +35,7 @@ from smtplog.events import (
     TlsStarted,
     Unparsed,
 )
+from smtplog.render.data import _FIELDS as _DATA_FIELDS
 from smtplog.render.data import _clean
 from smtplog.render.safe import json_safe
 from smtplog.report import Evidence, Finding, Report, SessionReport
@@ -356,19 +356,23 @@ def _no_fields(event: Event) -> str:
     return ""  # DataEnd, StreamEnd...: the kind says it all
 
 
-# As data.py's _FIELDS: each kind's own fields, in the order of the first isinstance.
-_FIELDS: tuple[tuple[type | tuple[type, ...], Callable[[Any], str]], ...] = (
-    (Reply, _reply),
-    (Command, _command),
-    (AuthResponse, _auth_response),
-    (DataBody, _data_body),
-    (TlsStarted, _tls_started),
-    (ConnectFailed, _connect_failed),
-    ((Connecting, Connected), _connection),
-    (Closed, _closed),
-    (Timeout, _timeout),
-    (TlsFailed, _tls_failed),
-    (Encrypted, _encrypted),
-    ((ClientError, Note, Unparsed), _note),
-    (DataEnd, _no_fields),
+# data.py's _FIELDS says which kinds have which fields (and in what order they are
+# asked); here, how each of its field writers is written directly, by its name.
+_WRITERS: dict[str, Callable[[Any], str]] = {
+    "_reply": _reply,
+    "_command": _command,
+    "_auth_response": _auth_response,
+    "_data_body": _data_body,
+    "_tls_started": _tls_started,
+    "_connect_failed": _connect_failed,
+    "_connection": _connection,
+    "_closed": _closed,
+    "_timeout": _timeout,
+    "_tls_failed": _tls_failed,
+    "_encrypted": _encrypted,
+    "_text": _note,
+    "_no_fields": _no_fields,
+}
+_FIELDS: tuple[tuple[type | tuple[type, ...], Callable[[Any], str]], ...] = tuple(
+    (types, _WRITERS[fields.__name__]) for types, fields in _DATA_FIELDS
 )
