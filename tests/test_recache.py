@@ -169,8 +169,10 @@ def test_warm_rules_are_kept_apart_and_read_when_a_run_warms_up(fresh: Path) -> 
     """A pattern's warm forms and a candidate list's screen serve long runs: they go to
     the second file, which start-up does not read, and come back from it when warm."""
     from smtplog.events import Reply
-    from smtplog.rules.classify import LazyPattern, classify
+    from smtplog.rules.classify import LazyPattern, _candidates, classify
 
+    _candidates.cache_clear()  # a candidate list, and its screen, built afresh
+    re.purge()  # and compiled by the compiler, not found in re's own cache
     recache.install()
     pattern = LazyPattern(r"mailbox (is )?(full|over quota)|quota exceeded")
     for _ in range(40):
