@@ -17,6 +17,7 @@ case at every step otherwise), and the same answer on ASCII text.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
 
 try:  # Python 3.11+
@@ -49,22 +50,31 @@ def needed(pattern: str, flags: int = re.IGNORECASE) -> frozenset[str] | None:
     return frozenset(found)
 
 
-def _sequence(items: list[tuple[object, object]]) -> set[str] | None:
-    """The most selective requirement among the parts of a concatenation."""
-    choices: list[set[str]] = []
+def _runs(items: list[tuple[object, object]]) -> Iterator[str | tuple[object, object]]:
+    """The items of a concatenation, each run of ASCII literals joined and lower-cased."""
     run: list[str] = []
     for op, value in items:
         if op is _LITERAL and isinstance(value, int) and value < 128:
             run.append(chr(value).lower())
             continue
         if run:
-            choices.append({"".join(run)})
+            yield "".join(run)
             run = []
-        inner = _item(op, value)
+        yield op, value
+    if run:
+        yield "".join(run)
+
+
+def _sequence(items: list[tuple[object, object]]) -> set[str] | None:
+    """The most selective requirement among the parts of a concatenation."""
+    choices: list[set[str]] = []
+    for part in _runs(items):
+        if isinstance(part, str):
+            choices.append({part})
+            continue
+        inner = _item(*part)
         if inner:
             choices.append(inner)
-    if run:
-        choices.append({"".join(run)})
     if not choices:
         return None
     # The set whose shortest member is longest rules out the most texts.
@@ -135,23 +145,17 @@ def meets(found: tuple[Requirement, ...] | None, text: str) -> bool:
 def _all_of(items: list[tuple[object, object]]) -> list[frozenset[str]]:
     """Every requirement of a concatenation (``_sequence`` keeps only the best one)."""
     sets: list[frozenset[str]] = []
-    run: list[str] = []
-    for op, value in items:
-        if op is _LITERAL and isinstance(value, int) and value < 128:
-            run.append(chr(value).lower())
+    for part in _runs(items):
+        if isinstance(part, str):
+            sets.append(frozenset({part}))
             continue
-        if run:
-            sets.append(frozenset({"".join(run)}))
-            run = []
-        body = _body(op, value)
+        body = _body(*part)
         if body is not None and not (len(body) == 1 and body[0][0] is _BRANCH):
             sets.extend(_all_of(body))  # a group or a repeat that must match: all it needs
             continue
-        inner = _item(op, value)
+        inner = _item(*part)
         if inner and all(inner):
             sets.append(frozenset(inner))
-    if run:
-        sets.append(frozenset({"".join(run)}))
     return sets
 
 
