@@ -47,6 +47,20 @@ _TRAFFIC = (Reply, Command)
 _REPORTED = (Reply, Command, ConnectFailed, Connected, Closed, Timeout)
 _TEXT_WEIGHT = 512  # characters of text that count as one more event towards the limits
 
+# What the splitter needs to know of an event's type, as bits: one dict look-up per
+# event instead of a chain of isinstance() calls (``_kind`` says how each bit is made).
+_END = 1  # StreamEnd
+_REPLY = 2
+_COMMAND = 4
+_ENDER = 8  # Closed, ConnectFailed: the session is over
+_CONNECTING = 16
+_CONNECTED = 32
+_PROMPT = 64  # ShellPrompt
+_REPORTS = 128  # one of _REPORTED
+_TEXT = 256  # may carry a text (that weighs more than one event when long)
+_MAY_START = _REPLY | _CONNECTING | _CONNECTED | _PROMPT  # see Connection.starts_new
+_KINDS: dict[type, int] = {}
+
 Order = tuple[int, int]  # (stream, connection within the stream): the order sessions began
 
 
@@ -56,6 +70,31 @@ def _weight(event: Event) -> int:
     if isinstance(text, str) and len(text) > _TEXT_WEIGHT:
         return 1 + len(text) // _TEXT_WEIGHT
     return 1
+
+
+def _kind(cls: type) -> int:
+    """The bits of ``cls`` (what isinstance() says of its events), computed once per type."""
+    kind = _KINDS.get(cls)
+    if kind is None:
+        kind = 0
+        for bit, types in (
+            (_END, StreamEnd),
+            (_REPLY, Reply),
+            (_COMMAND, Command),
+            (_ENDER, (Closed, ConnectFailed)),
+            (_CONNECTING, Connecting),
+            (_CONNECTED, Connected),
+            (_PROMPT, ShellPrompt),
+            (_REPORTS, _REPORTED),
+        ):
+            if issubclass(cls, types):
+                kind |= bit
+        # Events with slots and no ``text`` in their class have none (those of
+        # smtplog.events); an event with a __dict__ may have one of its own.
+        if hasattr(cls, "text") or cls.__dictoffset__:
+            kind |= _TEXT
+        _KINDS[cls] = kind
+    return kind
 
 
 @dataclass(slots=True)
@@ -234,16 +273,37 @@ class Splitter:
         self.notes: list[str] = []
         self.cut_streams = 0
         self.cut_by: set[str] = set()  # the limits that cut a stream (each noted once)
+        # A session completed since ``_release`` last looked: until one does, the
+        # sessions waiting stay blocked by the same open one.
+        self.fresh = False
 
     def split(self, events: Iterable[Event]) -> Iterator[list[Event]]:
+        take = self._take
         for event in events:
-            yield from self.add(event)
+            if take(event):
+                yield from self._release()
         yield from self.finish()
 
     def add(self, event: Event) -> Iterator[list[Event]]:
-        if event.span is not None and event.span.last > self.line:
-            self.line = event.span.last
-        if isinstance(event, StreamEnd):
+        """Take ``event``; the sessions it lets go."""
+        return self._release() if self._take(event) else ()
+
+    def _take(self, event: Event) -> bool:  # noqa: PLR0915 (one call per event)
+        """Take ``event``: may a complete session be reported now?
+
+        (The hottest code of a long log: ``Connection.add`` and ``track`` inlined,
+        ``starts_new`` asked only of the events that can start a connection;
+        tests/test_sessions.py proves the sessions equal to those of the plain
+        definition, tests/reference_splitter.py.)
+        """
+        span = event.span
+        if span is not None and span.last > self.line:
+            self.line = span.last
+        cls = type(event)
+        kind = _KINDS.get(cls)
+        if kind is None:
+            kind = _kind(cls)
+        if kind & _END:
             stream = self.streams.get(event.stream)
             if self.ending is not None and self.ending is not stream:
                 self._close(self.ending)
@@ -251,27 +311,29 @@ class Splitter:
                 stream.ending = True
                 self.ending = stream
             self.last_key = event.stream
-            return self._release() if self.ready else ()
+            return self.fresh
         key = event.stream if event.stream is not None else self.last_key
         self.last_key = key
-        if self.ending is not None:
-            if self.ending.key == key:
-                self.ending.ending = event.stream is None  # the same stream goes on
-                if not self.ending.ending:
+        ending = self.ending
+        if ending is not None:
+            if ending.key == key:
+                ending.ending = event.stream is None  # the same stream goes on
+                if not ending.ending:
                     self.ending = None
             else:
-                self._close(self.ending)
-        stream = self.streams.get(key)
+                self._close(ending)
+        streams = self.streams
+        stream = streams.get(key)
         if stream is None:
-            stream = self.streams[key] = _Stream(key, self.count)
+            stream = streams[key] = _Stream(key, self.count)
             self.count += 1
-            if len(self.streams) > self.max_streams:
-                self._cut(next(iter(self.streams.values())), "open streams", "MAX_OPEN_STREAMS")
+            if len(streams) > self.max_streams:
+                self._cut(next(iter(streams.values())), "open streams", "MAX_OPEN_STREAMS")
         else:
-            self.streams.move_to_end(key)
+            streams.move_to_end(key)
         stream.last_line = self.line
         current = stream.current
-        if current is None or current.starts_new(event):
+        if current is None or (kind & _MAY_START and current.starts_new(event)):
             if current is not None:
                 self._complete(current)
             current = stream.current = Connection(
@@ -279,20 +341,42 @@ class Splitter:
             )
             stream.connections += 1
         was_reportable = current.reportable or (self.everything and bool(current.events))
-        weight = _weight(event)
+        weight = 1
+        if kind & _TEXT:  # _weight(event)
+            text = getattr(event, "text", None)
+            if isinstance(text, str) and len(text) > _TEXT_WEIGHT:
+                weight = 1 + len(text) // _TEXT_WEIGHT
+        # current.track(event)
+        if kind & _REPLY:
+            current.traffic = True
+            current.replies += 1
+            if current.first_reply is None:
+                current.first_reply = event.code  # type: ignore[attr-defined]
+            current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
+        elif kind & _COMMAND:
+            current.traffic = True
+            current.last_command = event  # type: ignore[assignment]
+        elif kind & _ENDER:
+            current.ended = True
+        if kind & _CONNECTED:
+            current.connected = True
+        if kind & _REPORTS:
+            current.reportable = True
+        # the rest of current.add(event, weight)
         if current.tail is None and current.weight + weight <= self.max_events - self.tail_events:
-            current.add(event, weight)
+            current.events.append(event)
+            current.weight += weight
             self.held += weight
         else:  # a session being cut: what its tail drops is no longer held
-            before = current.size
-            current.add(event, weight)
-            self.held += current.size - before
+            before = current.weight + current.tail_weight
+            current._add_to_tail(event, weight)
+            self.held += current.weight + current.tail_weight - before
         if not was_reportable and (current.reportable or self.everything):
             heapq.heappush(self.open, current.order)
         self.added += 1
         if self.added % 64 == 0 or self.held > self.max_held:
             self._expire()
-        return self._release() if self.ready else ()
+        return self.fresh
 
     def finish(self) -> Iterator[list[Event]]:
         for stream in list(self.streams.values()):
@@ -314,15 +398,17 @@ class Splitter:
             stream.current = None
 
     def _complete(self, connection: Connection) -> None:
-        self.held -= connection.size
+        self.held -= connection.weight + connection.tail_weight
         if not (connection.reportable or self.everything):
             return  # no SMTP in it (a daemon's notes in a shared log): nothing to report
         self.closed.add(connection.order)
         events, note = connection.finish()
         if note is not None:
             self._note(note)
-        heapq.heappush(self.ready, (connection.order, events, connection.size))
-        self.waiting += connection.size
+        size = connection.weight + connection.tail_weight
+        heapq.heappush(self.ready, (connection.order, events, size))
+        self.waiting += size
+        self.fresh = True
 
     def _expire(self) -> None:
         """Close streams silent for too long, and the least recent ones while too much is held."""
@@ -354,6 +440,7 @@ class Splitter:
 
     def _release(self) -> Iterator[list[Event]]:
         """Complete sessions, in the order they began, while none before them is open."""
+        self.fresh = False
         while self.ready:
             while self.open and self.open[0] in self.closed:
                 self.closed.discard(heapq.heappop(self.open))

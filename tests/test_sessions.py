@@ -223,3 +223,142 @@ def test_a_connection_cut_names_the_limit_that_cut_it(limits: dict, named: str) 
     assert len(list(splitter.split(interleaved))) > 2  # cut: a stream went on in a new session
     cuts = [note for note in splitter.notes if "more connections were open" in note]
     assert len(cuts) == 1 and f"smtplog.limits.{named})" in cuts[0]
+
+
+# -- the fast Splitter is the plain definition (tests/reference_splitter.py) ----------------
+
+
+def _event_strategy():  # type: ignore[no-untyped-def]
+    from hypothesis import strategies as st
+
+    from smtplog.events import (
+        Closed,
+        Command,
+        Connected,
+        ConnectFailed,
+        Connecting,
+        DataEnd,
+        Note,
+        Reply,
+        ShellPrompt,
+        StreamEnd,
+        Timeout,
+        TlsStarted,
+    )
+
+    greetings = ["mx.example.test ESMTP Postfix", "2.0.0 Ready to start TLS", "go ahead", "ok"]
+    texts = st.sampled_from(["x", "hello", "y" * 600, "z" * 1500])
+    replies = st.builds(
+        lambda code, text, enhanced: Reply(code=code, lines=(text,), enhanced=enhanced),
+        st.sampled_from([220, 220, 250, 221, 421, 354, 334, 550]),
+        st.sampled_from([*greetings, "q" * 700]),
+        st.sampled_from([None, "2.0.0"]),
+    )
+    commands = st.builds(
+        lambda verb, text: Command(verb=verb, text=text),
+        st.sampled_from(["EHLO", "MAIL", "STARTTLS", "QUIT"]),
+        st.sampled_from(["EHLO x", "w" * 900]),
+    )
+    kinds = st.one_of(
+        replies,
+        commands,
+        st.just(Connecting()),
+        st.just(Connected()),
+        st.just(ConnectFailed()),
+        st.just(Closed()),
+        st.just(Timeout()),
+        st.just(DataEnd()),
+        st.just(TlsStarted()),
+        st.builds(lambda text: Note(text=text), texts),
+        st.builds(lambda text: ShellPrompt(text=text), texts),
+        st.just(StreamEnd()),
+    )
+    return st.tuples(
+        kinds,
+        st.sampled_from([None, None, "a", "b", "c", "d"]),  # the stream
+        st.one_of(st.none(), st.integers(0, 30)),  # lines since the last event (None: no span)
+    )
+
+
+def _placed(drawn: list) -> list:  # type: ignore[type-arg]
+    from dataclasses import replace
+
+    from smtplog.events import Span
+
+    events, line = [], 1
+    for event, stream, step in drawn:
+        if step is not None:
+            line += step
+        span = None if step is None else Span(line, line + (step % 3))
+        events.append(replace(event, stream=stream, span=span))
+    return events
+
+
+_LIMITS = {
+    "everything": [False, True],
+    "reorder_events": [0, 3, 20_000],
+    "max_events": [6, 12, 20_000],
+    "tail_events": [0, 2, 5],
+    "max_streams": [1, 2, 5_000],
+    "max_held": [4, 15, 100_000],
+    "idle_lines": [5, 40, 50_000],
+}
+
+
+def _both(events: list, settings: dict) -> tuple[tuple, tuple]:  # type: ignore[type-arg]
+    from smtplog.sessions import Splitter
+
+    from .reference_splitter import Splitter as Reference
+
+    fast, plain = Splitter(**settings), Reference(**settings)
+    one_by_one = Splitter(**settings)
+    taken = [session for event in events for session in one_by_one.add(event)]
+    taken += list(one_by_one.finish())
+    return (
+        (list(fast.split(events)), fast.notes, taken, one_by_one.notes),
+        (list(plain.split(events)), plain.notes) * 2,
+    )
+
+
+def test_the_fast_splitter_cuts_any_events_as_the_definition_does() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    limits = st.fixed_dictionaries({name: st.sampled_from(v) for name, v in _LIMITS.items()})
+
+    @settings(max_examples=600, deadline=None)
+    @given(st.lists(_event_strategy(), max_size=80), limits)
+    def check(drawn: list, chosen: dict) -> None:  # type: ignore[type-arg]
+        events = _placed(drawn)
+        fast, plain = _both(events, chosen)
+        assert fast == plain
+
+    check()
+
+
+@pytest.mark.parametrize("kind", ["postfix", "summary", "exchange"])
+def test_the_fast_splitter_cuts_the_bench_logs_as_the_definition_does(kind: str) -> None:
+    import sys
+    from itertools import islice
+
+    from smtplog.assemble import Assembler
+    from smtplog.dialects import get
+    from smtplog.source import Line
+
+    from .conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import logs  # bench/logs.py: the bench's logs, made of the samples
+
+    made = {
+        "postfix": lambda: logs.postfix_lines(seed=5),
+        "summary": lambda: logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
+        "exchange": lambda: logs.exchange_lines(seed=5),
+    }[kind]()
+    lines = [Line(number, text) for number, text in enumerate(islice(made, 6000), 1)]
+    dialect = get("exchange" if kind == "exchange" else "postfix")
+    events = list(Assembler().feed(dialect.stream(lines)))
+    for settings in ({}, {"max_streams": 3, "reorder_events": 10, "max_held": 50}):
+        fast, plain = _both(events, settings)
+        assert fast == plain
+        assert len(fast[0]) > 100
