@@ -159,6 +159,29 @@ def _looks_like_command(text: str) -> bool:
     return first.isalpha() and len(first) <= 10 and len(argument.split()) <= 2
 
 
+# What ``Assembler.feed`` does with a record, by its type (``_kind``).
+_SERVER, _CLIENT, _UNMARKED, _END = "server", "client", "unmarked", "end"
+_TEXT_EVENT = "text event"  # an Unparsed or a Note (not a subclass): may hold credentials
+_EVENT = "event"  # any other event: passed on
+_KINDS: dict[type, str] = {}
+
+
+def _kind(cls: type) -> str:
+    """What isinstance() says of records of type ``cls``, asked once per type."""
+    if issubclass(cls, ServerLine):
+        kind = _SERVER
+    elif issubclass(cls, ClientLine):
+        kind = _CLIENT
+    elif issubclass(cls, UnmarkedLine):
+        kind = _UNMARKED
+    elif issubclass(cls, StreamEnd):
+        kind = _END
+    else:
+        kind = _TEXT_EVENT if cls in (Unparsed, Note) else _EVENT
+    _KINDS[cls] = kind
+    return kind
+
+
 class Assembler:
     """Turns a stream of records into events; one instance per input.
 
@@ -182,29 +205,58 @@ class Assembler:
         return stream
 
     def feed(self, records: Iterable[Record]) -> Iterator[Event]:
+        # The hottest loop of a long log: a record's kind by one dict look-up of its type,
+        # the events a dialect made itself and one-line replies handled here without a
+        # call (tests/test_assemble_fast.py proves it equal to the plain definition).
+        streams, notes, kinds = self._streams, self._notes, _KINDS
         for record in records:
-            if isinstance(record, ServerLine):
-                yield from self._server_line(record)
-            elif isinstance(record, ClientLine):
-                yield from self._client_line(record)
-            elif isinstance(record, UnmarkedLine):
-                yield from self._unmarked_line(record)
-            elif isinstance(record, StreamEnd):
-                state = self._streams.pop(record.stream, None)
-                if state is not None:
-                    yield from self._flush(state, record.stream)
-                yield record
-            else:
-                state = self._stream(record.stream)
+            cls = type(record)
+            kind = kinds.get(cls)
+            if kind is None:
+                kind = _kind(cls)
+            if kind is _EVENT or kind is _TEXT_EVENT:
+                key = record.stream
+                state = streams.get(key)
+                if state is None:
+                    state = streams[key] = _Stream()
+                else:
+                    streams.move_to_end(key)
                 # An event between reply lines ends a dangling multi-line reply.
                 if state.pending and not isinstance(record, Unparsed):
                     yield self._flush_reply(state)
-                yield self._unparsed(state, record) if type(record) in (Unparsed, Note) else record
-            if self._notes:
-                yield from self._notes
-                self._notes.clear()
-            if len(self._streams) > self._max_streams:
-                key, state = self._streams.popitem(last=False)
+                yield self._unparsed(state, record) if kind is _TEXT_EVENT else record  # type: ignore[arg-type]
+            elif kind is _END:
+                key = record.stream
+                state = streams.pop(key, None)
+                if state is not None:  # self._flush(state, key)
+                    if state.pending:
+                        yield self._flush_reply(state)
+                    if state.body_span is not None:
+                        yield self._flush_body(state, key)
+                    if notes:
+                        yield from notes
+                        notes.clear()
+                yield record  # type: ignore[misc]
+            elif kind is _SERVER:
+                key = record.stream
+                state = streams.get(key)
+                if state is None:
+                    state = streams[key] = _Stream()
+                else:
+                    streams.move_to_end(key)
+                if state.pending or record.sep == "-" or state.mode == "data":  # type: ignore[union-attr]
+                    yield from self._server_line(record, state)  # type: ignore[arg-type]
+                else:
+                    yield self._one_line_reply(record, state)  # type: ignore[arg-type]
+            elif kind is _CLIENT:
+                yield from self._client_line(record)  # type: ignore[arg-type]
+            else:
+                yield from self._unmarked_line(record)  # type: ignore[arg-type]
+            if notes:
+                yield from notes
+                notes.clear()
+            if len(streams) > self._max_streams:
+                key, state = streams.popitem(last=False)
                 yield from self._flush(state, key)
         yield from self.finish()
 
@@ -223,8 +275,9 @@ class Assembler:
 
     # -- server side -------------------------------------------------------
 
-    def _server_line(self, line: ServerLine) -> Iterator[Event]:
-        state = self._stream(line.stream)
+    def _server_line(self, line: ServerLine, state: _Stream | None = None) -> Iterator[Event]:
+        if state is None:
+            state = self._stream(line.stream)
         state.seen_server = True
         if state.mode == "data" and not state.pending:
             # A reply while content was being sent: the tool did not print
@@ -242,6 +295,23 @@ class Assembler:
             state.pending.append(line)
         if line.sep != "-":
             yield self._flush_reply(state)
+
+    def _one_line_reply(self, line: ServerLine, state: _Stream) -> Reply:
+        """``_server_line`` of a reply's only line (none pending, no content being sent)."""
+        state.seen_server = True
+        text, span = line.text, line.span
+        reply = Reply(
+            code=line.code,
+            enhanced=enhanced_code(text),
+            lines=(text,),
+            span=span,
+            time=line.time,
+            stream=line.stream,
+            latency=line.latency,
+            line_numbers=(span.first,),
+        )
+        self._after_reply(state, reply)
+        return reply
 
     def _flush_reply(self, state: _Stream) -> Reply:
         lines, state.pending = state.pending, []
@@ -447,11 +517,13 @@ class Assembler:
             mechanism = context[0] if context else ""
             state.unparsed_auth = (mechanism, prompt_role(decode_auth_prompt(challenge[1] or "")))
             return line
-        words = text.split()
         if state.mode == "auth" and context is None:
             context = (state.auth.mechanism if state.auth else "", state.last_prompt_role)
             state.mode = "command"
-        if context is None or not 1 <= len(words) <= 2 or not is_base64(words[-1]):
+        if context is None:
+            return line
+        words = text.split()
+        if not 1 <= len(words) <= 2 or not is_base64(words[-1]):
             return line
         masked = mask_response(words[-1], AuthExchange(mechanism=context[0]), context[1])
         return AuthResponse(

@@ -1,0 +1,160 @@
+"""The assembler's fast paths give exactly what its plain definition gives.
+
+``Assembler.feed`` tells a record's kind by one dict look-up of its type, passes the
+events a dialect made itself and makes one-line replies without a generator
+(smtplog/assemble.py). tests/reference_assembler.py keeps the definition as it was:
+for any records (hypothesis), every sample and the bench logs, both give the same events.
+"""
+
+from __future__ import annotations
+
+import sys
+from itertools import islice
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smtplog import limits
+from smtplog.assemble import Assembler, ClientLine, ServerLine, UnmarkedLine
+from smtplog.dialects import get
+from smtplog.events import (
+    Closed,
+    Command,
+    Connected,
+    DataEnd,
+    Note,
+    ShellPrompt,
+    Span,
+    StreamEnd,
+    Unparsed,
+)
+from smtplog.source import Line, source_from_bytes
+
+from .conftest import ROOT
+from .reference_assembler import Assembler as Reference
+from .samples import load_samples
+
+TEXTS = [
+    "EHLO client.example.test",
+    "MAIL FROM:<a@example.test>",
+    "DATA",
+    ".",
+    "",
+    "hello",
+    "250 ok",
+    "AUTH PLAIN dGVzdAB0ZXN0AHRlc3Q=",
+    "AUTH LOGIN",
+    "dXNlcg==",
+    "334 VXNlcm5hbWU6",
+    "STARTTLS",
+    "QUIT",
+    "C: AUTH LOGIN dXNlcg==",
+    "some prose about the session follows here",
+]
+REPLY_TEXTS = ["mx.example.test ESMTP", "2.1.0 Ok", "VXNlcm5hbWU6", "UGFzc3dvcmQ6", "Bye", ""]
+STREAMS = st.sampled_from([None, None, "a", "b"])
+
+
+def _server(code: int, sep: str, text: str, stream: str | None) -> ServerLine:
+    return ServerLine(code, sep, text, Span(1, 1), stream=stream, latency=0.5)
+
+
+servers = st.builds(
+    _server,
+    st.sampled_from([220, 250, 334, 354, 235, 535, 221, 421]),
+    st.sampled_from(["-", " ", ""]),
+    st.sampled_from(REPLY_TEXTS),
+    STREAMS,
+)
+records = st.one_of(
+    servers,
+    st.builds(
+        lambda text, stream, body, bare: ClientLine(
+            text, Span(1, 1), None, stream, body, False, bare
+        ),
+        st.sampled_from(TEXTS),
+        STREAMS,
+        st.booleans(),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda text, stream, reply: UnmarkedLine(text, Span(1, 1), reply, stream=stream),
+        st.sampled_from(TEXTS),
+        STREAMS,
+        st.one_of(st.none(), servers),
+    ),
+    st.builds(lambda text, stream: Note(text=text, stream=stream), st.sampled_from(TEXTS), STREAMS),
+    st.builds(lambda t, stream: Unparsed(text=t, stream=stream), st.sampled_from(TEXTS), STREAMS),
+    st.builds(
+        lambda t, stream: ShellPrompt(text=t, stream=stream), st.sampled_from(TEXTS), STREAMS
+    ),
+    st.builds(lambda stream: Command(verb="NOOP", text="NOOP", stream=stream), STREAMS),
+    st.builds(lambda stream: Connected(stream=stream), STREAMS),
+    st.builds(lambda stream: Closed(stream=stream), STREAMS),
+    st.builds(lambda stream: DataEnd(stream=stream), STREAMS),
+    st.builds(lambda stream: StreamEnd(stream=stream), STREAMS),
+)
+
+
+def _numbered(drawn: list) -> list:  # type: ignore[type-arg]
+    """Each record on a line of its own (a reply line inside an unmarked one on the same)."""
+    out = []
+    for number, record in enumerate(drawn, 1):
+        span = Span(number, number)
+        if isinstance(record, UnmarkedLine) and record.reply is not None:
+            reply = ServerLine(**{**_fields(record.reply), "span": span})
+            out.append(UnmarkedLine(record.text, span, reply, stream=record.stream))
+        elif isinstance(record, ServerLine | ClientLine | UnmarkedLine):
+            out.append(type(record)(**{**_fields(record), "span": span}))
+        else:
+            out.append(record)
+    return out
+
+
+def _fields(record: object) -> dict:  # type: ignore[type-arg]
+    return {name: getattr(record, name) for name in record.__slots__}  # type: ignore[attr-defined]
+
+
+def _same(records: list, max_streams: int = limits.MAX_OPEN_STREAMS) -> None:  # type: ignore[type-arg]
+    fast = list(Assembler(max_streams).feed(iter(records)))
+    plain = list(Reference(max_streams).feed(iter(records)))
+    assert fast == plain
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(records, max_size=40), st.sampled_from([1, 2, 5_000]), st.booleans())
+def test_any_records_are_assembled_as_the_definition_does(
+    drawn: list,  # type: ignore[type-arg]
+    max_streams: int,
+    short_replies: bool,
+) -> None:
+    saved = limits.MAX_REPLY_LINES
+    limits.MAX_REPLY_LINES = 3 if short_replies else saved
+    try:
+        _same(_numbered(drawn), max_streams)
+    finally:
+        limits.MAX_REPLY_LINES = saved
+
+
+@pytest.mark.parametrize("sample", load_samples(), ids=str)
+def test_every_sample_is_assembled_as_the_definition_does(sample) -> None:  # type: ignore[no-untyped-def]
+    if sample.dialect == "pcap":
+        pytest.skip("a capture has no records")
+    source = source_from_bytes(sample.file.read_bytes(), sample.path)
+    _same(list(get(sample.dialect).records(source)))
+
+
+@pytest.mark.parametrize("kind", ["postfix", "summary", "exchange"])
+def test_the_bench_logs_are_assembled_as_the_definition_does(kind: str) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    import logs  # bench/logs.py: the bench's logs, made of the samples
+
+    made = {
+        "postfix": lambda: logs.postfix_lines(seed=5),
+        "summary": lambda: logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
+        "exchange": lambda: logs.exchange_lines(seed=5),
+    }[kind]()
+    lines = [Line(number, text) for number, text in enumerate(islice(made, 6000), 1)]
+    dialect = get("exchange" if kind == "exchange" else "postfix")
+    _same(list(dialect.stream(lines)))
