@@ -27,7 +27,7 @@ import re
 import select
 import stat
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from itertools import chain
 from typing import BinaryIO
 
@@ -358,7 +358,8 @@ class SourceReader:
         self._started = False
         self._bytes_in = 0  # text bytes after telnet stripping
         self._texts = self._text_chunks()
-        self._rest = self._numbered(self._all_lines())
+        self._batches = self._numbered_batches()
+        self._leftover: list[Line] = []  # the rest of the batch the head ended in
         self._head_lines, self._head_bytes = head_lines, head_bytes
         self.head: list[Line] = []
         self.complete = False
@@ -369,17 +370,22 @@ class SourceReader:
     def _collect_head(self) -> None:
         self.paused = False
         limit = self._head_lines
-        for line in self._rest:
-            if line is None:  # a pause (live input only): what has come is the head
+        for batch in self._pulled():
+            if batch is None:  # a pause (live input only): what has come is the head
                 if self.head and limit is not None:
                     self.paused = True
                     break
                 continue
-            self.head.append(line)
-            if limit is not None and (
-                len(self.head) >= limit or self._bytes_in >= self._head_bytes
-            ):
-                break
+            for index, line in enumerate(batch):
+                self.head.append(line)
+                if limit is not None and (
+                    len(self.head) >= limit or self._bytes_in >= self._head_bytes
+                ):
+                    self._leftover = batch[index + 1 :]
+                    break
+            else:
+                continue
+            break
         else:
             self.complete = True
         if self.complete and not any(line.text.strip() for line in self.head):
@@ -416,13 +422,30 @@ class SourceReader:
     def rest_pausing(self) -> Iterator[Line | None]:
         """The lines after the head, and None where a live input paused (the pause that
         ended the head first): nothing more has come for now. Only once."""
+        for batch in self.rest_batches():
+            if batch is None:
+                yield None
+            else:
+                yield from batch
+
+    def rest_batches(self) -> Iterator[list[Line] | None]:
+        """``rest_pausing`` a run of lines at a time (for a regular file, a chunk's worth;
+        a line whose note a limit wrote begins a run, so that the note comes with it)."""
         if self._taken:
             raise RuntimeError("the lines of a SourceReader can be read only once")
         self._taken = True
         if self.paused:
             yield None
         if not self.complete:
-            yield from self._rest
+            yield from self._pulled()
+
+    def _pulled(self) -> Iterator[list[Line] | None]:
+        """The batches not taken yet: what is left of the one the head ended in first.
+        (Not a generator: leaving a loop over it must not close ``_batches``.)"""
+        if not self._leftover:
+            return self._batches
+        leftover, self._leftover = self._leftover, []
+        return chain((leftover,), self._batches)
 
     # -- bytes -> text -------------------------------------------------------------------------
 
@@ -481,9 +504,12 @@ class SourceReader:
 
     # -- text -> lines ---------------------------------------------------------------------------
 
-    def _all_lines(self) -> Iterator[str | None]:
-        """The lines of the text; None where a live input paused."""
+    def _numbered_batches(self) -> Iterator[list[Line] | None]:
+        """The lines of the text, numbered, a chunk's worth at a time; None where a live
+        input paused. (tests/test_reader_batches.py proves them the lines, and the notes,
+        of the plain line-at-a-time definition, ``lines_one_at_a_time``.)"""
         limit = limits.MAX_LINE_CHARS
+        number = 0  # of the last line made
         for chunk in self._texts:
             if chunk is None:
                 yield None
@@ -491,37 +517,78 @@ class SourceReader:
             text = chunk
             if self._cr_only is None:
                 self._cr_only = self._line_end(self._pending + text)
-            separator = "\r" if self._cr_only else "\n"
+            cr_only = self._cr_only
+            separator = "\r" if cr_only else "\n"
             if self._skipping:
-                end = text.find(separator)
-                if end < 0:
-                    self._skipping += len(text)
+                text = self._skip(text, separator)
+                if text is None:
                     continue
-                self._skipping += end
-                self._note_cut()
-                text = text[end + 1 :]
-            parts = (self._pending + text).split(separator)
+            text = self._pending + text
+            parts = text.split(separator)
             self._pending = parts.pop()
-            for part in parts:
-                if len(part) > limit:  # a long line whose end came in this same chunk
-                    self.cut_lines += 1
-                    self._cut_at = self.line_count + 1
-                    self._skipping = len(part) - limit
-                    self._note_cut()
-                    part = part[:limit]  # noqa: PLW2901
-                yield part if self._cr_only else part.rstrip("\r")
+            batch: list[Line] = []
+            if len(text) <= limit or max(map(len, parts), default=0) <= limit:
+                if not cr_only and "\r" in text:
+                    parts = [part.rstrip("\r") for part in parts]
+                batch = _lines(parts, number + 1, "\b" in text or "\x7f" in text)
+                number += len(parts)
+            else:
+                batch = yield from self._cutting(parts, number)
+                number += len(parts)
             if len(self._pending) > limit:
-                self.cut_lines += 1
-                self._cut_at = self.line_count + 1
-                self._skipping = len(self._pending) - limit
-                cut, self._pending = self._pending[:limit], ""
-                yield cut if self._cr_only else cut.rstrip("\r")
+                number += 1
+                batch += self._cut_pending(number)
+            if batch:
+                self.line_count = number
+                yield batch
         if self._skipping:
             self._note_cut()
         last = self._pending if self._cr_only else self._pending.rstrip("\r")
         self._pending = ""
         if last:
-            yield last
+            number += 1
+            self.line_count = number
+            yield _lines([last], number)
+
+    def _cutting(self, parts: list[str], number: int) -> Generator[list[Line], None, list[Line]]:
+        """Lines ``number`` + 1... of ``parts``, some longer than the limit: each of those
+        begins a batch, its note written when the batch is taken. Returns the last batch."""
+        limit = limits.MAX_LINE_CHARS
+        batch: list[Line] = []
+        for part in parts:
+            if len(part) > limit:  # a long line whose end came in this same chunk
+                if batch:
+                    self.line_count = number
+                    yield batch
+                    batch = []
+                self.cut_lines += 1
+                self._cut_at = number + 1
+                self._skipping = len(part) - limit
+                self._note_cut()
+                part = part[:limit]  # noqa: PLW2901
+            number += 1
+            batch += _lines([part if self._cr_only else part.rstrip("\r")], number)
+        return batch
+
+    def _skip(self, text: str, separator: str) -> str | None:
+        """What follows the end of a line being cut, in ``text``; None: it does not end here."""
+        end = text.find(separator)
+        if end < 0:
+            self._skipping += len(text)
+            return None
+        self._skipping += end
+        self._note_cut()
+        return text[end + 1 :]
+
+    def _cut_pending(self, number: int) -> list[Line]:
+        """Line ``number``, longer than the limit, its end still to come: cut (the note
+        says how long it was once its end has come)."""
+        limit = limits.MAX_LINE_CHARS
+        self.cut_lines += 1
+        self._cut_at = number
+        self._skipping = len(self._pending) - limit
+        cut, self._pending = self._pending[:limit], ""
+        return _lines([cut if self._cr_only else cut.rstrip("\r")], number)
 
     def _line_end(self, text: str) -> bool | None:
         """Does "\r" alone end lines? Decided on the first text; a live input's first
@@ -541,18 +608,12 @@ class SourceReader:
             self._notes.append("more lines were cut the same way (not listed)")
         self._skipping = 0
 
-    def _numbered(self, texts: Iterator[str | None]) -> Iterator[Line | None]:
-        number = 0
-        for text in texts:
-            if text is None:
-                yield None
-                continue
-            number += 1
-            self.line_count = number
-            if "\b" in text or "\x7f" in text:
-                yield from make_lines((text,), number)
-            else:
-                yield Line(number, text)
+
+def _lines(texts: list[str], first: int, edited: bool = True) -> list[Line]:
+    """``texts`` as Lines numbered from ``first``; ``edited``: some may hold backspaces."""
+    if edited:
+        return list(make_lines(texts, first))
+    return list(map(Line, range(first, first + len(texts)), texts))
 
 
 def read_source(
