@@ -179,7 +179,7 @@ def analyze_stream(
 
     reader = SourceReader(stream)
     head, reading = _read_head(reader, label, dialect, cleanup)
-    rest = None if reader.complete else reader.rest_pausing()
+    rest = None if reader.complete else reader.rest_batches()
     return _text_stream(
         head,
         rest,
@@ -229,7 +229,7 @@ def analyze_source(source: Source, dialect: str | None = None, cleanup: bool = T
 
 def _text_stream(
     head: Source,
-    rest: Iterator[Line | None] | None,
+    rest: Iterator[list[Line] | None] | None,
     dialect: str | None,
     use_cleanup: bool,
     *,
@@ -238,8 +238,8 @@ def _text_stream(
     reading: Reading | None = None,
 ) -> ReportStream:
     """The text pipeline over ``head`` and, for a long input, the ``rest`` of its lines
-    (a None in them: a live input paused). ``reading``: of the head, when it was read
-    already."""
+    in batches (a None in them: a live input paused). ``reading``: of the head, when it
+    was read already."""
     from smtplog import cleanup as cleaning
     from smtplog.assemble import Assembler
     from smtplog.reading import read
@@ -251,13 +251,14 @@ def _text_stream(
     if rest is not None and use_cleanup:
         # The head's last lines are cleaned again with the rest: damage that the end
         # of the head cuts in two (a quote run, a wrapped line) is judged whole.
-        rest = chain(cleaning.hold_back(chosen, head.lines), rest)
+        rest = chain((cleaning.hold_back(chosen, head.lines),), rest)
     aside = list(chosen.aside)
     lines: Iterable[Line] = chosen.source.lines
     if rest is not None:  # without cleanup, the rest is read as is, like the head
-        lines = chain(
-            lines, cleaning.stream(chosen, rest, aside) if use_cleanup else filter(None, rest)
+        batches = (
+            cleaning.stream_batches(chosen, rest, aside) if use_cleanup else filter(None, rest)
         )
+        lines = chain(lines, chain.from_iterable(batches))
     times: OrderedDict[int, float] = OrderedDict()
     if "timestamps" in chosen.applied:  # the only normaliser that gives lines a time
         lines = _remember_times(lines, times)

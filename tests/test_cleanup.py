@@ -414,6 +414,37 @@ def test_an_indented_line_that_no_block_holds_is_no_place_to_cut() -> None:
     assert held == [13, 14]
 
 
+@given(
+    st.lists(
+        st.one_of(st.none(), st.lists(st.sampled_from(["", " ", "x", "quoted > y", "z" * 40]))),
+        max_size=12,
+    ),
+    st.integers(1, 9),  # lines in a window
+    st.sampled_from([1, 30, 100, 4 * 1024 * 1024]),  # characters in a window
+)
+def test_windows_made_a_batch_at_a_time_are_the_windows_of_the_lines(
+    texts: list[list[str] | None], size: int, budget: int
+) -> None:
+    """``batch_windows`` (the reader's batches, a slice at a time) is ``windows``."""
+    from smtplog import limits
+    from smtplog.cleanup import batch_windows
+
+    number, batches = 0, []
+    for run in texts:
+        if run is None:
+            batches.append(None)
+            continue
+        batches.append([Line(number + index, text) for index, text in enumerate(run, 1)])
+        number += len(run)
+    flat = [line for batch in batches for line in (batch if batch is not None else [None])]
+    saved = limits.CLEANUP_WINDOW, limits.HEAD_BYTES
+    limits.CLEANUP_WINDOW, limits.HEAD_BYTES = size, budget
+    try:
+        assert list(batch_windows(batches)) == list(windows(flat))
+    finally:
+        limits.CLEANUP_WINDOW, limits.HEAD_BYTES = saved
+
+
 def test_a_pause_of_a_live_input_ends_a_window_at_once() -> None:
     """What has come is cleaned now (and analysed), not when 2,000 lines have."""
     first, second = lines(*QUOTED[:5]), lines(*QUOTED[5:])

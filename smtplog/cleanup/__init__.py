@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from smtplog import limits
 from smtplog.cleanup import escapes, markup, prefixes, shell, wrapping
@@ -26,6 +27,7 @@ from smtplog.cleanup.shapes import blank
 from smtplog.source import Line, Source
 
 Apply = Callable[[list[Line]], "list[Line] | None"]
+_text = attrgetter("text")
 Learn = Callable[[list[Line]], Apply]
 
 
@@ -173,7 +175,7 @@ def _run(
     for normaliser in normalisers:
         if normaliser.maybe is not None:
             if text is None:
-                text = "\n".join([line.text for line in lines])
+                text = "\n".join(map(_text, lines))
             if not normaliser.maybe(text):
                 continue
         result = normaliser.apply(lines)
@@ -246,6 +248,22 @@ def stream(cleaning: Cleaning, lines: Iterable[Line | None], aside: list[Line]) 
     ``aside``; the count of lines each normaliser changed goes to
     ``cleaning.streamed`` (for the notes).
     """
+    for out in _cleaned(cleaning, windows(lines), aside):
+        yield from out
+
+
+def stream_batches(
+    cleaning: Cleaning, batches: Iterable[list[Line] | None], aside: list[Line]
+) -> Iterator[list[Line]]:
+    """``stream`` of the lines in ``batches`` (a None: a pause), a cleaned window at a
+    time: a long log's lines pass with no step of their own here."""
+    return _cleaned(cleaning, batch_windows(batches), aside)
+
+
+def _cleaned(
+    cleaning: Cleaning, windows: Iterable[list[Line]], aside: list[Line]
+) -> Iterator[list[Line]]:
+    """Each window cleaned (see ``stream``)."""
     applied = set(cleaning.applied)
 
     def chosen(normalisers: Sequence[Normaliser]) -> list[Normaliser]:
@@ -261,10 +279,10 @@ def stream(cleaning: Cleaning, lines: Iterable[Line | None], aside: list[Line]) 
     rejoin = chosen(REJOIN) if cleaning.stage >= 1 else []
     prefix = chosen(PREFIXES) if cleaning.stage >= 2 else []
     seen: list[str] = []
-    for window in windows(lines):
+    for window in windows:
         out, changed = _run(ALWAYS, window, seen)
         if not (changed or transport or rejoin or prefix):
-            yield from out  # nothing to undo here (a log read natively, mostly)
+            yield out  # nothing to undo here (a log read natively, mostly)
             continue
         out, set_aside = _split_aside(out)
         if transport:
@@ -286,7 +304,7 @@ def stream(cleaning: Cleaning, lines: Iterable[Line | None], aside: list[Line]) 
             if name not in applied:  # stage 0 found something only later in the input
                 applied.add(name)
                 cleaning.applied.append(name)
-        yield from out
+        yield out
 
 
 # Normalisers that judge a line by the lines around it (a quote run, a code block).
@@ -365,13 +383,55 @@ def windows(lines: Iterable[Line | None]) -> Iterator[list[Line]]:
         chars += len(line.text)
         if len(window) < size and chars < budget:
             continue
-        cut = len(window)
-        for index in range(len(window) - 1, (len(window) * 3) // 4, -1):
-            if not window[index].text.strip():
-                cut = index + 1
-                break
+        cut = _cut(window)
         yield window[:cut]
         window = window[cut:]
-        chars = sum(len(line.text) for line in window)
+        chars = sum(map(len, map(_text, window)))
     if window:
         yield window
+
+
+def batch_windows(batches: Iterable[list[Line] | None]) -> Iterator[list[Line]]:
+    """``windows`` of the lines in ``batches``, a None a pause, made a slice at a time
+    (tests/test_cleanup.py proves them the windows of the line-at-a-time definition)."""
+    size, budget = limits.CLEANUP_WINDOW, limits.HEAD_BYTES
+    window: list[Line] = []
+    chars = 0
+    for batch in batches:
+        if batch is None:
+            if window:
+                yield window
+            window, chars = [], 0
+            continue
+        start, end = 0, len(batch)
+        while start < end:
+            room = size - len(window)
+            take = batch[start : start + room]
+            added = sum(map(len, map(_text, take)))
+            if chars + added < budget:  # windows() would take every line of ``take``
+                window += take
+                chars += added
+                start += len(take)
+                if len(window) < size:
+                    continue
+            else:  # the budget ends the window within ``take``: find where, line by line
+                for line in take:
+                    window.append(line)
+                    chars += len(line.text)
+                    start += 1
+                    if chars >= budget:
+                        break
+            cut = _cut(window)
+            yield window[:cut]
+            window = window[cut:]
+            chars = sum(map(len, map(_text, window)))
+    if window:
+        yield window
+
+
+def _cut(window: list[Line]) -> int:
+    """Where a full window ends: after its last blank line in its last quarter, if any."""
+    for index in range(len(window) - 1, (len(window) * 3) // 4, -1):
+        if not window[index].text.strip():
+            return index + 1
+    return len(window)
