@@ -271,7 +271,7 @@ def _text_stream(
     if "timestamps" in chosen.applied:
         events = stamp_times(events, stamps)
     splitter = Splitter()
-    sessions = splitter.split(with_prompts(events, aside))
+    sessions = splitter.split(events, aside, _prompt)  # with_prompts(events, aside), inlined
     return ReportStream(
         source=head.name,
         dialect=detection.dialect.name,
@@ -309,6 +309,7 @@ def stamp_times(events: Iterable[Event], times: dict[int, float] | list[Line]) -
 
 def with_prompts(events: Iterable[Event], aside: list[Line]) -> Iterator[Event]:
     """Put the shell prompts cleanup set aside back among the events, in line order.
+    (The definition: ``Splitter.split`` does it as it takes the events.)
 
     ``aside`` may grow while the events are read (a long input is cleaned as it
     streams): a prompt is placed before the first event from a later line.

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from smtplog import limits
 from smtplog.events import (
@@ -39,6 +40,9 @@ from smtplog.events import (
     StreamEnd,
     Timeout,
 )
+
+if TYPE_CHECKING:
+    from smtplog.source import Line
 
 # A failed attempt followed by another one (telnet trying ::1, then
 # 127.0.0.1) is one session: only SMTP traffic or an open connection ends it.
@@ -257,6 +261,7 @@ class Splitter:
     ) -> None:
         self.everything = everything  # report sessions without SMTP too
         self.max_events, self.tail_events = max_events, tail_events
+        self.head_room = max_events - tail_events  # what a session keeps before its tail
         self.max_streams, self.max_held, self.idle_lines = max_streams, max_held, idle_lines
         self.added = 0  # events seen
         self.streams: OrderedDict[str | None, _Stream] = OrderedDict()  # least recent first
@@ -277,10 +282,37 @@ class Splitter:
         # sessions waiting stay blocked by the same open one.
         self.fresh = False
 
-    def split(self, events: Iterable[Event]) -> Iterator[list[Event]]:
+    def split(
+        self,
+        events: Iterable[Event],
+        aside: list[Line] | None = None,
+        prompt: Callable[[Line], Event] | None = None,
+    ) -> Iterator[list[Event]]:
+        """The sessions of ``events``, each once it is complete.
+
+        ``aside``: lines that cleanup set aside (shell prompts), in line order; the list
+        may grow while ``events`` are read. Each goes among the events as ``prompt(line)``,
+        before the first event from a later line (``analysis.with_prompts``, done here:
+        one generator less per event; tests/test_sessions.py proves them the same).
+        """
         take = self._take
+        if aside is None or prompt is None:
+            aside, prompt = [], _no_prompt
+        taken = 0
         for event in events:
+            if taken < len(aside) and event.span is not None:
+                first = event.span.first
+                while taken < len(aside) and aside[taken].number <= first:
+                    taken += 1
+                    if take(prompt(aside[taken - 1])):
+                        yield from self._release()
+                if taken > 1024:  # what was placed is not needed again
+                    del aside[:taken]
+                    taken = 0
             if take(event):
+                yield from self._release()
+        for line in aside[taken:]:
+            if take(prompt(line)):
                 yield from self._release()
         yield from self.finish()
 
@@ -363,7 +395,7 @@ class Splitter:
         if kind & _REPORTS:
             current.reportable = True
         # the rest of current.add(event, weight)
-        if current.tail is None and current.weight + weight <= self.max_events - self.tail_events:
+        if current.tail is None and current.weight + weight <= self.head_room:
             current.events.append(event)
             current.weight += weight
             self.held += weight
@@ -450,6 +482,10 @@ class Splitter:
             heapq.heappop(self.ready)
             self.waiting -= weight
             yield events
+
+
+def _no_prompt(line: Line) -> Event:
+    raise AssertionError("no line is set aside")  # (aside is empty)
 
 
 def split_connections(events: Iterable[Event]) -> list[list[Event]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from smtplog.analysis import analyze_text
@@ -362,3 +364,69 @@ def test_the_fast_splitter_cuts_the_bench_logs_as_the_definition_does(kind: str)
         fast, plain = _both(events, settings)
         assert fast == plain
         assert len(fast[0]) > 100
+
+
+def test_the_splitter_places_prompts_as_with_prompts_does() -> None:
+    """``Splitter.split(events, aside, prompt)`` is ``split(with_prompts(events, aside))``,
+    the prompts set aside growing while the events are read (a long input's cleanup)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from smtplog.analysis import _prompt, with_prompts
+    from smtplog.sessions import Splitter
+    from smtplog.source import Line
+
+    def growing(events: list, aside: list, grow: dict) -> Iterator:  # type: ignore[type-arg]
+        for index, event in enumerate(events):
+            aside.extend(grow.get(index, []))
+            yield event
+
+    @settings(max_examples=400, deadline=None)
+    @given(
+        st.lists(_event_strategy(), max_size=60),
+        # (when it is added, the event whose line it is near, before / on / after it)
+        st.lists(
+            st.tuples(st.integers(0, 60), st.integers(0, 60), st.integers(-1, 1)), max_size=30
+        ),
+        st.sampled_from([0, 1, 2000]),  # prompts there from the start
+    )
+    def check(drawn: list, prompts: list, ahead: int) -> None:  # type: ignore[type-arg]
+        events = _placed(drawn)
+        spans = [event.span.first for event in events if event.span is not None] or [0]
+        numbers = sorted(spans[near % len(spans)] + step for _, near, step in prompts)
+        at = sorted(index for index, _, _ in prompts)
+        lines = [Line(number, f"$ swaks --to a{number}@example.test") for number in numbers]
+        first = [line for line in lines if line.number < ahead]
+        later = [line for line in lines if line.number >= ahead]
+        grow: dict[int, list] = {}  # type: ignore[type-arg]
+        for index, line in zip(at, later, strict=False):
+            grow.setdefault(index, []).append(line)
+        plain_aside, fast_aside = list(first), list(first)
+        plain = list(
+            Splitter().split(with_prompts(growing(events, plain_aside, grow), plain_aside))
+        )
+        fast = list(Splitter().split(growing(events, fast_aside, grow), fast_aside, _prompt))
+        assert fast == plain
+
+    check()
+
+
+def test_the_splitter_forgets_placed_prompts_as_with_prompts_does() -> None:
+    """Beyond 1,024 prompts placed, both drop them from ``aside`` (memory stays flat)."""
+    from smtplog.analysis import _prompt, with_prompts
+    from smtplog.events import Command, Reply, Span
+    from smtplog.sessions import Splitter
+    from smtplog.source import Line
+
+    events: list = []  # type: ignore[type-arg]
+    for n in range(1500):
+        events += [
+            Reply(code=220, lines=("mx ESMTP",), span=Span.of(3 * n + 2)),
+            Command(verb="QUIT", text="QUIT", span=Span.of(3 * n + 3)),
+        ]
+    lines = [Line(3 * n + 1, "$ swaks") for n in range(1500)]
+    plain_aside, fast_aside = list(lines), list(lines)
+    plain = list(Splitter().split(with_prompts(events, plain_aside)))
+    fast = list(Splitter().split(events, fast_aside, _prompt))
+    assert fast == plain and len(fast) == 1500
+    assert fast_aside == plain_aside and len(fast_aside) < 1000
