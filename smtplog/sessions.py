@@ -329,8 +329,8 @@ class Splitter:
         definition, tests/reference_splitter.py.)
         """
         span = event.span
-        if span is not None and span.last > self.line:
-            self.line = span.last
+        if span is not None and (last := span.last) > self.line:
+            self.line = last
         cls = type(event)
         kind = _KINDS.get(cls)
         if kind is None:
@@ -344,13 +344,17 @@ class Splitter:
                 self.ending = stream
             self.last_key = event.stream
             return self.fresh
-        key = event.stream if event.stream is not None else self.last_key
-        self.last_key = key
+        key = event.stream
+        unnamed = key is None
+        if unnamed:
+            key = self.last_key
+        else:
+            self.last_key = key
         ending = self.ending
         if ending is not None:
             if ending.key == key:
-                ending.ending = event.stream is None  # the same stream goes on
-                if not ending.ending:
+                ending.ending = unnamed  # the same stream goes on
+                if not unnamed:
                     self.ending = None
             else:
                 self._close(ending)
@@ -372,27 +376,29 @@ class Splitter:
                 (stream.number, stream.connections), self.max_events, self.tail_events
             )
             stream.connections += 1
-        was_reportable = current.reportable or (self.everything and bool(current.events))
+        # A session to report from now on: it waits for no later one.
+        if not current.reportable and (not current.events if self.everything else kind & _REPORTS):
+            heapq.heappush(self.open, current.order)
         weight = 1
         if kind & _TEXT:  # _weight(event)
             text = getattr(event, "text", None)
             if isinstance(text, str) and len(text) > _TEXT_WEIGHT:
                 weight = 1 + len(text) // _TEXT_WEIGHT
-        # current.track(event)
+        # current.track(event) (an event is of one of these types at most: their slots clash)
         if kind & _REPLY:
-            current.traffic = True
+            current.traffic = current.reportable = True
             current.replies += 1
             if current.first_reply is None:
                 current.first_reply = event.code  # type: ignore[attr-defined]
             current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
         elif kind & _COMMAND:
-            current.traffic = True
+            current.traffic = current.reportable = True
             current.last_command = event  # type: ignore[assignment]
         elif kind & _ENDER:
-            current.ended = True
-        if kind & _CONNECTED:
-            current.connected = True
-        if kind & _REPORTS:
+            current.ended = current.reportable = True
+        elif kind & _CONNECTED:
+            current.connected = current.reportable = True
+        elif kind & _REPORTS:
             current.reportable = True
         # the rest of current.add(event, weight)
         if current.tail is None and current.weight + weight <= self.head_room:
@@ -403,8 +409,6 @@ class Splitter:
             before = current.weight + current.tail_weight
             current._add_to_tail(event, weight)
             self.held += current.weight + current.tail_weight - before
-        if not was_reportable and (current.reportable or self.everything):
-            heapq.heappush(self.open, current.order)
         self.added += 1
         if self.added % 64 == 0 or self.held > self.max_held:
             self._expire()
