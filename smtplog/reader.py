@@ -37,6 +37,7 @@ from smtplog.errors import InputError
 from smtplog.source import Line, looks_binary, make_lines
 
 PEEK_BYTES = 64 * 1024  # what identifying a file looks at
+BATCH_LINES = 4096  # lines made at once (SourceReader.rest_batches)
 BINARY_SAMPLE = 8192  # what judging "binary or text" looks at (source.looks_binary)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 _IAC, _SB, _SE = 0xFF, 0xFA, 0xF0
@@ -507,7 +508,7 @@ class SourceReader:
     def _numbered_batches(self) -> Iterator[list[Line] | None]:
         """The lines of the text, numbered, a chunk's worth at a time; None where a live
         input paused. (tests/test_reader_batches.py proves them the lines, and the notes,
-        of the plain line-at-a-time definition, ``lines_one_at_a_time``.)"""
+        of the plain line-at-a-time definition.)"""
         limit = limits.MAX_LINE_CHARS
         number = 0  # of the last line made
         for chunk in self._texts:
@@ -530,8 +531,15 @@ class SourceReader:
             if len(text) <= limit or max(map(len, parts), default=0) <= limit:
                 if not cr_only and "\r" in text:
                     parts = [part.rstrip("\r") for part in parts]
-                batch = _lines(parts, number + 1, "\b" in text or "\x7f" in text)
-                number += len(parts)
+                edited = "\b" in text or "\x7f" in text
+                first = 0  # at most BATCH_LINES at a time: a chunk of empty lines is a million
+                while len(parts) - first > BATCH_LINES:
+                    batch = _lines(parts[first : first + BATCH_LINES], number + 1, edited)
+                    first += BATCH_LINES
+                    number = self.line_count = number + BATCH_LINES
+                    yield batch
+                batch = _lines(parts[first:] if first else parts, number + 1, edited)
+                number += len(parts) - first
             else:
                 batch = yield from self._cutting(parts, number)
                 number += len(parts)
@@ -556,11 +564,11 @@ class SourceReader:
         limit = limits.MAX_LINE_CHARS
         batch: list[Line] = []
         for part in parts:
+            if batch and (len(part) > limit or len(batch) >= BATCH_LINES):
+                self.line_count = number
+                yield batch
+                batch = []
             if len(part) > limit:  # a long line whose end came in this same chunk
-                if batch:
-                    self.line_count = number
-                    yield batch
-                    batch = []
                 self.cut_lines += 1
                 self._cut_at = number + 1
                 self._skipping = len(part) - limit

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smtplog import limits
+from smtplog import limits, reader
 from smtplog.errors import InputError
 from smtplog.reader import ByteStream, SourceReader
 from smtplog.source import Line, make_lines
@@ -105,10 +105,13 @@ def _read(reader_class: type[SourceReader], chunks: list[bytes], live: bool, hea
     st.lists(st.integers(1, 9), min_size=1, max_size=12),  # chunk sizes, in turn
     st.booleans(),  # live: a pause (an empty chunk) after every third chunk
     st.sampled_from([None, 1, 3, 8]),  # head lines
-    st.sampled_from([4, 7, 12, limits.MAX_LINE_CHARS]),
+    st.tuples(  # the longest line, the lines of a batch
+        st.sampled_from([4, 7, 12, limits.MAX_LINE_CHARS]),
+        st.sampled_from([1, 2, reader.BATCH_LINES]),
+    ),
 )
 def test_any_text_is_read_as_the_definition_reads_it(
-    pieces: list[str], sizes: list[int], live: bool, head: int | None, longest: int
+    pieces: list[str], sizes: list[int], live: bool, head: int | None, sized: tuple[int, int]
 ) -> None:
     data = "".join(pieces).encode("utf-8", errors="surrogateescape")
     if not data.strip():
@@ -121,9 +124,18 @@ def test_any_text_is_read_as_the_definition_reads_it(
         turn += 1
         if live and turn % 3 == 0:
             chunks.append(b"")
-    saved = limits.MAX_LINE_CHARS
-    limits.MAX_LINE_CHARS = longest
+    saved = limits.MAX_LINE_CHARS, reader.BATCH_LINES
+    limits.MAX_LINE_CHARS, reader.BATCH_LINES = sized
     try:
         assert _read(SourceReader, chunks, live, head) == _read(OneAtATime, chunks, live, head)
     finally:
-        limits.MAX_LINE_CHARS = saved
+        limits.MAX_LINE_CHARS, reader.BATCH_LINES = saved
+
+
+def test_a_chunk_of_a_million_empty_lines_is_made_a_bounded_batch_at_a_time() -> None:
+    """Memory stays flat: no more than ``BATCH_LINES`` Lines are made at once."""
+    data = b"x\n" + b"\n" * 1_000_000
+    lines = SourceReader(ByteStream(iter([data]), "t"), head_lines=10)
+    sizes = [len(batch) for batch in lines.rest_batches() if batch is not None]
+    assert sum(sizes) == 1_000_001 - 10
+    assert max(sizes) <= reader.BATCH_LINES
