@@ -27,7 +27,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -249,38 +249,68 @@ def _envelope(text: str) -> tuple[Envelope | None, str]:
 
 
 _SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
+
 MAX_KNOWN_PREFIXES = 4096  # each of the three caches below
-_known_prefixes: dict[str, Envelope] = {}  # "Nov 28 20:46:41 mx postfix/smtp[1234]: "
-_known_names: dict[str, tuple[str, str, str]] = {}  # " mx postfix/smtp[1234]: "
-_known_stamps: dict[str, float | None] = {}  # "Nov 28 20:46:41"
+# What a line names up to the "[" before its pid ("Nov 28 20:46:41 mx postfix/smtp"): the
+# service, the program, the time and whether a message of it is skipped (``_skips``).
+_Program = tuple[str, str, "float | None", "Callable[[str, int], re.Match[str] | None]"]
+_known_programs: dict[str, _Program] = {}
+# The same apart, for a line of a new second: " mx postfix/smtp" and "Nov 28 20:46:41".
+_known_names: dict[str, tuple[str, str, Callable[[str, int], re.Match[str] | None]]] = {}
+_known_stamps: dict[str, float | None] = {}
 
 
 def _parse_envelope(text: str) -> tuple[Envelope | None, int]:
-    """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match.
+    """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match."""
+    end = text.find("]: ") + 3
+    bracket = text.rfind("[", 0, end)
+    envelope, start, _known = _envelope_at(text, end, bracket, None)
+    return envelope, start
 
-    A busy log repeats the same envelope ("Nov 28 20:46:41 mx postfix/smtp[1234]: ")
-    line after line, and the same stamp and the same process in other pairs: an
-    envelope that ends at the line's first "]: " is parsed once and kept, and so are
-    its stamp and the rest of it apart (the expression finds the same in any line
-    made of a known stamp and a known rest, or that starts with a known envelope:
+
+def _envelope_at(
+    text: str, end: int, bracket: int, known: _Program | None
+) -> tuple[Envelope | None, int, bool]:
+    """``_parse_envelope``, given where the line's first "]: " ends (``end``, 2 if it has
+    none), the last "[" before it (``bracket``) and what ``_known_programs`` holds for the
+    line up to there (``known``); and whether the line's program was known then.
+
+    A busy log repeats the same stamp, host and program ("Nov 28 20:46:41 mx
+    postfix/smtp[") line after line, with the same pid or another one, and the same
+    stamp and the same host and program in other pairs: an envelope that ends at the
+    line's first "]: " is parsed once and what it names up to the pid is kept, and its
+    stamp and the rest of it apart (the expression finds the same in any line made of a
+    known beginning, or of a known stamp and a known rest, and "[", a pid and "]: ":
     tests/dialects/test_postfix_fast.py). Other lines are matched as they are. The
     severity after the envelope belongs to each line."""
-    end = text.find("]: ") + 3
-    if end < 3:
-        return _matched_envelope(text, end)
-    envelope = _known_prefixes.get(text[:end])
-    if envelope is None:
-        cut = _stamp_end(text)
-        names = _known_names.get(text[cut:end]) if 0 < cut < end else None
-        time = _known_stamps.get(text[:cut], _UNKNOWN) if names is not None else _UNKNOWN
-        if time is _UNKNOWN:
-            return _matched_envelope(text, end)
-        envelope = Envelope(*names, time)  # type: ignore[misc, arg-type]
-        _remember(_known_prefixes, text[:end], envelope)
+    was_known = known is not None
+    if known is None and end > 2:
+        known = _composed_program(text, bracket)
+    pid = text[bracket + 1 : end - 3]
+    if known is None or end < 3 or not pid.isdecimal():  # (\d+ is what isdecimal says)
+        envelope, start = _matched_envelope(text, end)
+        return envelope, start, False
+    service, program, time, _skips = known
     if text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
-        return _with_severity(envelope, severity), end + len(severity) + 2
-    return envelope, end
+        envelope = Envelope(service, program, pid, time, severity)
+        return envelope, end + len(severity) + 2, was_known
+    return Envelope(service, program, pid, time), end, was_known
+
+
+def _composed_program(text: str, bracket: int) -> _Program | None:
+    """What a line names up to ``bracket``, if it is a known stamp and a known rest."""
+    cut = _stamp_end(text)
+    if not 0 < cut < bracket:
+        return None
+    time = _known_stamps.get(text[:cut], _UNKNOWN)
+    names = _known_names.get(text[cut:bracket])
+    if time is _UNKNOWN or names is None:
+        return None
+    service, program, skips = names
+    known = service, program, time, skips
+    _remember(_known_programs, text[:bracket], known)
+    return known
 
 
 _UNKNOWN = float("nan")  # not a stamp seen yet (a stamp's time may be None)
@@ -294,23 +324,23 @@ def _stamp_end(text: str) -> int:
 
 
 def _matched_envelope(text: str, end: int) -> tuple[Envelope | None, int]:
-    """``_parse_envelope`` by the expression; an envelope ending at ``end`` (the first
-    "]: ") is remembered whole, and its stamp and rest apart."""
+    """``_parse_envelope`` by the expression; for an envelope ending at ``end`` (the first
+    "]: "), what the line names up to its pid is remembered, and its stamp and the rest
+    of that apart."""
     match = _ENVELOPE.match(text)
     if match is None:
         return None, 0
     envelope = _envelope_of(match)
-    if match.end("pid") + 3 != end:  # not at the first "]: ": not a prefix to keep
+    if match.end("pid") + 3 != end:  # not at the first "]: ": not a beginning to keep
         return envelope, match.end()
+    bracket = match.start("pid") - 1
+    service, program, time = envelope.service, envelope.program, envelope.time
+    skips = _skips(service)
+    _remember(_known_programs, text[:bracket], (service, program, time, skips))
     stamp = match.group("bsd") or match.group("iso")
     if stamp is not None and len(stamp) == _stamp_end(text):
-        names = (envelope.service, envelope.program, envelope.pid)
-        _remember(_known_stamps, stamp, envelope.time)
-        _remember(_known_names, text[len(stamp) : end], names)
-    if envelope.severity is None:
-        _remember(_known_prefixes, text[:end], envelope)
-        return envelope, end
-    _remember(_known_prefixes, text[:end], _with_severity(envelope, None))
+        _remember(_known_stamps, stamp, time)
+        _remember(_known_names, text[len(stamp) : bracket], (service, program, skips))
     return envelope, match.end()
 
 
@@ -318,10 +348,6 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
     if len(cache) >= MAX_KNOWN_PREFIXES:
         cache.clear()
     cache[key] = value
-
-
-def _with_severity(envelope: Envelope, severity: str | None) -> Envelope:
-    return Envelope(envelope.service, envelope.program, envelope.pid, envelope.time, severity)
 
 
 def _ours(service: str) -> bool:
@@ -351,6 +377,22 @@ def _skipped(envelope: Envelope, message: str) -> bool:
 # group does not give it back), the start of an entry or nothing but blanks: one
 # match for what ``_skipped`` asks first of every line.
 _ENTRY_OR_BLANK = re.compile(rf"(?>(?:{_QUEUE_ID.pattern})?)(?:{_ENTRY_START.pattern}|\s*$)")
+
+# ``_skipped`` of a line without a severity, as one match from the pid on ("1234]: "...):
+# the pid (``\d+``), no severity, and for each kind of service what ``_skipped`` asks.
+_PID_PLAIN = r"\d+\]: (?!(?:warning|error|fatal|panic): )"
+_NO_ENTRY = rf"(?>(?:{_QUEUE_ID.pattern})?)(?!{_ENTRY_START.pattern}|\s*$)"
+_SKIPPED_SMTP = re.compile(rf"{_PID_PLAIN}{_NO_ENTRY}")
+_SKIPPED_SMTPD = re.compile(rf"{_PID_PLAIN}(?!{_QUEUE_ID.pattern}){_NO_ENTRY}")
+_SKIPPED_ELSEWHERE = re.compile(rf"{_PID_PLAIN}(?!(?s:.*)status=){_NO_ENTRY}")
+
+
+def _skips(service: str) -> Callable[[str, int], re.Match[str] | None]:
+    """How to tell, from the pid on, that a line of ``service`` without a severity is
+    skipped (a match) or not (None)."""
+    if service in _SMTP_AGENTS:
+        return _SKIPPED_SMTP.match
+    return _SKIPPED_SMTPD.match if service.endswith("smtpd") else _SKIPPED_ELSEWHERE.match
 
 
 # The entries that are one terminal (or a literal and the rest of the line), and how the
@@ -555,22 +597,31 @@ class PostfixDialect(LineDialect):
         tests/dialects/test_postfix_fast.py proves both ways give the same records."""
         parser, transformer = self._parser()
         assert isinstance(transformer, PostfixTransformer)
+        known_programs = _known_programs
         for line in lines:
             text = line.text.rstrip("\r")
-            envelope, start = _parse_envelope(text)
+            end = text.find("]: ") + 3
+            bracket = text.rfind("[", 0, end)
+            known = known_programs.get(text[:bracket])
+            if fast and known is not None and known[3](text, bracket + 1) is not None:
+                continue  # most lines: skipped as soon as their program is known
+            if not fast:  # the definition: the expression on every line
+                match = _ENVELOPE.match(text)
+                envelope = _envelope_of(match) if match else None
+                start, was_known = (match.end() if match else 0), False
+            else:
+                envelope, start, was_known = _envelope_at(text, end, bracket, known)
             if envelope is not None:
                 message = text[start:]
-                if fast and _skipped(envelope, message):
+                asked = was_known and envelope.severity is None  # by known[3] above
+                if fast and not asked and _skipped(envelope, message):
                     continue
+            elif finger := _FINGER.match(text):
+                envelope, message = _FINGER_ENVELOPE, text[finger.end() :]
             else:
-                finger = _FINGER.match(text)
-                envelope = _FINGER_ENVELOPE if finger else None
-                message = text[finger.end() :] if finger else text
-            transformer.envelope, transformer.message = envelope, message
-            if envelope is None:
                 # Not a Postfix line: another daemon in a shared syslog is not
                 # ours to explain; anything else is shown as not understood.
-                if message.strip() and not _OTHER_DAEMON.match(message):
+                if text.strip() and not _OTHER_DAEMON.match(text):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
             if not message.strip():
@@ -580,6 +631,7 @@ class PostfixDialect(LineDialect):
                 if entry is not None:
                     yield entry
                     continue
+            transformer.envelope, transformer.message = envelope, message
             transformer.line = line
             try:
                 result = parser.parse(message)

@@ -245,10 +245,13 @@ def test_the_envelope_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from smtplog.dialects import postfix
 
     monkeypatch.setattr(postfix, "MAX_KNOWN_PREFIXES", 10)
+    for cache in ("_known_programs", "_known_names", "_known_stamps"):
+        monkeypatch.setattr(postfix, cache, {})
     for pid in range(100):
-        envelope, _start = postfix._parse_envelope(f"Nov 28 20:46:41 out postfix/smtp[{pid}]: x")
+        stamp, host = f"Nov 28 20:{pid // 60:02}:{pid % 60:02}", f"out{pid % 13}"
+        envelope, _start = postfix._parse_envelope(f"{stamp} {host} postfix/smtp[{pid}]: x")
         assert envelope is not None and envelope.pid == str(pid)
-        assert len(postfix._known_prefixes) <= 10
+        assert len(postfix._known_programs) <= 10
         assert len(postfix._known_names) <= 10
         assert len(postfix._known_stamps) <= 10
 
@@ -295,7 +298,47 @@ def test_known_stamps_and_rests_combine_as_the_expression_does() -> None:
                 assert envelope == postfix._envelope_of(match), text
                 assert start == match.end(), text
         lines.reverse()
-        postfix._known_prefixes.clear()  # now every line is made of known parts
+        postfix._known_programs.clear()  # now every line is made of known parts
+
+
+HOSTS = [" out ", "  out\t", " o[u]t ", " x]:y ", " ", " out postfix/smtp[1]: "]
+PROGRAMS = ["postfix/smtp", "postfix/submission/smtpd", "postfix-2/qmgr", "postfix", "sshd"]
+TAILS = ["]: x", "]: warning: x", "]:", "]: ", "]]: x", "] : x"]
+
+
+@given(
+    st.sampled_from(STAMPS),
+    st.sampled_from(HOSTS),
+    st.sampled_from(PROGRAMS),
+    st.text(alphabet="01\u0663\u00b2x[]: ", max_size=4),
+    st.sampled_from(TAILS),
+)
+@example("Nov 28 20:46:41", " out ", "postfix/smtp", "\u0663", "]: x")  # a decimal digit, not ASCII
+@example("Nov 28 20:46:41", " out ", "postfix/smtp", "\u00b2", "]: x")  # a digit, not decimal
+def test_a_known_stamp_host_and_program_with_any_pid_read_as_the_expression(
+    stamp: str, host: str, program: str, pid: str, tail: str
+) -> None:
+    """A line made of a stamp and a host and program seen before, and a pid never seen:
+    its envelope is composed, and must be what the expression finds in it."""
+    from smtplog.dialects import postfix
+
+    postfix._parse_envelope(f"{stamp}{host}{program}[1]: seen")  # remembers the parts
+    postfix._known_programs.clear()
+    text = f"{stamp}{host}{program}[{pid}{tail}"
+    for _twice in range(2):  # composed (and remembered), then from what was remembered
+        envelope, start = postfix._parse_envelope(text)
+        match = postfix._ENVELOPE.match(text)
+        assert (envelope is None) == (match is None)
+        if match is not None:
+            assert envelope == postfix._envelope_of(match)
+            assert start == match.end()
+
+
+@given(st.text())
+@example("\u0663\u0664")
+@example("\u00b2")
+def test_a_decimal_pid_is_what_the_expression_calls_digits(pid: str) -> None:
+    assert pid.isdecimal() == (re.fullmatch(r"\d+", pid) is not None)
 
 
 def _skipped_by_definition(envelope: object, message: str) -> bool:
@@ -348,6 +391,29 @@ def test_skipping_asks_what_the_definition_asks(
 
     envelope = postfix.Envelope(service, f"postfix/{service}", "1", None, severity)
     assert postfix._skipped(envelope, message) == _skipped_by_definition(envelope, message)
+
+
+@given(
+    st.lists(st.sampled_from(_MESSAGE_PARTS), max_size=4).map("".join),
+    st.sampled_from(["smtp", "smtpd", "submission/smtpd", "qmgr", "lmtp", "cleanup", "error"]),
+    st.sampled_from(["", "warning: ", "error: ", "panic: ", "fatal:", "warnings: "]),
+    st.sampled_from(["1234", "0", "", "12x", "\u0663", "\u00b2"]),
+)
+@example("6BCDD216004: status=sent", "qmgr", "", "1")
+@example("smtp_stream_setup: \nstatus=sent", "qmgr", "", "1")
+def test_skipping_from_the_pid_on_asks_what_skipping_asks(
+    message: str, service: str, severity: str, pid: str
+) -> None:
+    """``_skips(service)``, from the pid on, matches a line exactly when it has a pid and no
+    severity and ``_skipped`` skips it."""
+    from smtplog.dialects import postfix
+
+    before = f"Nov 28 20:46:41 out postfix/{service}["
+    text = f"{before}{pid}]: {severity}{message}"
+    skips = postfix._skips(service)(text, len(before)) is not None
+    envelope = postfix.Envelope(service, f"postfix/{service}", pid, None)
+    plain = re.fullmatch(r"\d+", pid) is not None and severity in ("", "fatal:", "warnings: ")
+    assert skips == (plain and postfix._skipped(envelope, severity + message))
 
 
 _FIELD_TEXTS = [
