@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -426,16 +427,93 @@ _FIELD_TEXTS = [
 ]
 
 
-@given(
-    st.lists(st.sampled_from([*_FIELD_TEXTS, " ", ",", "x", "_to=<q>"]), max_size=5).map("".join)
-)
+# The expressions as first written (and as the grammar's DELIVERY terminal is written).
+STATUS_DEFINITION = re.compile(r"\bstatus=(?P<status>[a-z]+)(?: \((?P<text>.*)\))?\s*$")
+FIELD_DEFINITION = re.compile(r"\b(?P<name>to|orig_to|relay|dsn)=(?P<value><[^>]*>|[^,\s]*)")
+DELIVERY_DEFINITION = re.compile(r"to=<[^>]*>,.*\bstatus=[a-z]+.*")
+_STATUS_PARTS = [
+    *_FIELD_TEXTS,
+    " ",
+    ",",
+    "x",
+    "_to=<q>",
+    "to=<",
+    ">",
+    "status=",
+    "status=sent",
+    "xstatus=sent",
+    "_status=bounced",
+    "é",
+    "\n",
+    "(",
+    ")",
+    "sent",
+    "Status=x",
+    "status=s\u017f",
+]
+_status_texts = st.lists(st.sampled_from(_STATUS_PARTS), max_size=6).map("".join)
+
+
+@given(_status_texts)
+@example("to=<a>,x status=ok\nstatus=bounced (no)")
+@example("to=<a>, xstatus=sent y_status=deferred (later) ")
 def test_fields_and_counters_read_as_the_definition_reads_them(text: str) -> None:
-    """``dict(findall)`` in rebuild_delivery and _smtpd_disconnect: the last of a name wins,
-    as in the first written {name: value for each match}."""
+    """``_fields`` in rebuild_delivery and ``dict(findall)`` in _smtpd_disconnect: the last
+    of a name wins, as in the first written {name: value for each match}."""
     from smtplog.dialects import postfix
 
-    fields = {m.group("name"): m.group("value") for m in postfix._FIELD.finditer(text)}
-    assert dict(postfix._FIELD.findall(text)) == fields
+    fields = {m.group("name"): m.group("value") for m in FIELD_DEFINITION.finditer(text)}
+    assert postfix._fields(text) == fields
     counters = re.compile(r"\b(?P<name>[a-z]+)=(?P<ok>\d+)(?:/(?P<total>\d+))?")
     expected = {m.group("name"): m.group("ok") for m in counters.finditer(text)}
     assert dict(postfix._COUNTERS.findall(text)) == expected
+
+
+@given(_status_texts)
+@example("to=<a>,x status=ok\nstatus=bounced (no)")
+@example("to=<a>, xstatus=sent y_status=deferred (later) ")
+@example("to=<a>, status=sent (ok) status=bounced (no) ")
+def test_status_and_delivery_read_as_the_definitions_read_them(text: str) -> None:
+    """The status of a line, and whether the grammar's DELIVERY takes it and how far, as the
+    expressions first written (the word boundary before "status" asked first) say."""
+    from smtplog.dialects import postfix
+
+    status, expected = postfix._STATUS.search(text), STATUS_DEFINITION.search(text)
+    assert (status is None) == (expected is None)
+    if status is not None and expected is not None:
+        assert status.group("status", "text") == expected.group("status", "text")
+    delivery = postfix._ONE_TERMINAL[0][0].match(text)
+    expected = DELIVERY_DEFINITION.match(text)
+    assert (delivery and delivery.end()) == (expected and expected.end())
+
+
+def _first_characters(tree: Any) -> set[str]:
+    """The characters a match of the parsed expression ``tree`` can begin with; an error
+    for anything this test does not read (so a changed expression is looked at again)."""
+    op, value = tree[0]
+    name = str(op)
+    if name == "LITERAL":
+        return {chr(value)}
+    if name == "SUBPATTERN":  # a group: (group, add flags, del flags, its tree)
+        return _first_characters(value[3])
+    if name == "BRANCH":
+        return set().union(*(_first_characters(branch) for branch in value[1]))
+    if name == "IN" and all(str(kind) == "LITERAL" for kind, _ in value):
+        return {chr(char) for _, char in value}
+    raise AssertionError(f"{name} {value}: not read by this test")
+
+
+def test_each_entry_is_asked_of_the_messages_that_can_begin_it() -> None:
+    """``_fast_entry`` asks an expression only of a message that begins with one of the
+    characters it lists for it: they are the expression's own first characters."""
+    from re import _parser  # type: ignore[attr-defined]  # the expressions' syntax trees
+
+    from smtplog.dialects import postfix
+
+    for (pattern, kind, _whole), firsts in zip(
+        postfix._ONE_TERMINAL, postfix._ONE_TERMINAL_FIRSTS, strict=True
+    ):
+        assert set(firsts) == _first_characters(_parser.parse(pattern.pattern)), kind
+    reject = _first_characters(_parser.parse(postfix._REJECT_PREFIX.pattern))
+    assert set(postfix._REJECT_FIRSTS) == reject
+    assert set("<>") == _first_characters(_parser.parse(postfix._CHAT_PREFIX.pattern))
