@@ -86,7 +86,6 @@ _FIELD = re.compile(
 _SAID = re.compile(r"^host (?P<host>\S+) said: (?P<reply>.*?) \(in reply to (?P<what>.+?)\)$")
 _REFUSED_TO_TALK = re.compile(r"^host (?P<host>\S+) refused to talk to me: (?P<reply>.*)$")
 _SASL = re.compile(r"^SASL authentication failed; server (?P<host>\S+) said: (?P<reply>.*)$")
-_SUSPENDED = re.compile(r"^delivery temporarily suspended: ")
 _CONNECT_TO = re.compile(r"^connect to (?P<host>\S+?): (?P<error>.*)$")
 _LOST = re.compile(r"^lost connection with (?P<host>\S+) while (?P<where>.*)$")
 _TIMED_OUT = re.compile(r"^conversation with (?P<host>\S+) timed out while (?P<where>.*)$")
@@ -122,6 +121,13 @@ _IN_REPLY_TO: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^RSET", re.I), "RSET"),
     (re.compile(r"^XFORWARD", re.I), "XFORWARD"),
     (re.compile(r"^XCLIENT", re.I), "XCLIENT"),
+)
+
+# The table as one expression: group "vN" is its Nth row (the first that matches wins, as
+# in the table; a row's own group closes before the row's: lastgroup is the row's).
+_IN_REPLY_TO_ANY = re.compile(
+    "|".join(f"(?P<v{row}>{pattern.pattern})" for row, (pattern, _verb) in enumerate(_IN_REPLY_TO)),
+    re.I,
 )
 
 # "lost connection ... while X" / "timed out while X" -> the request left unanswered.
@@ -671,13 +677,17 @@ class PostfixDialect(LineDialect):
 
 
 class _Sessions:
-    """Places entries into sessions and rebuilds sessions from summaries."""
+    """Places entries into sessions and rebuilds sessions from summaries.
+
+    Each handler appends the records an entry stands for to ``out``, and a
+    StreamEnd where a stream is known to be over, in the order they happen."""
 
     def __init__(self) -> None:
         # Least recently heard of first; bounded: a week of logs names many pids.
         self.processes: OrderedDict[str, _Process] = OrderedDict()
         self.counter = 0
-        self.ended: list[str] = []  # streams known to be over, for StreamEnd
+        self.out: list[Record] = []  # what the entry being placed stands for
+        self.handlers: dict[str, Callable[[Entry], None]] = {}  # by service
 
     def _process(self, envelope: Envelope) -> _Process:
         key = f"{envelope.program}[{envelope.pid}]"
@@ -687,14 +697,18 @@ class _Sessions:
             if len(self.processes) > limits.MAX_OPEN_STREAMS:
                 _name, gone = self.processes.popitem(last=False)
                 if gone.key is not None:
-                    self.ended.append(gone.key)
+                    self._ended(gone.key)
         else:
             self.processes.move_to_end(key)
         return process
 
+    def _ended(self, key: str) -> None:
+        """The stream is over: its session is complete (smtplog/sessions.py)."""
+        self.out.append(StreamEnd(stream=key))
+
     def _new_key(self, envelope: Envelope, process: _Process, label: str = "") -> str:
         if process.key is not None:
-            self.ended.append(process.key)  # a process does one conversation at a time
+            self._ended(process.key)  # a process does one conversation at a time
         self.counter += 1
         name = f"{envelope.program}[{envelope.pid}]" if envelope.pid else envelope.program
         process.key = f"{name}#{self.counter}{' ' + label if label else ''}"
@@ -709,31 +723,26 @@ class _Sessions:
         return process.key
 
     def run(self, records: Iterator[Any]) -> Iterator[Record]:
+        out, handlers = self.out, self.handlers
         for record in records:
             if not isinstance(record, Entry):
                 yield record
                 continue
             service = record.envelope.service
-            if service == "posttls-finger":
-                handled = self._finger(record)
-            elif service == "smtpd" or service.endswith("smtpd"):
-                handled = self._smtpd(record)
-            elif service in _SMTP_AGENTS:
-                handled = self._smtp(record)
-            else:
-                handled = self._other(record)
-            for out in handled:
-                if self.ended:
-                    yield from self._ends()
-                yield out
-            if self.ended:
-                yield from self._ends()
+            handler = handlers.get(service)
+            if handler is None:
+                handler = handlers[service] = self._handler(service)
+            handler(record)
+            if out:
+                yield from out
+                out.clear()
 
-    def _ends(self) -> Iterator[StreamEnd]:
-        """The streams that are over: their sessions are complete (smtplog/sessions.py)."""
-        ended, self.ended = self.ended, []
-        for key in ended:
-            yield StreamEnd(stream=key)
+    def _handler(self, service: str) -> Callable[[Entry], None]:
+        if service == "posttls-finger":
+            return self._finger
+        if service.endswith("smtpd"):
+            return self._smtpd
+        return self._smtp if service in _SMTP_AGENTS else self._other
 
     # -- helpers -------------------------------------------------------------
 
@@ -754,9 +763,9 @@ class _Sessions:
 
     # -- the smtp client (and lmtp, error, retry) --------------------------------
 
-    def _smtp(self, entry: Entry) -> Iterator[Record]:
+    def _smtp(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind = entry.kind
+        kind, out = entry.kind, self.out
         if kind in ("chat<", "chat>"):
             greeting = kind == "chat<" and entry.reply is not None and entry.reply.code == 220
             starts = process.key is None or (greeting and (process.chat or process.queue_ids))
@@ -767,13 +776,15 @@ class _Sessions:
             assert process.key is not None
             if not process.connected and entry.peer:
                 process.connected = True
-                yield Connected(
-                    target=entry.peer, span=entry.span, time=envelope.time, stream=process.key
+                out.append(
+                    Connected(
+                        target=entry.peer, span=entry.span, time=envelope.time, stream=process.key
+                    )
                 )
             process.chat = True
             if kind == "chat>" and entry.text.strip().upper() == "QUIT":
                 process.quit = True
-            yield self._chat_record(entry, process.key, "<")
+            out.append(self._chat_record(entry, process.key, "<"))
             return
         if kind in ("tls", "connect-to"):
             if process.key is None or process.queue_ids or (process.chat and process.quit):
@@ -783,39 +794,43 @@ class _Sessions:
                 tls = _tls_event(entry, process.key)
                 if not process.connected and (match := _TLS.search(entry.text)):
                     process.connected = True
-                    yield Connected(
-                        target=match.group("peer"),
-                        span=entry.span,
-                        time=envelope.time,
-                        stream=process.key,
+                    out.append(
+                        Connected(
+                            target=match.group("peer"),
+                            span=entry.span,
+                            time=envelope.time,
+                            stream=process.key,
+                        )
                     )
-                yield tls
+                out.append(tls)
                 return
             match = _CONNECT_TO.match(entry.text)
             error = match.group("error") if match else entry.text
             process.connect_failures.add(entry.text)
-            yield ConnectFailed(
-                reason=failure_reason(error),
-                detail=entry.text,
-                span=entry.span,
-                time=envelope.time,
-                stream=process.key,
+            out.append(
+                ConnectFailed(
+                    reason=failure_reason(error),
+                    detail=entry.text,
+                    span=entry.span,
+                    time=envelope.time,
+                    stream=process.key,
+                )
             )
             return
         if kind == "delivery":
-            yield from self._delivery(entry, process)
+            self._delivery(entry, process)
             return
         if process.key is not None and kind != "other":
-            yield self._note(entry, process.key)
+            out.append(self._note(entry, process.key))
         # Internal debug lines of a verbose process carry no SMTP meaning.
 
-    def _delivery(self, entry: Entry, process: _Process) -> Iterator[Record]:
+    def _delivery(self, entry: Entry, process: _Process) -> None:
         envelope = entry.envelope
         queue_id = entry.queue_id or ""
         if process.chat and not process.quit and process.key is not None:
             # The dialogue itself is in the log: the status line is its summary.
             process.queue_ids.add(queue_id)
-            yield self._note(entry, process.key)
+            self.out.append(self._note(entry, process.key))
             return
         other_delivery = bool(process.queue_ids) and queue_id not in process.queue_ids
         if process.key is None or other_delivery or (process.chat and process.quit):
@@ -825,17 +840,17 @@ class _Sessions:
         first = not process.connected
         process.connected = True
         process.queue_ids.add(queue_id)
-        yield from rebuild_delivery(entry, key, first, process.connect_failures)
+        _rebuild_delivery(entry, key, first, process.connect_failures, self.out)
 
     # -- smtpd -----------------------------------------------------------------
 
-    def _smtpd(self, entry: Entry) -> Iterator[Record]:
+    def _smtpd(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind, time = entry.kind, envelope.time
+        kind, time, out = entry.kind, envelope.time, self.out
         if kind == "connect-from":
             key = self._new_key(envelope, process)
             process.client = entry.peer
-            yield Connected(target=process.client, span=entry.span, time=time, stream=key)
+            out.append(Connected(target=process.client, span=entry.span, time=time, stream=key))
             return
         if process.key is None:
             self._new_key(envelope, process)
@@ -843,82 +858,83 @@ class _Sessions:
         assert key is not None
         if kind in ("chat<", "chat>"):
             process.chat = True
-            yield self._chat_record(entry, key, ">")
+            out.append(self._chat_record(entry, key, ">"))
             return
         if kind == "reject":
-            yield from self._reject(entry, process, key)
+            self._reject(entry, process, key)
             return
         if kind == "session-end":
             process.ended = True
-            yield from _smtpd_end(entry, key, process.chat)
+            _smtpd_end(entry, key, process.chat, out)
             return
         if kind == "disconnect-from":
-            yield from _smtpd_disconnect(entry, key, process)
+            _smtpd_disconnect(entry, key, process, out)
             process.key = None
-            self.ended.append(key)
+            self._ended(key)
             return
         if kind == "tls":
-            yield _tls_event(entry, key)
+            out.append(_tls_event(entry, key))
             return
         if entry.queue_id is not None and entry.queue_id != "NOQUEUE":
             process.queue_ids.add(entry.queue_id)
         if kind == "other" and entry.queue_id is None and entry.envelope.severity is None:
             return  # verbose internals (smtpd_check_..., maps_find ...)
-        yield self._note(entry, key)
+        out.append(self._note(entry, key))
 
-    def _reject(self, entry: Entry, process: _Process, key: str) -> Iterator[Record]:
-        text, time = entry.text, entry.envelope.time
+    def _reject(self, entry: Entry, process: _Process, key: str) -> None:
+        text, time, out = entry.text, entry.envelope.time, self.out
         if process.chat:
-            yield self._note(entry, key)  # the reply itself is in the chat
+            out.append(self._note(entry, key))  # the reply itself is in the chat
             return
         match = _REJECT.match(text)
         if match is None or match.group("action") not in ("reject", "milter-reject"):
-            yield self._note(entry, key)  # warn/hold/discard...: the client was not refused
+            out.append(self._note(entry, key))  # warn/hold/discard...: the client was not refused
             return
         reply_text, fields = _split_reject(match.group("rest"))
         values = {m.group("name"): m.group("value") for m in _KV.finditer(fields)}
         request = _smtpd_request(match.group("where"), values, entry, key)
         if request is not None:
-            yield request
+            out.append(request)
         lines = split_joined_reply(reply_text)
         if not lines:
-            yield ClientError(text=text, span=entry.span, time=time, stream=key)
+            out.append(ClientError(text=text, span=entry.span, time=time, stream=key))
             return
         for code, sep, line_text in lines:
-            yield ServerLine(code, sep, line_text, entry.span, time=time, stream=key)
+            out.append(ServerLine(code, sep, line_text, entry.span, time=time, stream=key))
 
     # -- posttls-finger ---------------------------------------------------------
 
-    def _finger(self, entry: Entry) -> Iterator[Record]:
+    def _finger(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind, time = entry.kind, envelope.time
+        kind, time, out = entry.kind, envelope.time, self.out
         if kind in ("connected-to", "finger-failed") or process.key is None:
             self._new_key(envelope, process)
         key = process.key
         assert key is not None
         if kind == "connected-to":
-            yield Connected(target=entry.text.strip(), span=entry.span, time=time, stream=key)
+            out.append(Connected(target=entry.text.strip(), span=entry.span, time=time, stream=key))
         elif kind == "finger-failed":
             reason = failure_reason(entry.text)
-            yield ConnectFailed(reason=reason, detail=entry.text, span=entry.span, stream=key)
+            out.append(ConnectFailed(reason=reason, detail=entry.text, span=entry.span, stream=key))
         elif kind in ("chat<", "chat>"):
-            yield self._chat_record(entry, key, "<")
+            out.append(self._chat_record(entry, key, "<"))
         elif kind == "tls":
-            yield _tls_event(entry, key)
+            out.append(_tls_event(entry, key))
         elif kind == "greeting-timeout":
-            yield Timeout(waiting_for="greeting", detail=entry.text, span=entry.span, stream=key)
+            waiting = "greeting"
+            out.append(Timeout(waiting_for=waiting, detail=entry.text, span=entry.span, stream=key))
         else:
-            yield self._note(entry, key)
+            out.append(self._note(entry, key))
 
     # -- everything else (qmgr, cleanup, pickup, bounce, local, discard...) -----
 
-    def _other(self, entry: Entry) -> Iterator[Record]:
+    def _other(self, entry: Entry) -> None:
         # Context for a reader, not part of any SMTP session: a stream of its
         # own keeps it out of the sessions (it has no SMTP traffic).
         if entry.envelope.severity is not None or entry.kind == "delivery":
             key = f"{entry.envelope.program}:{entry.queue_id or '-'}"
-            yield self._note(entry, key)
-            self.ended.append(key)  # nothing to wait for: it is never a session
+            self.out.append(self._note(entry, key))
+            self._ended(key)  # nothing to wait for: it is never a session
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:
@@ -968,7 +984,7 @@ def _smtpd_request(where: str, values: dict[str, str], entry: Entry, key: str) -
     return _request_for(verb, values.get("to", "<…>"), values.get("from"), entry, key)
 
 
-def _smtpd_end(entry: Entry, key: str, chat: bool) -> Iterator[Record]:
+def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     """smtpd "lost connection after X" / "timeout after X": the client went away.
 
     Without the chat, the command named is the last one the client sent; the
@@ -980,24 +996,28 @@ def _smtpd_end(entry: Entry, key: str, chat: bool) -> Iterator[Record]:
     if match and not chat:
         verb = _SMTPD_WHERE.get(where)
         if verb not in (None, "QUIT"):
-            yield _request_for(verb, "<…>", None, entry, key)
+            out.append(_request_for(verb, "<…>", None, entry, key))
     if match and match.group("kind") == "timeout":
-        yield Timeout(
-            waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
+        out.append(
+            Timeout(
+                waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
+            )
         )
         return
     # "after CONNECT": the client left before saying anything (a probe or a scanner).
-    yield Closed(
-        by="client",
-        unexpected=where != "CONNECT",
-        detail=entry.text,
-        span=entry.span,
-        time=time,
-        stream=key,
+    out.append(
+        Closed(
+            by="client",
+            unexpected=where != "CONNECT",
+            detail=entry.text,
+            span=entry.span,
+            time=time,
+            stream=key,
+        )
     )
 
 
-def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Record]:
+def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Record]) -> None:
     """ "disconnect from H[IP] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".
 
     Without the chat, the counters (accepted[/sent]) are the only record of a
@@ -1008,24 +1028,39 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Rec
     accepted = sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
     if not process.chat and accepted and process.queue_ids:
         queue_id = sorted(process.queue_ids)[-1]
-        yield DataEnd(span=None, time=time, stream=key)
-        yield Reply(
-            code=250,
-            lines=(f"Ok: queued as {queue_id} (a 250 reply: the log counts data={accepted})",),
-            span=None,
-            time=time,
-            stream=key,
+        out.append(DataEnd(span=None, time=time, stream=key))
+        out.append(
+            Reply(
+                code=250,
+                lines=(f"Ok: queued as {queue_id} (a 250 reply: the log counts data={accepted})",),
+                span=None,
+                time=time,
+                stream=key,
+            )
         )
     if process.ended:  # the abnormal end is already recorded
-        yield Note(text=entry.text, span=entry.span, time=time, stream=key)
+        out.append(Note(text=entry.text, span=entry.span, time=time, stream=key))
         return
-    yield Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key)
+    out.append(Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key))
 
 
 def rebuild_delivery(
     entry: Entry, key: str, first: bool, connect_failures: set[str]
-) -> Iterator[Record]:
+) -> list[Record]:
     """The events a delivery status line stands for (see the module docstring)."""
+    out: list[Record] = []
+    _rebuild_delivery(entry, key, first, connect_failures, out)
+    return out
+
+
+_SUSPENDED = "delivery temporarily suspended: "
+
+
+def _rebuild_delivery(
+    entry: Entry, key: str, first: bool, connect_failures: set[str], out: list[Record]
+) -> None:
+    """``rebuild_delivery``, appending to ``out``. The texts' expressions each begin with a
+    literal: a text is asked only of those it begins like."""
     time, span = entry.envelope.time, entry.span
     status_match = _STATUS.search(entry.text)
     status = status_match.group("status") if status_match else ""
@@ -1033,62 +1068,67 @@ def rebuild_delivery(
     fields = _fields(entry.text)
     recipient = fields.get("to", "<…>")
     relay = fields.get("relay", "none")
-    text = _SUSPENDED.sub("", text)
-
-    def connected(host: str) -> Iterator[Record]:
-        if first:
-            target = relay if relay not in ("none", "") else host
-            yield Connected(target=target, span=span, time=time, stream=key)
-
-    if match := _SAID.match(text):
-        yield from connected(match.group("host"))
-        verb = next((v for p, v in _IN_REPLY_TO if p.search(match.group("what"))), None)
-        request = _request_for(verb, recipient, None, entry, key)
-        if request is not None:
-            yield request
-        yield from _reply_lines(match.group("reply"), entry, key)
-        return
-    if match := _REFUSED_TO_TALK.match(text):
-        yield from connected(match.group("host"))
-        yield from _reply_lines(match.group("reply"), entry, key)  # the greeting
-        return
-    if match := _SASL.match(text):
-        yield from connected(match.group("host"))
-        yield _inferred_command("AUTH", "", entry, key)
-        yield from _reply_lines(match.group("reply"), entry, key)
-        return
-    if match := _CONNECT_TO.match(text):
-        if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
-            yield Note(text=entry.text, span=span, time=time, stream=key)
+    if text.startswith(_SUSPENDED):
+        text = text[len(_SUSPENDED) :]
+    if text.startswith("host "):
+        if match := _SAID.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            verb = _in_reply_to(match.group("what"))
+            request = _request_for(verb, recipient, None, entry, key)
+            if request is not None:
+                out.append(request)
+            _reply_lines(match.group("reply"), entry, key, out)
             return
-        yield ConnectFailed(
-            reason=failure_reason(match.group("error")),
-            detail=text,
-            span=span,
-            time=time,
-            stream=key,
-        )
-        return
-    if (match := _LOST.match(text)) or (match := _TIMED_OUT.match(text)):
-        yield from connected(match.group("host"))
-        yield from _interrupted(match.group("where"), text, recipient, entry, key)
+        if match := _REFUSED_TO_TALK.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            _reply_lines(match.group("reply"), entry, key, out)  # the greeting
+            return
+    elif text.startswith("SASL authentication failed; server "):
+        if match := _SASL.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            out.append(_inferred_command("AUTH", "", entry, key))
+            _reply_lines(match.group("reply"), entry, key, out)
+            return
+    elif text.startswith("connect to "):
+        if match := _CONNECT_TO.match(text):
+            if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
+                out.append(Note(text=entry.text, span=span, time=time, stream=key))
+                return
+            reason = failure_reason(match.group("error"))
+            out.append(ConnectFailed(reason=reason, detail=text, span=span, time=time, stream=key))
+            return
+    elif text.startswith(("lost connection with ", "conversation with ")) and (
+        (match := _LOST.match(text)) or (match := _TIMED_OUT.match(text))
+    ):
+        _connected(first, relay, match.group("host"), span, time, key, out)
+        _interrupted(match.group("where"), text, recipient, entry, key, out)
         return
     if _DNS.search(text):
-        yield ConnectFailed(reason="dns", detail=text, span=span, time=time, stream=key)
+        out.append(ConnectFailed(reason="dns", detail=text, span=span, time=time, stream=key))
         return
     if status == "sent" and _REPLY_START.match(text):
-        yield from connected(relay)
-        yield DataEnd(span=None, time=time, stream=key)
-        yield from _reply_lines(text, entry, key)
+        _connected(first, relay, relay, span, time, key, out)
+        out.append(DataEnd(span=None, time=time, stream=key))
+        _reply_lines(text, entry, key, out)
         return
     if status in ("bounced", "deferred", "expired", "undeliverable"):
         # The smtp client's own decision ("message size N exceeds size limit N of
         # server H", "mail for H loops back to myself"...).
         if relay not in ("none", ""):
-            yield from connected(relay)
-        yield ClientError(text=f"status={status} ({text})", span=span, time=time, stream=key)
+            _connected(first, relay, relay, span, time, key, out)
+        error = f"status={status} ({text})"
+        out.append(ClientError(text=error, span=span, time=time, stream=key))
         return
-    yield Note(text=entry.text, span=span, time=time, stream=key)
+    out.append(Note(text=entry.text, span=span, time=time, stream=key))
+
+
+def _connected(  # noqa: PLR0917
+    first: bool, relay: str, host: str, span: Span, time: float | None, key: str, out: list[Record]
+) -> None:
+    """The connection a delivery's first status line stands for: to the relay, if named."""
+    if first:
+        target = relay if relay not in ("none", "") else host
+        out.append(Connected(target=target, span=span, time=time, stream=key))
 
 
 def _fields(text: str) -> dict[str, str]:
@@ -1099,23 +1139,33 @@ def _fields(text: str) -> dict[str, str]:
     }
 
 
-def _interrupted(where: str, text: str, recipient: str, entry: Entry, key: str) -> Iterator[Record]:
+def _in_reply_to(what: str) -> str | None:
+    """The request "(in reply to X)" names: the first of ``_IN_REPLY_TO`` that X begins with."""
+    match = _IN_REPLY_TO_ANY.match(what)
+    return _IN_REPLY_TO[int(match.lastgroup[1:])][1] if match and match.lastgroup else None
+
+
+def _interrupted(  # noqa: PLR0917
+    where: str, text: str, recipient: str, entry: Entry, key: str, out: list[Record]
+) -> None:
     """ "lost connection with H while X" / "conversation with H timed out while X"."""
     time, span = entry.envelope.time, entry.span
     verb = next((v for p, v in _WHILE if p.search(where)), None)
     request = _request_for(verb, recipient, None, entry, key)
     if request is not None:
-        yield request
+        out.append(request)
     if text.startswith("conversation with"):
-        yield Timeout(waiting_for="reply", detail=text, span=span, time=time, stream=key)
+        out.append(Timeout(waiting_for="reply", detail=text, span=span, time=time, stream=key))
     else:
-        yield Closed(by="server", unexpected=True, detail=text, span=span, time=time, stream=key)
+        closed = Closed(by="server", unexpected=True, detail=text, span=span, time=time, stream=key)
+        out.append(closed)
 
 
-def _reply_lines(reply: str, entry: Entry, key: str) -> Iterator[Record]:
+def _reply_lines(reply: str, entry: Entry, key: str, out: list[Record]) -> None:
     lines = split_joined_reply(reply)
+    time, span = entry.envelope.time, entry.span
     if not lines:
-        yield ClientError(text=reply, span=entry.span, time=entry.envelope.time, stream=key)
+        out.append(ClientError(text=reply, span=span, time=time, stream=key))
         return
     for code, sep, text in lines:
-        yield ServerLine(code, sep, text, entry.span, time=entry.envelope.time, stream=key)
+        out.append(ServerLine(code, sep, text, span, time=time, stream=key))

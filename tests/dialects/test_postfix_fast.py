@@ -517,3 +517,36 @@ def test_each_entry_is_asked_of_the_messages_that_can_begin_it() -> None:
     reject = _first_characters(_parser.parse(postfix._REJECT_PREFIX.pattern))
     assert set(postfix._REJECT_FIRSTS) == reject
     assert set("<>") == _first_characters(_parser.parse(postfix._CHAT_PREFIX.pattern))
+
+
+def test_status_texts_are_asked_only_of_the_expressions_they_begin_like() -> None:
+    """rebuild_delivery asks a status text an expression only when the text begins with
+    the literal the expression begins with."""
+    from smtplog.dialects import postfix
+
+    dispatched = {
+        postfix._SAID: "host ",
+        postfix._REFUSED_TO_TALK: "host ",
+        postfix._SASL: "SASL authentication failed; server ",
+        postfix._CONNECT_TO: "connect to ",
+        postfix._LOST: "lost connection with ",
+        postfix._TIMED_OUT: "conversation with ",
+    }
+    for pattern, literal in dispatched.items():
+        assert pattern.pattern.startswith("^" + literal), pattern.pattern
+        assert re.escape(literal) == literal.replace(" ", "\\ ")  # nothing in it is special
+
+
+_REPLY_TO_PARTS = ["end of ", "DATA", "data", " command", "RCPT TO", "rcpt to", "MAIL FROM"]
+_REPLY_TO_PARTS += ["EHLO", "helo", "LHLO", "STARTTLS", "AUTH", "BDAT", "QUIT", "RSET", "x"]
+_REPLY_TO_PARTS += ["XFORWARD", "XCLIENT", " ", "\u0131", "\u017f"]
+
+
+@given(st.lists(st.sampled_from(_REPLY_TO_PARTS), max_size=4).map("".join))
+@example("starttls")
+@example("helo x")
+def test_in_reply_to_reads_the_table_in_order(what: str) -> None:
+    from smtplog.dialects import postfix
+
+    expected = next((verb for p, verb in postfix._IN_REPLY_TO if p.search(what)), None)
+    assert postfix._in_reply_to(what) == expected
