@@ -3,7 +3,7 @@
 A mail.log is mostly lines the dialect explains with nothing (qmgr, cleanup,
 pickup...) and verbose internals; the dialect skips the first and builds the
 grammar's ``other`` entry for the second without parsing (smtplog/dialects/
-postfix.py: ``_skipped``, ``_plain``). The grammar stays the definition: every
+postfix.py: ``_skips``, ``_skipped``, ``_fast_entry``). The grammar stays the definition: every
 real sample, and lines built to sit on each edge of the fast paths, must come
 out the same both ways.
 """
@@ -550,3 +550,30 @@ def test_in_reply_to_reads_the_table_in_order(what: str) -> None:
 
     expected = next((verb for p, verb in postfix._IN_REPLY_TO if p.search(what)), None)
     assert postfix._in_reply_to(what) == expected
+
+
+def test_lines_like_a_known_program_but_not_an_envelope_read_the_same_both_ways() -> None:
+    """The fast path looks a line's program up by what comes before its last "[" (or before
+    its last character when there is none): lines that begin like a known one but have no
+    pid, a pid that is not one, or no "]: " must read as the expression says."""
+    known = "Nov 28 20:46:41 out postfix/smtp"
+    text = "\n".join(
+        [
+            f"{known}[1]: smtp_stream_setup: x",  # the program becomes known
+            f"{known}X",
+            f"{known}[",
+            f"{known}[2]",
+            f"{known}[2]:x",
+            f"{known}[x]: smtp_stream_setup: x",
+            f"{known}[]: smtp_stream_setup: x",
+            f"{known}[\u0663]: smtp_stream_setup: x",
+            f"{known}[2]: warning: smtp_stream_setup: x",
+            f"{known}[2]: to=<a@b>, relay=none, status=sent (ok)",
+            "2026-11-28T20:46:41 out postfix/qmgr[3]: 6BCDD216004: removed",
+            "2026-11-28T20:46:41 out postfix/qmgrX",
+        ]
+    )
+    source = source_from_text(text + "\n", "like")
+    fast, slow = _records(source.lines, fast=True), _records(source.lines, fast=False)
+    assert fast == slow
+    assert len(slow) >= 2
