@@ -110,11 +110,12 @@ def render_stream(
 
 
 def _jsonl(stream: "ReportStream", sessions: Iterator["SessionReport"], tally: Tally):  # type: ignore[no-untyped-def]
-    from smtplog.render.jsonl import report_line
+    from smtplog.render.jsonl import StreamLines
 
+    lines = StreamLines(stream)  # report_line(stream.header([session]), number) + "\n"
     for session in sessions:
         tally.add(stream, session)
-        yield report_line(stream.header([session]), tally.sessions) + "\n"
+        yield lines.line(session, tally.sessions)
 
 
 def _streamed(  # noqa: PLR0917 (the state of render_stream, handed over)

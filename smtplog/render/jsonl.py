@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from math import copysign
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtplog.events import (
     AuthResponse,
@@ -40,6 +40,9 @@ from smtplog.render.data import _clean
 from smtplog.render.safe import json_safe
 from smtplog.report import Evidence, Finding, Report, SessionReport
 
+if TYPE_CHECKING:
+    from smtplog.analysis import ReportStream
+
 # The encoder json_text uses (cli/output.py): anything this module has no shortcut
 # for is written by it, so unusual values come out exactly as they always did.
 _ENCODER = json.JSONEncoder(check_circular=False)
@@ -52,7 +55,51 @@ def report_line(report: Report, session_number: int | None = None) -> str:
     """``json_text`` of ``report_to_dict(report)`` (plus ``session_number`` when given)."""
     sessions = ", ".join([_session(session) for session in report.sessions])
     number = "" if session_number is None else f', "session_number": {_value(session_number)}'
-    return json_safe(f'{_head(report)}"sessions": [{sessions}]{number}}}')
+    return _visible(f'{_head(report)}"sessions": [{sessions}]{number}}}')
+
+
+class StreamLines:
+    """The lines ``--format jsonl`` writes for the sessions of one input:
+    ``report_line(stream.header([session]), number) + "\n"``, with the input's own fields
+    (the same on every line) encoded again only when one of them changed."""
+
+    def __init__(self, stream: ReportStream) -> None:
+        self.stream = stream
+        self._fields: tuple[Any, ...] | None = None
+        self._head = ""
+
+    def line(self, session: SessionReport, number: int) -> str:
+        stream = self.stream
+        # What _head writes. The notes grow while a log is read; the rest is fixed when the
+        # head of the input is read, but compared all the same. (Equal texts, and the very
+        # same objects otherwise, are written the same.)
+        fields = (
+            stream.source,
+            stream.dialect,
+            stream.confidence,
+            stream.forced,
+            stream.runner_up,
+            tuple(stream.cleanup),  # (copies: a list may grow in place)
+            tuple(stream.notes),
+        )
+        if fields != self._fields or not _same_scalars(fields, self._fields):
+            self._fields = fields
+            self._head = _head(stream.header([]))
+        return _visible(
+            f'{self._head}"sessions": [{_session(session)}], "session_number": {_value(number)}}}\n'
+        )
+
+
+def _same_scalars(now: tuple[Any, ...], before: tuple[Any, ...] | None) -> bool:
+    """The fields other than the lists are the very same objects (1 == 1.0 == True)."""
+    return before is not None and all(a is b for a, b in zip(now[:5], before[:5], strict=True))
+
+
+def _visible(document: str) -> str:
+    """``json_safe(document)`` for a document whose every part was made safe as it was
+    encoded (_value, _safe_token): json_safe treats each value of an ASCII document (all
+    of this module's are) on its own, except DEL, replaced here in one pass."""
+    return document.replace("\x7f", "\\u007f") if "\x7f" in document else document
 
 
 # -- values -------------------------------------------------------------------------------
@@ -62,7 +109,7 @@ def _value(value: Any) -> str:
     """One value as the encoder writes it; exact types only (a subclass goes to the encoder)."""
     kind = value.__class__
     if kind is str:
-        return _string(value)
+        return _string(value) if value.isascii() else json_safe(_string(value))
     if value is None:
         return "null"
     if value is True:
@@ -74,7 +121,7 @@ def _value(value: Any) -> str:
     if kind is float:
         text = float.__repr__(value)
         return _FLOAT_WORDS.get(text, text)
-    return _encode(value)
+    return json_safe(_encode(value))
 
 
 def _text(text: Any) -> str:
@@ -87,7 +134,7 @@ def _text(text: Any) -> str:
 def _strings(items: Any) -> str:
     """A list (or tuple, which the encoder writes as a list) of values."""
     if items.__class__ is not list and items.__class__ is not tuple:
-        return _encode(items)
+        return json_safe(_encode(items))
     return f"[{', '.join([_value(item) for item in items])}]"
 
 
@@ -116,12 +163,13 @@ def _session(session: SessionReport) -> str:
     times = [event.time for event in events if event.time is not None]
     t0 = min(times) if times else None
     violations = analysis.violations
+    capabilities = analysis.capabilities
     return (
         f'{{"outcome": {_value(session.outcome)}, "failed_at": {_value(session.failed_at)}, '
         f'"target": {_value(analysis.target)}, '
         f'"diagnoses": [{", ".join([_finding(f) for f in session.findings])}], '
         f'"observations": [{", ".join([_finding(f) for f in session.observations])}], '
-        f'"capabilities": {_encode(analysis.capabilities) if analysis.capabilities else "{}"}, '
+        f'"capabilities": {json_safe(_encode(capabilities)) if capabilities else "{}"}, '
         f'"tls": {_value(analysis.tls is not None)}, '
         f'"authenticated": {_value(analysis.authenticated)}, '
         f'"one_sided": {_value(analysis.one_sided)}, '
@@ -207,7 +255,8 @@ def _encode_parts(finding: Finding) -> tuple[str, str, str]:
         f', "phase": {_encode(finding.phase)}, "provider": {_encode(finding.provider)}, '
         f'"matched_by": {_encode(finding.matched_by)}, "group": {_encode(finding.group)}}}'
     )
-    return head, knowledge, tail
+    # Kept as json_safe leaves them: the lines they go into are not looked through again.
+    return json_safe(head), json_safe(knowledge), json_safe(tail)
 
 
 def _evidence(items: tuple[Evidence, ...]) -> str:
@@ -270,8 +319,8 @@ def _fields_writer(kind: type) -> Callable[[Any], str]:
 
 
 # The writers of the most frequent kinds test each value's type inline: a call per value
-# was half their cost. ``_string(x) if x.__class__ is str else _value(x)`` is _value(x);
-# ``... and x.isascii() else _text(x)`` is _text(x).
+# was half their cost. ``_string(x) if x.__class__ is str and x.isascii() else _value(x)``
+# is _value(x); ``... else _text(x)`` is _text(x).
 
 
 def _reply(event: Reply) -> str:
@@ -289,7 +338,7 @@ def _reply(event: Reply) -> str:
 def _command(event: Command) -> str:
     verb, arg, text = event.verb, event.argument, event.display
     return (
-        f', "verb": {_string(verb) if verb.__class__ is str else _value(verb)}, '
+        f', "verb": {_string(verb) if verb.__class__ is str and verb.isascii() else _value(verb)}, '
         f'"argument": {_string(arg) if arg.__class__ is str and arg.isascii() else _text(arg)}, '
         f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
     )
