@@ -159,24 +159,47 @@ def _head(report: Report) -> str:
 
 def _session(session: SessionReport) -> str:
     analysis = session.analysis
-    events = analysis.events
-    times = [event.time for event in events if event.time is not None]
-    t0 = min(times) if times else None
-    violations = analysis.violations
-    capabilities = analysis.capabilities
+    verdict = analysis.verdict  # (session.outcome and .failed_at)
+    outcome, failed_at, one_sided = verdict.outcome, verdict.failed_at, analysis.one_sided
+    findings, observations = session.findings, session.observations
+    violations, capabilities, notes = analysis.violations, analysis.capabilities, analysis.notes
+    authenticated = analysis.authenticated
+    if authenticated is False or authenticated is True:
+        signed_in = "true" if authenticated else "false"
+    else:
+        signed_in = _value(authenticated)
     return (
-        f'{{"outcome": {_value(session.outcome)}, "failed_at": {_value(session.failed_at)}, '
+        f'{{"outcome": {_WORDS.get(outcome) or _word(outcome)}, '
+        f'"failed_at": {_WORDS.get(failed_at) or _word(failed_at)}, '
         f'"target": {_value(analysis.target)}, '
-        f'"diagnoses": [{", ".join([_finding(f) for f in session.findings])}], '
-        f'"observations": [{", ".join([_finding(f) for f in session.observations])}], '
+        f'"diagnoses": [{", ".join([_finding(f) for f in findings]) if findings else ""}], '
+        f'"observations": '
+        f"[{', '.join([_finding(f) for f in observations]) if observations else ''}], "
         f'"capabilities": {json_safe(_encode(capabilities)) if capabilities else "{}"}, '
-        f'"tls": {_value(analysis.tls is not None)}, '
-        f'"authenticated": {_value(analysis.authenticated)}, '
-        f'"one_sided": {_value(analysis.one_sided)}, '
-        f'"violations": [{", ".join([_violation(v) for v in violations])}], '
-        f'"notes": {_strings(analysis.notes)}, '
-        f'"events": [{", ".join([_event(event, t0) for event in events])}]}}'
+        f'"tls": {"false" if analysis.tls is None else "true"}, '
+        f'"authenticated": {signed_in}, '
+        f'"one_sided": {_WORDS.get(one_sided) or _word(one_sided)}, '
+        f'"violations": [{", ".join([_violation(v) for v in violations]) if violations else ""}], '
+        f'"notes": {_strings(notes)}, '
+        f'"events": [{_events(analysis.events)}]}}'
     )
+
+
+def _word(value: str | None) -> str:
+    """A value of a small vocabulary (an outcome, a phase, a side): its text is kept
+    (``_WORDS.get(value) or _word(value)`` is _value(value))."""
+    text = _WORDS.get(value)
+    if text is None:
+        text = _value(value)
+        if value is None or value.__class__ is str:  # (keys equal to a str are str)
+            if len(_WORDS) >= _MAX_WORDS:
+                _WORDS.clear()
+            _WORDS[value] = text
+    return text
+
+
+_WORDS: dict[str | None, str] = {}
+_MAX_WORDS = 1024
 
 
 def _violation(violation: Any) -> str:
@@ -192,9 +215,12 @@ def _violation(violation: Any) -> str:
 
 def _finding(finding: Finding) -> str:
     head, knowledge, tail = _constant_parts(finding)
+    summary, evidence, consequences = finding.summary, finding.evidence, finding.consequences
     return (
-        f"{head}{_value(finding.summary)}{knowledge}{_evidence(finding.evidence)}"
-        f', "consequences": {_evidence(finding.consequences)}{tail}'
+        f"{head}"
+        f"{_string(summary) if summary.__class__ is str and summary.isascii() else _value(summary)}"
+        f"{knowledge}{_evidence(evidence) if evidence else '[]'}"
+        f', "consequences": {_evidence(consequences) if consequences else "[]"}{tail}'
     )
 
 
@@ -260,34 +286,53 @@ def _encode_parts(finding: Finding) -> tuple[str, str, str]:
 
 
 def _evidence(items: tuple[Evidence, ...]) -> str:
-    if not items:
-        return "[]"
-    return f"[{', '.join([_evidence_item(item) for item in items])}]"
-
-
-def _evidence_item(item: Evidence) -> str:
-    return f'{{"line": {_value(item.line)}, "text": {_text(item.text)}}}'
+    written = []
+    for item in items:
+        line, text = item.line, item.text
+        ascii_text = text.__class__ is str and text.isascii()
+        written.append(
+            f'{{"line": {f"{line}" if line.__class__ is int else _value(line)}, '
+            f'"text": {_string(text) if ascii_text else _text(text)}}}'
+        )
+    return f"[{', '.join(written)}]"
 
 
 # -- events -------------------------------------------------------------------------------
 
 
-def _event(event: Event, t0: float | None) -> str:
-    kind = event.__class__
-    writer = _WRITERS.get(kind)
-    if writer is None:
-        writer = _WRITERS[kind] = (f', "kind": {_value(kind.kind)}', _fields_writer(kind))
-    named, fields = writer
-    span = event.span
-    if span is None:
-        line, last, inferred = "null", "", ', "inferred": true'
-    else:
-        first, inferred = span.first, ""
-        line = f"{first}" if first.__class__ is int else _value(first)
-        last = "" if span.last == first else f', "last_line": {_value(span.last)}'
-    time = event.time
-    moment = "null" if time is None or t0 is None else _moment(time - t0)
-    return f'{{"line": {line}{named}{last}{fields(event)}{inferred}, "time": {moment}}}'
+def _events(events: list[Event]) -> str:
+    """The events of a session, their times as offsets from its earliest."""
+    times = [time for event in events if (time := event.time) is not None]
+    t0 = min(times) if times else None
+    written = []
+    for event in events:
+        kind = event.__class__
+        writer = _KINDS.get(kind)
+        if writer is None:
+            writer = _KINDS[kind] = (f', "kind": {_value(kind.kind)}', _fields_writer(kind))
+        named, fields = writer
+        span = event.span
+        if span is None:
+            line, last, inferred = "null", "", ', "inferred": true'
+        else:
+            first, inferred = span.first, ""
+            line = f"{first}" if first.__class__ is int else _value(first)
+            last = "" if span.last == first else f', "last_line": {_value(span.last)}'
+        time = event.time
+        if time is None or t0 is None:
+            moment = "null"
+        else:  # (_moment, its most frequent answers first)
+            offset = time - t0
+            if offset.__class__ is not float:
+                moment = _moment(offset)
+            elif offset:
+                moment = _MOMENTS.get(offset) or _moment(offset)
+            else:
+                moment = "0.0" if copysign(1.0, offset) > 0 else _moment(offset)
+        written.append(
+            f'{{"line": {line}{named}{last}{fields(event)}{inferred}, "time": {moment}}}'
+        )
+    return ", ".join(written)
 
 
 def _moment(offset: float) -> str:
@@ -310,7 +355,8 @@ def _moment(offset: float) -> str:
 _MOMENTS: dict[float, str] = {}
 _MAX_MOMENTS = 65536
 
-_WRITERS: dict[type, tuple[str, Callable[[Any], str]]] = {}
+# Each kind's encoded name and the writer of its own fields, found once.
+_KINDS: dict[type, tuple[str, Callable[[Any], str]]] = {}
 
 
 def _fields_writer(kind: type) -> Callable[[Any], str]:
