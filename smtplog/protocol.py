@@ -266,10 +266,6 @@ def _capabilities(lines: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(capabilities.items())
 
 
-def _group(verb: str) -> str:
-    return _VERB_GROUP.get(verb, verb)
-
-
 class Machine:
     """Walks one session's events through the table."""
 
@@ -671,24 +667,17 @@ def _is_greeting(reply: Reply) -> bool:
 def unrecovered_failures(analysis: SessionAnalysis) -> list[Exchange]:
     """Failed exchanges that no later success of the same kind made good."""
     failures: list[Exchange] = []
-    exchanges = analysis.exchanges
-    for index, exchange in enumerate(exchanges):
-        if not exchange.failed or exchange.phase is None:
-            continue
-        group = _group(exchange.verb)
-        later = exchanges[index + 1 :]
-        if exchange.reply.code != 421 and any(
-            _group(other.verb) == group and _succeeded(other) for other in later
-        ):
-            continue
-        failures.append(exchange)
+    recovered: set[str] = set()  # the groups that succeed after the exchange at hand
+    for exchange in reversed(analysis.exchanges):  # (one pass, from the end)
+        verb, code = exchange.verb, exchange.reply.code
+        group = _VERB_GROUP.get(verb, verb)
+        if code >= 400:  # (exchange.failed)
+            if exchange.phase is not None and (code == 421 or group not in recovered):
+                failures.append(exchange)
+        elif code < 300 or (code == 354 and verb == "DATA"):  # done (a 334 is not a login)
+            recovered.add(group)
+    failures.reverse()
     return failures
-
-
-def _succeeded(exchange: Exchange) -> bool:
-    """Did the command get done? A 334 challenge is not a login; a 354 is DATA accepted."""
-    code = exchange.reply.code
-    return code < 300 or (code == 354 and exchange.verb == "DATA")
 
 
 def _client_error_phase(text: str) -> str | None:

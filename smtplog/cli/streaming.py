@@ -59,8 +59,11 @@ class Tally:
 
     def add(self, stream: "ReportStream", session: "SessionReport") -> None:
         self.sessions += 1
-        if any(finding.severity in self._failing for finding in session.findings):
-            self.code = ExitCode.FAILURE
+        failing = self._failing
+        for finding in session.findings:
+            if finding.severity in failing:
+                self.code = ExitCode.FAILURE
+                break
         if self._want_rows:
             from smtplog.render.summary import Counts, session_row
 

@@ -82,17 +82,22 @@ class StreamLines:
             tuple(stream.cleanup),  # (copies: a list may grow in place)
             tuple(stream.notes),
         )
-        if fields != self._fields or not _same_scalars(fields, self._fields):
+        before = self._fields
+        if (
+            before is None
+            or fields != before
+            # (1 == 1.0 == True: the fields other than the lists must be the same objects)
+            or fields[0] is not before[0]
+            or fields[1] is not before[1]
+            or fields[2] is not before[2]
+            or fields[3] is not before[3]
+            or fields[4] is not before[4]
+        ):
             self._fields = fields
             self._head = _head(stream.header([]))
         return _visible(
             f'{self._head}"sessions": [{_session(session)}], "session_number": {_value(number)}}}\n'
         )
-
-
-def _same_scalars(now: tuple[Any, ...], before: tuple[Any, ...] | None) -> bool:
-    """The fields other than the lists are the very same objects (1 == 1.0 == True)."""
-    return before is not None and all(a is b for a, b in zip(now[:5], before[:5], strict=True))
 
 
 def _visible(document: str) -> str:
@@ -135,7 +140,7 @@ def _strings(items: Any) -> str:
     """A list (or tuple, which the encoder writes as a list) of values."""
     if items.__class__ is not list and items.__class__ is not tuple:
         return json_safe(_encode(items))
-    return f"[{', '.join([_value(item) for item in items])}]"
+    return f"[{', '.join(map(_value, items))}]" if items else "[]"
 
 
 # -- the report and its sessions ----------------------------------------------------------
@@ -403,11 +408,26 @@ def _data_body(event: DataBody) -> str:
 
 
 def _tls_started(event: TlsStarted) -> str:
+    texts = []  # None or text, mostly: each tested inline (a call per value costs more)
+    for value in (
+        event.version,
+        event.cipher,
+        event.subject,
+        event.issuer,
+        event.not_after,
+        event.detail,
+    ):
+        if value is None:
+            texts.append("null")
+        elif value.__class__ is str and value.isascii():
+            texts.append(_string(value))
+        else:
+            texts.append(_value(value))
+    version, cipher, subject, issuer, not_after, detail = texts
     return (
-        f', "version": {_value(event.version)}, "cipher": {_value(event.cipher)}, '
-        f'"subject": {_value(event.subject)}, "issuer": {_value(event.issuer)}, '
-        f'"not_after": {_value(event.not_after)}, "names": {_strings(event.sans)}, '
-        f'"verified": {_value(event.verified)}, "detail": {_value(event.detail)}'
+        f', "version": {version}, "cipher": {cipher}, "subject": {subject}, '
+        f'"issuer": {issuer}, "not_after": {not_after}, "names": {_strings(event.sans)}, '
+        f'"verified": {_value(event.verified)}, "detail": {detail}'
     )
 
 
