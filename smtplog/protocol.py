@@ -457,8 +457,9 @@ class Machine:
         """May ``reply`` be the greeting, by where it comes (asked until the greeting came)?"""
         if not self.pending or reply.code == 220:
             return True
-        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
-        return analysis.connected and not summarised
+        if not analysis.connected or analysis.tls is not None:
+            return False
+        return all(not request.inferred for request, _verb in self.pending)  # (else: summarised)
 
     def _banner(self, reply: Reply, analysis: SessionAnalysis) -> None:
         self.banner_seen = True
@@ -639,12 +640,20 @@ def _one_sided_notes(analysis: SessionAnalysis, inferred: int) -> list[str]:
             f"request{'s' if count != 1 else ''} marked 'no reply in the transcript'"
         ]
     if analysis.one_sided == "server":
-        return [
-            "only the server's replies are in the transcript: "
-            f"{inferred} client request{'s were' if inferred != 1 else ' was'} inferred from "
-            "them (marked inferred; their exact text is unknown)"
-        ]
+        note = _SERVER_NOTES.get(inferred)
+        if note is None:
+            note = (
+                "only the server's replies are in the transcript: "
+                f"{inferred} client request{'s were' if inferred != 1 else ' was'} inferred from "
+                "them (marked inferred; their exact text is unknown)"
+            )
+            if inferred < 64:  # (the counts of most sessions: each text made once)
+                _SERVER_NOTES[inferred] = note
+        return [note]
     return []
+
+
+_SERVER_NOTES: dict[int, str] = {}
 
 
 def _inferred(reply: Reply, verb: str, argument: str = "") -> Command:

@@ -432,7 +432,11 @@ def _tls_started(event: TlsStarted) -> str:
 
 
 def _connect_failed(event: ConnectFailed) -> str:
-    return f', "reason": {_value(event.reason)}, "text": {_text(event.detail)}'
+    reason, text = event.reason, event.detail
+    return (
+        f', "reason": {_WORDS.get(reason) or _word(reason)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
 
 
 def _connection(event: Connecting | Connected) -> str:
@@ -441,14 +445,20 @@ def _connection(event: Connecting | Connected) -> str:
 
 
 def _closed(event: Closed) -> str:
+    by, unexpected, text = event.by, event.unexpected, event.detail
     return (
-        f', "by": {_value(event.by)}, "unexpected": {_value(event.unexpected)}, '
-        f'"text": {_text(event.detail)}'
+        f', "by": {_WORDS.get(by) or _word(by)}, '
+        f'"unexpected": {"false" if unexpected is False else _value(unexpected)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
     )
 
 
 def _timeout(event: Timeout) -> str:
-    return f', "waiting_for": {_value(event.waiting_for)}, "text": {_text(event.detail)}'
+    waiting_for, text = event.waiting_for, event.detail
+    return (
+        f', "waiting_for": {_WORDS.get(waiting_for) or _word(waiting_for)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
 
 
 def _tls_failed(event: TlsFailed) -> str:
