@@ -65,35 +65,36 @@ class StreamLines:
 
     def __init__(self, stream: ReportStream) -> None:
         self.stream = stream
-        self._fields: tuple[Any, ...] | None = None
+        # What _head wrote last from: the lists as copies (a list may grow in place), the
+        # other fields as the objects they were (1 == 1.0 == True, written otherwise).
+        self._notes: list[str] | None = None
+        self._cleanup: list[str] | None = None
+        self._scalars: tuple[Any, ...] = ()
         self._head = ""
 
     def line(self, session: SessionReport, number: int) -> str:
         stream = self.stream
-        # What _head writes. The notes grow while a log is read; the rest is fixed when the
-        # head of the input is read, but compared all the same. (Equal texts, and the very
-        # same objects otherwise, are written the same.)
-        fields = (
-            stream.source,
-            stream.dialect,
-            stream.confidence,
-            stream.forced,
-            stream.runner_up,
-            tuple(stream.cleanup),  # (copies: a list may grow in place)
-            tuple(stream.notes),
-        )
-        before = self._fields
+        # The notes grow while a log is read; the other fields are fixed when the head of
+        # the input is read, but compared all the same.
+        notes, cleanup, scalars = stream.notes, stream.cleanup, self._scalars
         if (
-            before is None
-            or fields != before
-            # (1 == 1.0 == True: the fields other than the lists must be the same objects)
-            or fields[0] is not before[0]
-            or fields[1] is not before[1]
-            or fields[2] is not before[2]
-            or fields[3] is not before[3]
-            or fields[4] is not before[4]
+            notes != self._notes
+            or cleanup != self._cleanup
+            or not scalars
+            or stream.source is not scalars[0]
+            or stream.dialect is not scalars[1]
+            or stream.confidence is not scalars[2]
+            or stream.forced is not scalars[3]
+            or stream.runner_up is not scalars[4]
         ):
-            self._fields = fields
+            self._notes, self._cleanup = list(notes), list(cleanup)
+            self._scalars = (
+                stream.source,
+                stream.dialect,
+                stream.confidence,
+                stream.forced,
+                stream.runner_up,
+            )
             self._head = _head(stream.header([]))
         return _visible(
             f'{self._head}"sessions": [{_session(session)}], "session_number": {_value(number)}}}\n'
@@ -101,9 +102,9 @@ class StreamLines:
 
 
 def _visible(document: str) -> str:
-    """``json_safe(document)`` for a document whose every part was made safe as it was
-    encoded (_value, _safe_token): json_safe treats each value of an ASCII document (all
-    of this module's are) on its own, except DEL, replaced here in one pass."""
+    """``json_safe(document)`` for a document whose every value was made safe as it was
+    encoded (by _value and the writers here): json_safe treats each value of an ASCII
+    document (all of this module's are) on its own, except DEL, replaced here in one pass."""
     return document.replace("\x7f", "\\u007f") if "\x7f" in document else document
 
 
@@ -140,7 +141,12 @@ def _strings(items: Any) -> str:
     """A list (or tuple, which the encoder writes as a list) of values."""
     if items.__class__ is not list and items.__class__ is not tuple:
         return json_safe(_encode(items))
-    return f"[{', '.join(map(_value, items))}]" if items else "[]"
+    if not items:
+        return "[]"
+    texts = []
+    for item in items:
+        texts.append(_string(item) if item.__class__ is str and item.isascii() else _value(item))
+    return f"[{', '.join(texts)}]"
 
 
 # -- the report and its sessions ----------------------------------------------------------
@@ -173,11 +179,20 @@ def _session(session: SessionReport) -> str:
         signed_in = "true" if authenticated else "false"
     else:
         signed_in = _value(authenticated)
+    # (a session has a finding or two, seldom an observation or a violation: no list then)
+    if len(findings) == 1:
+        diagnoses = _finding(findings[0])
+    else:
+        diagnoses = ", ".join([_finding(f) for f in findings]) if findings else ""
+    if len(notes) == 1 and (note := notes[0]).__class__ is str and note.isascii():
+        noted = f"[{_string(note)}]"
+    else:
+        noted = _strings(notes)
     return (
         f'{{"outcome": {_WORDS.get(outcome) or _word(outcome)}, '
         f'"failed_at": {_WORDS.get(failed_at) or _word(failed_at)}, '
         f'"target": {_value(analysis.target)}, '
-        f'"diagnoses": [{", ".join([_finding(f) for f in findings]) if findings else ""}], '
+        f'"diagnoses": [{diagnoses}], '
         f'"observations": '
         f"[{', '.join([_finding(f) for f in observations]) if observations else ''}], "
         f'"capabilities": {json_safe(_encode(capabilities)) if capabilities else "{}"}, '
@@ -185,7 +200,7 @@ def _session(session: SessionReport) -> str:
         f'"authenticated": {signed_in}, '
         f'"one_sided": {_WORDS.get(one_sided) or _word(one_sided)}, '
         f'"violations": [{", ".join([_violation(v) for v in violations]) if violations else ""}], '
-        f'"notes": {_strings(notes)}, '
+        f'"notes": {noted}, '
         f'"events": [{_events(analysis.events)}]}}'
     )
 
@@ -307,8 +322,11 @@ def _evidence(items: tuple[Evidence, ...]) -> str:
 
 def _events(events: list[Event]) -> str:
     """The events of a session, their times as offsets from its earliest."""
-    times = [time for event in events if (time := event.time) is not None]
-    t0 = min(times) if times else None
+    t0 = None  # min() of the times: the first of the least (a loop: no list, no call)
+    for event in events:
+        time = event.time
+        if time is not None and (t0 is None or time < t0):
+            t0 = time
     written = []
     for event in events:
         kind = event.__class__
