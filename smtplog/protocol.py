@@ -281,8 +281,10 @@ class Machine:
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
         analysis.one_sided = _one_side(events)
+        handlers = _HANDLERS
         for event in events:
-            self._event(event, analysis)
+            kind = event.__class__
+            (handlers.get(kind) or _handler(kind))(self, event, analysis)
         pending = self.pending
         analysis.unanswered = [event for event, _verb in pending] if pending else []
         analysis.state = self.state
@@ -291,14 +293,8 @@ class Machine:
         return analysis
 
     # -- events ------------------------------------------------------------
-
-    def _event(self, event: Event, analysis: SessionAnalysis) -> None:
-        kind = event.__class__
-        handle = _HANDLERS.get(kind) or _handler(kind)
-        handle(self, event, analysis)
-
-    # One handler per kind of event (_handler says which): a dict lookup by type instead
-    # of a chain of isinstance tests, most of which fail for most events.
+    # One handler per kind of event (_handler says which, run() calls it): a dict lookup by
+    # type instead of a chain of isinstance tests, most of which fail for most events.
 
     def _other(self, event: Event, analysis: SessionAnalysis) -> None:
         self.out.append(event)

@@ -6,8 +6,11 @@ building each session's dicts and encoding them again was a fifth of a large
 Exchange log's time. Here each part is written as the JSON encoder would write
 it (``", "`` and ``": "`` separators, ASCII only), and the knowledge text of a
 finding (explanation, causes, next steps, references: most of a line), the same
-for every session it explains, is encoded once and spliced in. render/data.py
-stays the definition of the shape: tests/test_jsonl.py proves the two equal.
+for every session it explains, is encoded once and spliced in. What json_safe does
+to a whole document it does to each value alone (and only a value holding text
+beyond ASCII, or DEL, is changed by it), so each value is made safe as it is
+encoded and a line is only looked through for DEL. render/data.py stays the
+definition of the shape: tests/test_jsonl.py proves the two equal.
 """
 
 from __future__ import annotations
@@ -184,8 +187,8 @@ def _session(session: SessionReport) -> str:
         diagnoses = _finding(findings[0])
     else:
         diagnoses = ", ".join([_finding(f) for f in findings]) if findings else ""
-    if len(notes) == 1 and (note := notes[0]).__class__ is str and note.isascii():
-        noted = f"[{_string(note)}]"
+    if len(notes) == 1 and (note := notes[0]).__class__ is str:
+        noted = f"[{_WORDS.get(note) or _word(note)}]"  # (the one-sided note, mostly)
     else:
         noted = _strings(notes)
     return (
@@ -206,8 +209,8 @@ def _session(session: SessionReport) -> str:
 
 
 def _word(value: str | None) -> str:
-    """A value of a small vocabulary (an outcome, a phase, a side): its text is kept
-    (``_WORDS.get(value) or _word(value)`` is _value(value))."""
+    """A value of a small vocabulary (an outcome, a phase, a side, a note made for many
+    sessions): its text is kept (``_WORDS.get(value) or _word(value)`` is _value(value))."""
     text = _WORDS.get(value)
     if text is None:
         text = _value(value)
@@ -433,7 +436,6 @@ def _tls_started(event: TlsStarted) -> str:
         event.subject,
         event.issuer,
         event.not_after,
-        event.detail,
     ):
         if value is None:
             texts.append("null")
@@ -441,11 +443,12 @@ def _tls_started(event: TlsStarted) -> str:
             texts.append(_string(value))
         else:
             texts.append(_value(value))
-    version, cipher, subject, issuer, not_after, detail = texts
+    version, cipher, subject, issuer, not_after = texts
+    detail = event.detail  # (the same few texts: "handshake not shown in the transcript"...)
     return (
         f', "version": {version}, "cipher": {cipher}, "subject": {subject}, '
         f'"issuer": {issuer}, "not_after": {not_after}, "names": {_strings(event.sans)}, '
-        f'"verified": {_value(event.verified)}, "detail": {detail}'
+        f'"verified": {_value(event.verified)}, "detail": {_WORDS.get(detail) or _word(detail)}'
     )
 
 
