@@ -19,7 +19,7 @@ unknown recipient only at RCPT).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -31,6 +31,7 @@ from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, 
 from smtplog.smtp import enhanced_code
 
 WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
+FITS_KEPT = 1024  # sets of phrases found whose admitted patterns a Screen keeps
 SCAN_FROM = 8  # phrases a pattern needs from which one expression finds them faster than `in`
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
@@ -437,9 +438,13 @@ class Screen:
     for every phrase that is a prefix of it. A pattern refused here cannot match
     the text (tests/rules/test_screen.py), so ``classify`` need not try its rule.
     (None in the list: a rule without a pattern, always admitted.)
+
+    What a scan admits depends only on the set of phrases it found, and a log's
+    replies differ mostly in addresses, not in those phrases: each set's answer
+    is kept (up to ``FITS_KEPT`` sets), so most replies cost the scan alone.
     """
 
-    __slots__ = ("_always", "_found", "_needs", "_scan")
+    __slots__ = ("_always", "_fits", "_found", "_needs", "_scan")
 
     def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
         self._always = 0  # the patterns with nothing to screen (bit i: pattern i)
@@ -467,18 +472,28 @@ class Screen:
                 masks.append(mask)
             self._needs.append(tuple(masks))
         self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
+        self._fits: dict[frozenset[str], tuple[int, ...]] = {}  # phrases found -> admitted
         with warm():  # built in a long run only: not in the cache every start-up reads
             self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
-    def fitting(self, low: str) -> list[int]:
+    def fitting(self, low: str) -> tuple[int, ...]:
         """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
+        phrases = frozenset(self._scan.findall(low)) if self._scan is not None else frozenset()
+        known = self._fits.get(phrases)
+        if known is None:
+            known = self.admitted(phrases)
+            if len(self._fits) < FITS_KEPT:
+                self._fits[phrases] = known
+        return known
+
+    def admitted(self, phrases: Iterable[str]) -> tuple[int, ...]:
+        """The indices of the patterns whose requirements the scan's ``phrases`` meet."""
         met, concerned = 0, self._always
-        if self._scan is not None:
-            found = self._found
-            for phrase in self._scan.findall(low):
-                sets, patterns = found[phrase]
-                met |= sets
-                concerned |= patterns
+        found = self._found
+        for phrase in phrases:
+            sets, patterns = found[phrase]
+            met |= sets
+            concerned |= patterns
         out = []
         needs = self._needs
         while concerned:
@@ -488,7 +503,7 @@ class Screen:
             masks = needs[index]
             if masks is None or any(mask & met == mask for mask in masks):
                 out.append(index)
-        return out
+        return tuple(out)
 
 
 def _requirements_of(pattern: LazyPattern | None) -> tuple[tuple[frozenset[str], ...], ...] | None:
