@@ -20,7 +20,7 @@ notes that never change the verdict.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from smtplog.events import (
@@ -69,10 +69,27 @@ _EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]|, b?['\"])")
 
 
 class _Facts(dict[str, str]):
-    """Values for the {placeholders} of a summary; unknown ones print as "…"."""
+    """Values for the {placeholders} of a summary; unknown ones print as "…".
+
+    A summary names two or three of them: each is worked out (``_FACTS``) when
+    the summary asks for it, not for every finding. Rules may set or change
+    one before (``facts["command"] = ...``).
+    """
+
+    __slots__ = ("diagnoser", "exchange")
+
+    def __init__(self, diagnoser: Diagnoser, exchange: Exchange | None, detail: str) -> None:
+        super().__init__(detail=detail)
+        self.diagnoser = diagnoser
+        self.exchange = exchange
 
     def __missing__(self, key: str) -> str:
-        return "…"
+        make = _FACTS.get(key)
+        value = make(self.diagnoser, self.exchange) if make is not None else None
+        if value is None:
+            return "…"
+        self[key] = value
+        return value
 
 
 class Diagnoser:
@@ -85,59 +102,9 @@ class Diagnoser:
 
     # -- building findings ---------------------------------------------------
 
-    def _session_facts(self) -> dict[str, str]:
-        """The facts of the whole session (the same for every finding: made once)."""
-        known = self.memo.get("session_facts")
-        if known is not None:
-            return known  # type: ignore[return-value]
-        analysis = self.analysis
-        port = target_port(analysis)
-        facts = {
-            "server": analysis.target or _banner_host(analysis) or "the server",
-            "provider": self.provider.name if self.provider else "the server",
-            "sender": f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
-            "phase": analysis.verdict.failed_at or "…",
-            "detail": "",
-            "user_suffix": "",
-            "size_limit": "",
-            "port": str(port) if port else "…",
-        }
-        user = next(
-            (e.decoded for e in analysis.events if isinstance(e, AuthResponse) and e.decoded),
-            None,
-        )
-        if user:
-            facts["user"] = user
-            facts["user_suffix"] = f" for user {user}"
-        size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
-            "SIZE", ""
-        )
-        if size.isdigit() and int(size) > 0:
-            facts["size_limit"] = f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
-        self.memo["session_facts"] = facts
-        return facts
-
     def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Facts:
-        analysis = self.analysis
-        facts = _Facts(self._session_facts())
-        facts["detail"] = detail
-        if exchange is not None:
-            reply = exchange.reply
-            facts["code"] = str(reply.code)
-            facts["enhanced"] = reply.enhanced or ""
-            facts["reply"] = _shorten(" ".join(reply.wire_lines()))
-            facts["command"] = (
-                ("the end of the message" if exchange.verb == "." else event_text(exchange.request))
-                if exchange.request
-                else "the greeting"
-            )
-            if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
-                address = command_address(exchange.request.argument)
-                facts["recipient"] = f"<{address}>" if address else exchange.request.argument
-        if "recipient" not in facts and analysis.recipients_rejected:
-            facts["recipient"] = f"<{analysis.recipients_rejected[0][0]}>"
-        facts.setdefault("recipient", "the recipient")
-        return facts
+        """The values a summary may name, about the session and ``exchange``."""
+        return _Facts(self, exchange, detail)
 
     def finding(
         self,
@@ -390,6 +357,99 @@ class Diagnoser:
         findings.extend(others)
         findings = _ordered(findings)
         return findings, observe(self, findings)
+
+
+# -- the facts a summary may name ({server}, {reply}...), each made when one asks --------
+
+
+def _server(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    analysis = diagnoser.analysis
+    return analysis.target or _banner_host(analysis) or "the server"
+
+
+def _provider(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    return diagnoser.provider.name if diagnoser.provider else "the server"
+
+
+def _sender(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    sender = diagnoser.analysis.sender
+    return f"<{sender}>" if sender is not None else "the sender"
+
+
+def _phase(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    return diagnoser.analysis.verdict.failed_at or "…"
+
+
+def _user(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return next(
+        (e.decoded for e in diagnoser.analysis.events if isinstance(e, AuthResponse) and e.decoded),
+        None,
+    )
+
+
+def _user_suffix(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    user = _user(diagnoser, exchange)
+    return f" for user {user}" if user else ""
+
+
+def _size_limit(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    analysis = diagnoser.analysis
+    size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
+        "SIZE", ""
+    )
+    if size.isdigit() and int(size) > 0:
+        return f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
+    return ""
+
+
+def _port(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    port = target_port(diagnoser.analysis)
+    return str(port) if port else "…"
+
+
+def _code(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return str(exchange.reply.code) if exchange is not None else None
+
+
+def _enhanced(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return (exchange.reply.enhanced or "") if exchange is not None else None
+
+
+def _reply(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return _shorten(" ".join(exchange.reply.wire_lines())) if exchange is not None else None
+
+
+def _command(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    if exchange is None:
+        return None
+    if exchange.request is None:
+        return "the greeting"
+    return "the end of the message" if exchange.verb == "." else event_text(exchange.request)
+
+
+def _recipient(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    if exchange is not None and exchange.verb == "RCPT" and isinstance(exchange.request, Command):
+        address = command_address(exchange.request.argument)
+        return f"<{address}>" if address else exchange.request.argument
+    rejected = diagnoser.analysis.recipients_rejected
+    return f"<{rejected[0][0]}>" if rejected else "the recipient"
+
+
+_FACTS: dict[str, Callable[[Diagnoser, Exchange | None], str | None]] = {
+    "server": _server,
+    "provider": _provider,
+    "sender": _sender,
+    "phase": _phase,
+    "user": _user,
+    "user_suffix": _user_suffix,
+    "size_limit": _size_limit,
+    "port": _port,
+    "code": _code,
+    "enhanced": _enhanced,
+    "reply": _reply,
+    "command": _command,
+    "recipient": _recipient,
+}
 
 
 def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:

@@ -1,0 +1,117 @@
+"""The diagnosis's shortcuts give what their definitions give.
+
+Each test keeps the plain definition a shortcut stands in for and compares
+the two over every sample, every example transcript of tests/rules/cases and
+the bench heads' kinds of session.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from pathlib import Path
+
+from smtplog.analysis import analyze_bytes
+from smtplog.errors import SmtplogError
+from smtplog.events import AuthResponse, Command
+from smtplog.protocol import Exchange, SessionAnalysis
+from smtplog.rules.engine import Diagnoser, _banner_host, _shorten
+from smtplog.rules.evidence import event_text, target_port
+from smtplog.rules.registry import diagnoses
+from smtplog.smtp import command_address
+from tests.rules.cases import load_cases
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@cache
+def analyses() -> tuple[SessionAnalysis, ...]:
+    """Every session of the samples and of the example transcripts."""
+    inputs: list[bytes] = []
+    for row in (ROOT / "samples" / "manifest.tsv").read_text().splitlines()[1:]:
+        path = ROOT / "samples" / row.split("\t")[0]
+        if path.is_file():
+            inputs.append(path.read_bytes())
+    for case in load_cases():
+        inputs.append(case.data if case.data is not None else case.text.encode())
+    found = []
+    for data in inputs:
+        try:
+            found += [session.analysis for session in analyze_bytes(data).sessions]
+        except SmtplogError:  # not SMTP: the near misses of some cases
+            continue
+    assert len(found) > 300
+    return tuple(found)
+
+
+class _Eager(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "…"
+
+
+def eager_facts(diagnoser: Diagnoser, exchange: Exchange | None, detail: str) -> _Eager:
+    """Every fact a summary may name, made at once (what Diagnoser.facts did before)."""
+    analysis = diagnoser.analysis
+    port = target_port(analysis)
+    facts = _Eager(
+        server=analysis.target or _banner_host(analysis) or "the server",
+        provider=diagnoser.provider.name if diagnoser.provider else "the server",
+        sender=f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
+        phase=analysis.verdict.failed_at or "…",
+        detail=detail,
+        user_suffix="",
+        size_limit="",
+        port=str(port) if port else "…",
+    )
+    user = next(
+        (e.decoded for e in analysis.events if isinstance(e, AuthResponse) and e.decoded), None
+    )
+    if user:
+        facts["user"] = user
+        facts["user_suffix"] = f" for user {user}"
+    size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
+        "SIZE", ""
+    )
+    if size.isdigit() and int(size) > 0:
+        facts["size_limit"] = f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
+    if exchange is not None:
+        reply = exchange.reply
+        facts["code"] = str(reply.code)
+        facts["enhanced"] = reply.enhanced or ""
+        facts["reply"] = _shorten(" ".join(reply.wire_lines()))
+        facts["command"] = (
+            ("the end of the message" if exchange.verb == "." else event_text(exchange.request))
+            if exchange.request
+            else "the greeting"
+        )
+        if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
+            address = command_address(exchange.request.argument)
+            facts["recipient"] = f"<{address}>" if address else exchange.request.argument
+    if "recipient" not in facts and analysis.recipients_rejected:
+        facts["recipient"] = f"<{analysis.recipients_rejected[0][0]}>"
+    facts.setdefault("recipient", "the recipient")
+    return facts
+
+
+def test_facts_made_when_asked_are_the_facts_made_at_once() -> None:
+    names = {
+        name
+        for doc in diagnoses().values()
+        for _text, name, _spec, _conversion in string.Formatter().parse(doc.summary)
+        if name is not None
+    }
+    names |= {"user", "unknown-name"}  # (every fact there is, and one there is not)
+    summaries = [doc.summary for doc in diagnoses().values()]
+    compared = 0
+    for analysis in analyses():
+        diagnoser = Diagnoser(analysis)
+        for exchange in (None, *analysis.exchanges):
+            for detail in ("", "the detail"):
+                eager = eager_facts(diagnoser, exchange, detail)
+                for name in sorted(names):  # each asked first, in a fresh mapping
+                    assert diagnoser.facts(exchange, detail)[name] == eager[name], name
+                lazy = diagnoser.facts(exchange, detail)  # one mapping asked for everything
+                for summary in summaries:
+                    assert summary.format_map(lazy) == summary.format_map(eager)
+                compared += 1
+    assert compared > 1000
