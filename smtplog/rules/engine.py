@@ -20,8 +20,9 @@ notes that never change the verdict.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from smtplog.events import (
     AuthResponse,
@@ -30,6 +31,7 @@ from smtplog.events import (
     Command,
     ConnectFailed,
     Encrypted,
+    Event,
     Reply,
     Timeout,
     TlsFailed,
@@ -53,6 +55,8 @@ from smtplog.rules.observations import observe
 from smtplog.rules.registry import get
 from smtplog.rules.structural import BEFORE_REPLIES, ended, in_context, tls_failure
 from smtplog.smtp import command_address
+
+E = TypeVar("E", bound=Event)
 
 CONNECT_FAILURES = {
     "timeout": ("connect-timeout", "high"),
@@ -97,8 +101,28 @@ class Diagnoser:
 
     def __init__(self, analysis: SessionAnalysis) -> None:
         self.analysis = analysis
-        self.provider = session_provider(analysis)
+        # The session's events by class, in order: one walk serves every rule asking
+        # for a kind of event (most sessions hold a few events of a few kinds).
+        kinds: dict[type[Event], list[Event]] = {}
+        for event in analysis.events:
+            kind = type(event)
+            if kind in kinds:
+                kinds[kind].append(event)
+            else:
+                kinds[kind] = [event]
+        self.kinds = kinds
+        self.provider = session_provider(analysis, kinds.get(Reply, ()))  # type: ignore[arg-type]
         self.memo: dict[str, object] = {}  # facts about the session rules ask for often
+
+    def of_kind(self, kind: type[E]) -> Sequence[E]:
+        """The session's events of class ``kind`` (subclasses not included: the rules ask
+        for classes that have none, tests/rules/test_fast_paths.py), in order."""
+        return self.kinds.get(kind, ())  # type: ignore[return-value]
+
+    def has(self, *kinds: type[Event]) -> bool:
+        """Does the session hold an event of one of these classes (subclasses not included)?"""
+        present = self.kinds
+        return any(kind in present for kind in kinds)
 
     # -- building findings ---------------------------------------------------
 
@@ -381,10 +405,7 @@ def _phase(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
 
 
 def _user(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
-    return next(
-        (e.decoded for e in diagnoser.analysis.events if isinstance(e, AuthResponse) and e.decoded),
-        None,
-    )
+    return next((e.decoded for e in diagnoser.of_kind(AuthResponse) if e.decoded), None)
 
 
 def _user_suffix(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
@@ -452,8 +473,13 @@ _FACTS: dict[str, Callable[[Diagnoser, Exchange | None], str | None]] = {
 }
 
 
-def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
-    """The receiving provider: from the target, greeting and EHLO reply, else any reply."""
+def session_provider(
+    analysis: SessionAnalysis, replies: Sequence[Reply] | None = None
+) -> ProviderMatch | None:
+    """The receiving provider: from the target, greeting and EHLO reply, else any reply.
+
+    ``replies``: the session's replies, when the caller has them.
+    """
     identity = [analysis.target or ""]
     if analysis.banner is not None:
         identity.append(analysis.banner.text)
@@ -462,7 +488,9 @@ def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
     found = detect_provider(identity)
     if found is not None:
         return found
-    return detect_provider([e.text for e in analysis.events if isinstance(e, Reply)])
+    if replies is None:
+        replies = [e for e in analysis.events if isinstance(e, Reply)]
+    return detect_provider([reply.text for reply in replies])
 
 
 def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:

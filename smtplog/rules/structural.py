@@ -26,6 +26,7 @@ from smtplog.events import (
     ConnectFailed,
     Note,
     Reply,
+    ShellPrompt,
     Timeout,
     TlsFailed,
     Unparsed,
@@ -73,9 +74,13 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     """The client sent a command before the 220 greeting, and was refused for it."""
 
     analysis = diagnoser.analysis
-    first_reply = next((i for i, e in enumerate(analysis.events) if isinstance(e, Reply)), None)
-    if first_reply is None or not analysis.connected:
+    if not analysis.connected or not diagnoser.has(Reply):
         return None
+    if not diagnoser.has(Command) and not any(
+        x.verb in ("EHLO", "HELO") for x in analysis.exchanges
+    ):
+        return None  # no command came early (the lists below would be empty)
+    first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
     early = [e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred]
     # Postfix postscreen sends a "220-" teaser first: a command typed before the
     # rest of the greeting is "answered" by that greeting's final 220 line.
@@ -122,15 +127,17 @@ GENERIC = frozenset(
 CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
 _SAYS = frozenset(CLIENT_SAYS)
 _SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
+_SAYING_KINDS = (*_SAYING_EVENTS, ShellPrompt)  # the classes, subclasses included
 
 
 def client_says(diagnoser: Diagnoser) -> Finding | None:
     """The client program names a structural problem (knowledge/client-errors.tsv)."""
 
-    analysis = diagnoser.analysis
+    if not diagnoser.has(*_SAYING_KINDS):
+        return None
     said = [
         (event, known)
-        for event in analysis.events
+        for event in diagnoser.analysis.events
         if isinstance(event, _SAYING_EVENTS)
         and may_name(text := event_text(event), _SAYS)
         and (known := client_error_diagnosis(text)) is not None
@@ -170,7 +177,8 @@ def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
 
     analysis = diagnoser.analysis
     signals = _signals()
-    for event in analysis.events:
+    events = analysis.events if diagnoser.has(Command, Unparsed, Reply) else ()
+    for event in events:
         if isinstance(event, (Command, Unparsed)) and signals["tls-client"].search(event.text):
             detail = (
                 "the client sent a TLS handshake where the server expected an SMTP command: "

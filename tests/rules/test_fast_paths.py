@@ -13,11 +13,12 @@ from pathlib import Path
 
 from smtplog.analysis import analyze_bytes
 from smtplog.errors import SmtplogError
-from smtplog.events import AuthResponse, Command
+from smtplog.events import AuthResponse, Command, Event, ShellPrompt
 from smtplog.protocol import Exchange, SessionAnalysis
-from smtplog.rules.engine import Diagnoser, _banner_host, _shorten
+from smtplog.rules.engine import Diagnoser, _banner_host, _shorten, session_provider
 from smtplog.rules.evidence import event_text, target_port
 from smtplog.rules.registry import diagnoses
+from smtplog.rules.structural import _SAYING_KINDS
 from smtplog.smtp import command_address
 from tests.rules.cases import load_cases
 
@@ -115,3 +116,33 @@ def test_facts_made_when_asked_are_the_facts_made_at_once() -> None:
                     assert summary.format_map(lazy) == summary.format_map(eager)
                 compared += 1
     assert compared > 1000
+
+
+def _event_classes() -> list[type[Event]]:
+    found, todo = [], [Event]
+    while todo:
+        kind = todo.pop()
+        found.append(kind)
+        todo += kind.__subclasses__()
+    return found
+
+
+def test_the_kinds_the_rules_ask_for_have_no_subclasses() -> None:
+    # Diagnoser.of_kind and .has look events up by their exact class; a rule asking
+    # isinstance(event, Note) must name ShellPrompt too (structural._SAYING_KINDS).
+    with_subclasses = {
+        kind.__name__ for kind in _event_classes() if kind is not Event and kind.__subclasses__()
+    }
+    assert with_subclasses == {"Note"}
+    assert ShellPrompt in _SAYING_KINDS
+
+
+def test_the_events_by_kind_are_the_events_of_that_class_in_order() -> None:
+    kinds = [kind for kind in _event_classes() if kind is not Event]
+    for analysis in analyses():
+        diagnoser = Diagnoser(analysis)
+        for kind in kinds:
+            exact = [e for e in analysis.events if type(e) is kind]
+            assert list(diagnoser.of_kind(kind)) == exact
+            assert diagnoser.has(kind) == bool(exact)
+        assert diagnoser.provider == session_provider(analysis)  # replies found by walking
