@@ -692,17 +692,22 @@ def classify(
         rules = [rules[index] for index in screen.fitting(low)]  # type: ignore[arg-type]
     for rule in rules:
         pattern = rule.pattern
+        words = None  # what the pattern matched (LazyPattern.words), when the search tells
         if pattern is not None:  # (LazyPattern.found, inlined: the hottest loop of the rules)
             if low is None:
-                if not pattern._compiled.search(text):  # type: ignore[union-attr]
+                found = pattern._compiled.search(text)  # type: ignore[union-attr]
+                if not found:
                     continue
+                words = found.group(0)
             else:
                 if pattern.refuses(low):
                     continue  # none of the phrases the pattern needs is in the text
                 lower = pattern._lower
                 if lower is not None:
-                    if not lower.search(low):
+                    found = lower.search(low)
+                    if not found:
                         continue
+                    words = text[found.start() : found.end()]  # (the span: ASCII lower-cased)
                 elif not pattern.found_as_written(text, low):
                     continue
         if rule.tier == "provider":
@@ -711,12 +716,13 @@ def classify(
             return Classification(
                 rule.diagnosis,
                 "high" if known else "medium",
-                _explain_match(rule, reply, text, match),
+                _explain_match(rule, reply, text, match, words),
                 rule,
                 match,
             )
         confidence = "medium" if rule.tier in ("code", "text") else "high"
-        return Classification(rule.diagnosis, confidence, _explain_match(rule, reply, text), rule)
+        explained = _explain_match(rule, reply, text, None, words)
+        return Classification(rule.diagnosis, confidence, explained, rule)
     return Classification("unclassified", "low", f"reply code {reply.code}")
 
 
@@ -753,21 +759,26 @@ def _provider_name(rule: Rule) -> str:
 
 
 def _explain_match(
-    rule: Rule, reply: Reply, text: str, provider: ProviderMatch | None = None
+    rule: Rule,
+    reply: Reply,
+    text: str,
+    provider: ProviderMatch | None = None,
+    words: str | None = None,
 ) -> str:
+    """How ``rule`` matched; ``words``: what its pattern matched in ``text``, if known."""
+    if rule.tier == "enhanced":
+        return f"enhanced status code {reply.enhanced}"
+    if words is None and rule.pattern is not None:
+        words = rule.pattern.words(text)
     if rule.tier == "provider":
         what = f"{provider.name if provider else rule.provider} table"
-        words = rule.pattern.words(text) if rule.pattern is not None else None
         if words is not None:
             code = f"{reply.enhanced} " if rule.enhanced and reply.enhanced else ""
             return f'{what}: {code}"{words}"'
         if rule.enhanced and reply.enhanced:
             return f"{what}: {reply.enhanced}"
         return f"{what}: reply code {reply.code}"
-    if rule.tier == "enhanced":
-        return f"enhanced status code {reply.enhanced}"
     if rule.pattern is not None:
-        words = rule.pattern.words(text)
         return f'reply text "{words if words is not None else rule.pattern.pattern}"'
     return f"reply code {reply.code}" + (
         " at " + "/".join(sorted(rule.phases)) if rule.phases else ""

@@ -15,6 +15,14 @@ from smtplog.analysis import analyze_bytes
 from smtplog.errors import SmtplogError
 from smtplog.events import AuthResponse, Command, Event, ShellPrompt
 from smtplog.protocol import Exchange, SessionAnalysis
+from smtplog.rules.classify import (
+    PHASES,
+    _explain_match,
+    all_rules,
+    classify,
+    parse_reply_line,
+    reply_text,
+)
 from smtplog.rules.engine import Diagnoser, _banner_host, _shorten, session_provider
 from smtplog.rules.evidence import event_text, target_port
 from smtplog.rules.registry import diagnoses
@@ -146,3 +154,28 @@ def test_the_events_by_kind_are_the_events_of_that_class_in_order() -> None:
             assert list(diagnoser.of_kind(kind)) == exact
             assert diagnoser.has(kind) == bool(exact)
         assert diagnoser.provider == session_provider(analysis)  # replies found by walking
+
+
+def test_the_words_classify_reports_are_the_words_the_pattern_finds() -> None:
+    # classify takes the words of its explanation from the search that matched,
+    # instead of searching again (LazyPattern.words).
+    from tests.corpus.corpus import load_corpus
+
+    replies = [parse_reply_line(row.reply) for row in load_corpus()]
+    checked = 0
+    for _round in range(2):  # cold patterns first, then warm ones (lower-cased search)
+        for reply in replies:
+            if reply is None:
+                continue
+            for phase in (*PHASES, None):
+                result = classify(reply, phase)
+                if result.rule is None:
+                    continue
+                text = reply_text(reply)
+                provider = result.provider if result.rule.tier == "provider" else None
+                assert result.matched_by == _explain_match(result.rule, reply, text, provider)
+                checked += 1
+        for rule in all_rules():
+            if rule.pattern is not None:
+                rule.pattern.warm()
+    assert checked > 1000
