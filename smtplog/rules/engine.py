@@ -50,7 +50,7 @@ from smtplog.rules.classify import (
     providers,
 )
 from smtplog.rules.client_errors import client_error_diagnosis
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, evidence_of, reply_wire_text, target_port
 from smtplog.rules.observations import observe
 from smtplog.rules.registry import get
 from smtplog.rules.structural import BEFORE_REPLIES, ended, in_context, tls_failure
@@ -121,8 +121,7 @@ class Diagnoser:
 
     def has(self, *kinds: type[Event]) -> bool:
         """Does the session hold an event of one of these classes (subclasses not included)?"""
-        present = self.kinds
-        return any(kind in present for kind in kinds)
+        return not self.kinds.keys().isdisjoint(kinds)
 
     # -- building findings ---------------------------------------------------
 
@@ -192,7 +191,7 @@ class Diagnoser:
         override = in_context(self, exchange, result)
         if override is not None:
             return override
-        return result, f'"{_shorten(" ".join(exchange.reply.wire_lines()))}"'
+        return result, f'"{_shorten(reply_wire_text(exchange.reply, " "))}"'
 
     def last_error(self, reply: Reply) -> str:
         """For an expiry text, the embedded last error, classified (taxonomy S35)."""
@@ -294,6 +293,8 @@ class Diagnoser:
 
     def _with_client_errors(self, finding: Finding) -> Finding:
         """The client program's own words about the failure belong to its evidence."""
+        if not self.analysis.client_errors:
+            return finding
         last = max((e.line or 0 for e in finding.evidence), default=0)
         errors = [
             evidence_of(error)
@@ -352,12 +353,14 @@ class Diagnoser:
         tried with PLAIN, then LOGIN) is part of the root cause, not a new problem.
         """
         analysis = self.analysis
+        decisive = analysis.verdict.decisive
+        others = [x for x in analysis.exchanges if x.failed and x is not decisive]
+        if not others:
+            return root, []  # (most sessions: nothing failed but the decisive reply)
         explained = {item.line for item in root.consequences} if root else set()
         explained |= {item.line for item in root.evidence} if root else set()
         findings, same = [], []
-        for exchange in analysis.exchanges:
-            if not exchange.failed or exchange is analysis.verdict.decisive:
-                continue
+        for exchange in others:
             line = exchange.reply.span.first if exchange.reply.span else None
             if line is not None and line in explained:
                 continue
@@ -437,7 +440,7 @@ def _enhanced(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
 
 
 def _reply(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
-    return _shorten(" ".join(exchange.reply.wire_lines())) if exchange is not None else None
+    return _shorten(reply_wire_text(exchange.reply, " ")) if exchange is not None else None
 
 
 def _command(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:

@@ -36,7 +36,7 @@ from smtplog.protocol import Exchange, parse_capabilities, unrecovered_failures
 from smtplog.report import Evidence, Finding
 from smtplog.rules.classify import Classification
 from smtplog.rules.client_errors import client_error_diagnosis, may_name
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, evidence_of, reply_wire_text, target_port
 
 if TYPE_CHECKING:
     from smtplog.rules.engine import Diagnoser
@@ -257,7 +257,7 @@ def in_context(
     """A better diagnosis for a failed exchange, from what the session shows."""
 
     reply = exchange.reply
-    quoted = " ".join(reply.wire_lines())
+    quoted = reply_wire_text(reply, " ")
     request = exchange.request
     if (
         exchange.verb == "AUTH-RESPONSE"

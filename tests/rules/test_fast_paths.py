@@ -11,9 +11,12 @@ import string
 from functools import cache
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from smtplog.analysis import analyze_bytes
 from smtplog.errors import SmtplogError
-from smtplog.events import AuthResponse, Command, Event, ShellPrompt
+from smtplog.events import AuthResponse, Command, Event, Reply, ShellPrompt
 from smtplog.protocol import Exchange, SessionAnalysis
 from smtplog.rules.classify import (
     PHASES,
@@ -24,7 +27,7 @@ from smtplog.rules.classify import (
     reply_text,
 )
 from smtplog.rules.engine import Diagnoser, _banner_host, _shorten, session_provider
-from smtplog.rules.evidence import event_text, target_port
+from smtplog.rules.evidence import event_text, reply_wire_text, target_port
 from smtplog.rules.registry import diagnoses
 from smtplog.rules.structural import _SAYING_KINDS
 from smtplog.smtp import command_address
@@ -179,3 +182,15 @@ def test_the_words_classify_reports_are_the_words_the_pattern_finds() -> None:
             if rule.pattern is not None:
                 rule.pattern.warm()
     assert checked > 1000
+
+
+@given(
+    code=st.integers(200, 599),
+    lines=st.lists(st.text(alphabet="ab -\t5.1", max_size=8), max_size=3),
+    separator=st.sampled_from(["\n", " "]),
+)
+def test_a_reply_reads_as_its_wire_lines_joined(
+    code: int, lines: list[str], separator: str
+) -> None:
+    reply = Reply(code=code, lines=tuple(lines))
+    assert reply_wire_text(reply, separator) == separator.join(reply.wire_lines())
