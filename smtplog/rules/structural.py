@@ -128,6 +128,7 @@ CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
 _SAYS = frozenset(CLIENT_SAYS)
 _SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
 _SAYING_KINDS = (*_SAYING_EVENTS, ShellPrompt)  # the classes, subclasses included
+_SAYING_TYPES = frozenset(_SAYING_KINDS)
 
 
 def client_says(diagnoser: Diagnoser) -> Finding | None:
@@ -138,7 +139,7 @@ def client_says(diagnoser: Diagnoser) -> Finding | None:
     said = [
         (event, known)
         for event in diagnoser.analysis.events
-        if isinstance(event, _SAYING_EVENTS)
+        if type(event) in _SAYING_TYPES
         and may_name(text := event_text(event), _SAYS)
         and (known := client_error_diagnosis(text)) is not None
         and known[0] in CLIENT_SAYS
