@@ -632,7 +632,7 @@ def detect_provider(texts: list[str]) -> ProviderMatch | None:
 
 @lru_cache(maxsize=1024)  # a log names the same few servers over and over
 def _detect_provider(joined: str) -> ProviderMatch | None:
-    if not joined.strip():
+    if not joined or joined.isspace():  # (not joined.strip(), without the copy)
         return None
     any_marker = _any_marker()
     if any_marker is not None and not any_marker.found(joined):

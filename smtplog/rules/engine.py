@@ -521,8 +521,8 @@ def _with_reply(facts: _Facts, reply: Reply) -> _Facts:
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
-    if not findings:
-        return findings
+    if len(findings) < 2:
+        return findings  # (most sessions: the root cause alone)
     root, rest = findings[0], findings[1:]
     rest.sort(
         key=lambda f: (SEVERITY_ORDER[f.severity], f.evidence[0].line or 0 if f.evidence else 0)

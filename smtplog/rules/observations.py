@@ -16,7 +16,7 @@ from smtplog.events import AuthResponse, Command, Connected, DataBody, Event, Tl
 from smtplog.knowledge import read_toml, read_tsv
 from smtplog.protocol import Exchange, parse_capabilities
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, target_port
 from smtplog.rules.structural import implicit_tls_ports
 
 if TYPE_CHECKING:
@@ -314,8 +314,10 @@ def _note(
 ) -> Finding:
 
     # One line of evidence each: an observation points at a line, it does not quote replies.
-    evidence = [evidence_of(event) for event in events]
-    evidence = [Evidence(item.line, item.text.split("\n", 1)[0]) for item in evidence]
+    evidence = [
+        Evidence(event.span.first if event.span else None, event_text(event).split("\n", 1)[0])
+        for event in events
+    ]
     return diagnoser.finding(
         diagnosis,
         confidence="high",
@@ -347,5 +349,6 @@ def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
         if note is not None:
             notes.append(note)
             ids.add(f"{note.id}:{note.severity}")  # later checks may defer to it
-    notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    if len(notes) > 1:
+        notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return notes
