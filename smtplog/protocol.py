@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
@@ -265,10 +266,6 @@ def _capabilities(lines: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(capabilities.items())
 
 
-def _group(verb: str) -> str:
-    return _VERB_GROUP.get(verb, verb)
-
-
 class Machine:
     """Walks one session's events through the table."""
 
@@ -279,53 +276,76 @@ class Machine:
         self.after_530 = False
         self.auth_prompt: str | None = None
         self.out: list[Event] = []
+        self.inferred_requests = 0  # every request passes through _request once
 
     def run(self, events: list[Event]) -> SessionAnalysis:
         analysis = SessionAnalysis(events=self.out)
         analysis.one_sided = _one_side(events)
+        handlers = _HANDLERS
         for event in events:
-            self._event(event, analysis)
-        analysis.unanswered = [event for event, _verb in self.pending]
+            kind = event.__class__
+            (handlers.get(kind) or _handler(kind))(self, event, analysis)
+        pending = self.pending
+        analysis.unanswered = [event for event, _verb in pending] if pending else []
         analysis.state = self.state
-        analysis.notes.extend(_one_sided_notes(analysis))
+        analysis.notes.extend(_one_sided_notes(analysis, self.inferred_requests))
         analysis.verdict = verdict(analysis)
         return analysis
 
     # -- events ------------------------------------------------------------
+    # One handler per kind of event (_handler says which, run() calls it): a dict lookup by
+    # type instead of a chain of isinstance tests, most of which fail for most events.
 
-    def _event(self, event: Event, analysis: SessionAnalysis) -> None:
-        if isinstance(event, Reply):
-            self._reply(event, analysis)
-            return
+    def _other(self, event: Event, analysis: SessionAnalysis) -> None:
         self.out.append(event)
-        if isinstance(event, Connected):
-            analysis.connected = True
-            if self.state is S.DISCONNECTED:
-                # A client-only log never shows the greeting: assume it came,
-                # so that its commands are judged in the states they were sent in.
-                self.state = S.GREETED if analysis.one_sided == "client" else S.CONNECTED
-        elif isinstance(event, ConnectFailed):
-            analysis.connect_failure = event
-        elif isinstance(event, Command):
-            self._request(event, event.verb, analysis)
-        elif isinstance(event, AuthResponse):
-            self._request(event, "AUTH-RESPONSE", analysis)
-        elif isinstance(event, DataEnd):
-            self._request(event, ".", analysis)
-        elif isinstance(event, TlsStarted):
-            self._tls_started(event, analysis)
-        elif isinstance(event, TlsFailed):
-            analysis.tls_failure = event
-        elif isinstance(event, Encrypted):
-            analysis.encrypted = event
-        elif isinstance(event, (Closed, Timeout)):
-            # A timeout or a drop is what matters; the client's own close
-            # after it (swaks: "Connection closed with remote host.") is not.
-            if analysis.end is None or not _abnormal(analysis.end):
-                analysis.end = event
-                analysis.end_phase = self._current_phase()
-        elif isinstance(event, ClientError):
-            analysis.client_errors.append(event)
+
+    def _connected(self, event: Connected, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        analysis.connected = True
+        if self.state is S.DISCONNECTED:
+            # A client-only log never shows the greeting: assume it came,
+            # so that its commands are judged in the states they were sent in.
+            self.state = S.GREETED if analysis.one_sided == "client" else S.CONNECTED
+
+    def _connect_failed(self, event: ConnectFailed, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        analysis.connect_failure = event
+
+    def _command(self, event: Command, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        self._request(event, event.verb, analysis)
+
+    def _auth_response(self, event: AuthResponse, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        self._request(event, "AUTH-RESPONSE", analysis)
+
+    def _data_end(self, event: DataEnd, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        self._request(event, ".", analysis)
+
+    def _tls_event(self, event: TlsStarted, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        self._tls_started(event, analysis)
+
+    def _tls_failed(self, event: TlsFailed, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        analysis.tls_failure = event
+
+    def _encrypted(self, event: Encrypted, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        analysis.encrypted = event
+
+    def _end(self, event: Closed | Timeout, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        # A timeout or a drop is what matters; the client's own close
+        # after it (swaks: "Connection closed with remote host.") is not.
+        if analysis.end is None or not _abnormal(analysis.end):
+            analysis.end = event
+            analysis.end_phase = self._current_phase()
+
+    def _client_error(self, event: ClientError, analysis: SessionAnalysis) -> None:
+        self.out.append(event)
+        analysis.client_errors.append(event)
 
     def _current_phase(self) -> str:
         """The phase the session is in: the first unanswered request's, else the state's."""
@@ -377,6 +397,8 @@ class Machine:
             analysis.auth_mechanism = event.argument.split(" ", 1)[0].upper() or None
         if verb == "MAIL" and isinstance(event, Command) and not event.inferred:
             analysis.sender = command_address(event.argument)
+        if event.inferred:
+            self.inferred_requests += 1
         self.pending.append((event, verb))
 
     def _implicit_handshake(self, analysis: SessionAnalysis) -> None:
@@ -403,8 +425,8 @@ class Machine:
         # up) has simply not shown the greeting.
         if (
             not self.banner_seen
-            and self._first_after_connect(reply, analysis)
             and _is_greeting(reply)
+            and self._first_after_connect(reply, analysis)
         ):
             request, verb = None, "BANNER"
         elif self.pending:
@@ -429,8 +451,11 @@ class Machine:
 
     def _first_after_connect(self, reply: Reply, analysis: SessionAnalysis) -> bool:
         """May ``reply`` be the greeting, by where it comes (asked until the greeting came)?"""
-        summarised = analysis.tls is not None or any(e.inferred for e, _ in self.pending)
-        return (analysis.connected and not summarised) or not self.pending or reply.code == 220
+        if not self.pending or reply.code == 220:
+            return True
+        if not analysis.connected or analysis.tls is not None:
+            return False
+        return all(not request.inferred for request, _verb in self.pending)  # (else: summarised)
 
     def _banner(self, reply: Reply, analysis: SessionAnalysis) -> None:
         self.banner_seen = True
@@ -509,11 +534,10 @@ class Machine:
         if self.state is S.TLS:
             self.state = S.GREETED  # the handshake happened off the record
         code, state = reply.code, self.state
-        make = _inferred_factory(reply)
         if code == 421 and analysis.one_sided != "server":
             return None  # an unsolicited "closing" reply, not an answer
         if code == 221:
-            return make("QUIT"), "QUIT"
+            return _inferred(reply, "QUIT"), "QUIT"
         if state is S.DATA:
             return DataEnd(span=None, time=reply.time, stream=reply.stream), "."
         if state is S.AUTH:
@@ -525,31 +549,59 @@ class Machine:
                 "AUTH-RESPONSE",
             )  # fmt: skip
         if code == 354:
-            return make("DATA"), "DATA"
+            return _inferred(reply, "DATA"), "DATA"
         if code in (334, 235, 535, 534, 538):
             prompt = prompt_role(decode_auth_prompt(reply.text))
             mechanism = "LOGIN" if prompt else ("PLAIN" if code == 334 and not reply.text else "")
-            return make("AUTH", mechanism), "AUTH"
+            return _inferred(reply, "AUTH", mechanism), "AUTH"
         if state is S.GREETED:
-            return make("EHLO"), "EHLO"
+            return _inferred(reply, "EHLO"), "EHLO"
         if state is S.READY:
             if code == 220:
-                return make("STARTTLS"), "STARTTLS"
-            return make("MAIL", "FROM:<…>"), "MAIL"
+                return _inferred(reply, "STARTTLS"), "STARTTLS"
+            return _inferred(reply, "MAIL", "FROM:<…>"), "MAIL"
         if state in (S.MAIL, S.RCPT):
-            return make("RCPT", "TO:<…>"), "RCPT"
+            return _inferred(reply, "RCPT", "TO:<…>"), "RCPT"
         return None
+
+
+_Handler = Callable[[Machine, Event, SessionAnalysis], None]
+# Which handler takes each kind, by the first of these that it is (subclasses included).
+_HANDLED: tuple[tuple[type | tuple[type, ...], _Handler], ...] = (
+    (Reply, Machine._reply),
+    (Connected, Machine._connected),
+    (ConnectFailed, Machine._connect_failed),
+    (Command, Machine._command),
+    (AuthResponse, Machine._auth_response),
+    (DataEnd, Machine._data_end),
+    (TlsStarted, Machine._tls_event),
+    (TlsFailed, Machine._tls_failed),
+    (Encrypted, Machine._encrypted),
+    ((Closed, Timeout), Machine._end),
+    (ClientError, Machine._client_error),
+)
+_HANDLERS: dict[type, _Handler] = {}
+
+
+def _handler(kind: type) -> _Handler:
+    """The handler of a kind of event, found (and kept) the first time one comes."""
+    handle = next((h for types, h in _HANDLED if issubclass(kind, types)), Machine._other)
+    _HANDLERS[kind] = handle
+    return handle
 
 
 def _one_side(events: list[Event]) -> str | None:
     """ "server" or "client" when the transcript shows only that side (one pass)."""
     has_client = has_server = timeout = False
+    sides = _SIDES
     for event in events:
-        if isinstance(event, Reply):
+        kind = event.__class__
+        side = sides.get(kind) or _side(kind)
+        if side == "server":
             has_server = True
-        elif isinstance(event, (Command, AuthResponse, DataEnd, DataBody)):
+        elif side == "client":
             has_client = has_client or not event.inferred
-        elif isinstance(event, Timeout):
+        elif side == "timeout":
             timeout = True
     if has_server and not has_client:
         return "server"
@@ -558,8 +610,24 @@ def _one_side(events: list[Event]) -> str | None:
     return None
 
 
-def _one_sided_notes(analysis: SessionAnalysis) -> list[str]:
-    """Say what a one-sided transcript is missing, and what was inferred."""
+def _side(kind: type) -> str:
+    """Whose side an event of this kind shows ("-" for neither), as _one_side asks it."""
+    if issubclass(kind, Reply):
+        side = "server"
+    elif issubclass(kind, (Command, AuthResponse, DataEnd, DataBody)):
+        side = "client"
+    else:
+        side = "timeout" if issubclass(kind, Timeout) else "-"
+    _SIDES[kind] = side
+    return side
+
+
+_SIDES: dict[type, str] = {}
+
+
+def _one_sided_notes(analysis: SessionAnalysis, inferred: int) -> list[str]:
+    """Say what a one-sided transcript is missing, and what was inferred (``inferred``
+    requests: the Commands, AuthResponses and DataEnds of the events without a span)."""
     if analysis.one_sided == "client":
         count = len(analysis.unanswered)
         return [
@@ -568,25 +636,27 @@ def _one_sided_notes(analysis: SessionAnalysis) -> list[str]:
             f"request{'s' if count != 1 else ''} marked 'no reply in the transcript'"
         ]
     if analysis.one_sided == "server":
-        inferred = sum(
-            1 for event in analysis.events if isinstance(event, (Command, AuthResponse, DataEnd))
-            and event.inferred
-        )  # fmt: skip
-        return [
-            "only the server's replies are in the transcript: "
-            f"{inferred} client request{'s were' if inferred != 1 else ' was'} inferred from "
-            "them (marked inferred; their exact text is unknown)"
-        ]
+        note = _SERVER_NOTES.get(inferred)
+        if note is None:
+            note = (
+                "only the server's replies are in the transcript: "
+                f"{inferred} client request{'s were' if inferred != 1 else ' was'} inferred from "
+                "them (marked inferred; their exact text is unknown)"
+            )
+            if inferred < 64:  # (the counts of most sessions: each text made once)
+                _SERVER_NOTES[inferred] = note
+        return [note]
     return []
 
 
-def _inferred_factory(reply: Reply):  # type: ignore[no-untyped-def]
-    def make(verb: str, argument: str = "") -> Command:
-        text = f"{verb} {argument}".rstrip()
-        return Command(verb=verb, argument=argument, text=text, span=None,
-                       time=reply.time, stream=reply.stream)  # fmt: skip
+_SERVER_NOTES: dict[int, str] = {}
 
-    return make
+
+def _inferred(reply: Reply, verb: str, argument: str = "") -> Command:
+    """The command ``reply`` answered, inferred (no span), at the reply's time."""
+    text = f"{verb} {argument}".rstrip()
+    return Command(verb=verb, argument=argument, text=text, span=None,
+                   time=reply.time, stream=reply.stream)  # fmt: skip
 
 
 def _is_greeting(reply: Reply) -> bool:
@@ -602,24 +672,17 @@ def _is_greeting(reply: Reply) -> bool:
 def unrecovered_failures(analysis: SessionAnalysis) -> list[Exchange]:
     """Failed exchanges that no later success of the same kind made good."""
     failures: list[Exchange] = []
-    exchanges = analysis.exchanges
-    for index, exchange in enumerate(exchanges):
-        if not exchange.failed or exchange.phase is None:
-            continue
-        group = _group(exchange.verb)
-        later = exchanges[index + 1 :]
-        if exchange.reply.code != 421 and any(
-            _group(other.verb) == group and _succeeded(other) for other in later
-        ):
-            continue
-        failures.append(exchange)
+    recovered: set[str] = set()  # the groups that succeed after the exchange at hand
+    for exchange in reversed(analysis.exchanges):  # (one pass, from the end)
+        verb, code = exchange.verb, exchange.reply.code
+        group = _VERB_GROUP.get(verb, verb)
+        if code >= 400:  # (exchange.failed)
+            if exchange.phase is not None and (code == 421 or group not in recovered):
+                failures.append(exchange)
+        elif code < 300 or (code == 354 and verb == "DATA"):  # done (a 334 is not a login)
+            recovered.add(group)
+    failures.reverse()
     return failures
-
-
-def _succeeded(exchange: Exchange) -> bool:
-    """Did the command get done? A 334 challenge is not a login; a 354 is DATA accepted."""
-    code = exchange.reply.code
-    return code < 300 or (code == 354 and exchange.verb == "DATA")
 
 
 def _client_error_phase(text: str) -> str | None:

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smtplog import analyze_bytes
+from smtplog.analysis import ReportStream, analyze_stream
 from smtplog.cli.output import json_text
 from smtplog.events import (
     AuthResponse,
@@ -40,7 +41,7 @@ from smtplog.events import (
 )
 from smtplog.protocol import SessionAnalysis, Verdict, Violation
 from smtplog.render.data import report_to_dict
-from smtplog.render.jsonl import report_line
+from smtplog.render.jsonl import StreamLines, report_line
 from smtplog.report import Evidence, Finding, Report, SessionReport
 
 from .hostile import HOSTILE
@@ -73,6 +74,16 @@ def test_every_sample_is_written_as_the_dicts_give_it(sample) -> None:  # type: 
             cleanup=report.cleanup,
         )
         assert report_line(line, number) == by_dicts(line, number)
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=str)
+def test_the_lines_of_a_stream_are_the_report_lines_of_its_sessions(sample) -> None:  # type: ignore[no-untyped-def]
+    """--format jsonl (cli/streaming.py) writes StreamLines: each session's report_line."""
+    stream = analyze_stream(sample.file.read_bytes(), name=str(sample.path))
+    lines = StreamLines(stream)
+    for number, session in enumerate(stream, 1):
+        expected = report_line(stream.header([session]), number) + "\n"
+        assert lines.line(session, number) == expected
 
 
 # -- hypothesis: any value in any field -------------------------------------------------
@@ -245,3 +256,44 @@ def test_findings_with_equal_values_of_other_types_keep_their_own_text() -> None
             "x", "exchange", 1.0, [SessionReport(SessionAnalysis(events=[]), [finding])]
         )
         assert report_line(report) == by_dicts(report)
+
+
+@SETTINGS
+@given(
+    changes=st.lists(
+        st.tuples(
+            st.lists(TEXT, max_size=2),  # notes
+            st.sampled_from([[], ["escapes"], ["escapes", "telnet"]]),  # cleanup
+            st.sampled_from([1, 1.0, True, 0.5, math.nan]),  # confidence
+            st.booleans(),  # forced
+            st.sampled_from([None, ("telnet", 0.5), ("telnet", 1)]),  # runner_up
+            st.sampled_from(["x", "y", "\udc80"]),  # source
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    session=sessions(),
+)
+def test_stream_lines_follow_every_change_of_the_input_fields(changes, session) -> None:  # type: ignore[no-untyped-def]
+    """The head is encoded again when any field changes, even to an equal value of
+    another type (1, 1.0, True) or an equal list (the notes grow while a log is read)."""
+    notes: list[str] = []
+    stream = ReportStream(
+        source="x",
+        dialect="postfix",
+        confidence=1.0,
+        sessions=iter(()),
+        notes=lambda: notes,
+        line_count=lambda: 0,
+        cleanup=[],
+    )  # (notes: the reader's own list, which grows in place)
+    lines = StreamLines(stream)
+    for number, (new_notes, cleanup, confidence, forced, runner_up, source) in enumerate(
+        changes * 2, 1
+    ):
+        notes[:] = new_notes
+        stream.cleanup[:] = cleanup
+        stream.confidence, stream.forced = confidence, forced
+        stream.runner_up, stream.source = runner_up, source
+        expected = report_line(stream.header([session]), number) + "\n"
+        assert lines.line(session, number) == expected

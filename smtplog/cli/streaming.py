@@ -59,8 +59,11 @@ class Tally:
 
     def add(self, stream: "ReportStream", session: "SessionReport") -> None:
         self.sessions += 1
-        if any(finding.severity in self._failing for finding in session.findings):
-            self.code = ExitCode.FAILURE
+        failing = self._failing
+        for finding in session.findings:
+            if finding.severity in failing:
+                self.code = ExitCode.FAILURE
+                break
         if self._want_rows:
             from smtplog.render.summary import Counts, session_row
 
@@ -110,11 +113,12 @@ def render_stream(
 
 
 def _jsonl(stream: "ReportStream", sessions: Iterator["SessionReport"], tally: Tally):  # type: ignore[no-untyped-def]
-    from smtplog.render.jsonl import report_line
+    from smtplog.render.jsonl import StreamLines
 
+    lines = StreamLines(stream)  # report_line(stream.header([session]), number) + "\n"
     for session in sessions:
         tally.add(stream, session)
-        yield report_line(stream.header([session]), tally.sessions) + "\n"
+        yield lines.line(session, tally.sessions)
 
 
 def _streamed(  # noqa: PLR0917 (the state of render_stream, handed over)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -76,12 +76,16 @@ _ENTRY_START = re.compile(
 # Delivery agents whose status lines describe an SMTP (or LMTP) conversation.
 _SMTP_AGENTS = frozenset({"smtp", "lmtp", "relay", "error", "retry"})
 
-_STATUS = re.compile(r"\bstatus=(?P<status>[a-z]+)(?: \((?P<text>.*)\))?\s*$")
-_FIELD = re.compile(r"\b(?P<name>to|orig_to|relay|dsn)=(?P<value><[^>]*>|[^,\s]*)")
+# ``\bstatus=...`` and ``\b(?P<name>to|orig_to|relay|dsn)=(?P<value>...)``, written to begin
+# with a literal that ``re`` searches for quickly, the word boundary asked behind it (the
+# same matches: tests/dialects/test_postfix_fast.py). _FIELD: one group per name.
+_STATUS = re.compile(r"status=(?<=\bstatus=)(?P<status>[a-z]+)(?: \((?P<text>.*)\))?\s*$")
+_FIELD = re.compile(
+    r"=(?:(?<=\b(to)=)|(?<=\b(orig_to)=)|(?<=\b(relay)=)|(?<=\b(dsn)=))(<[^>]*>|[^,\s]*)"
+)
 _SAID = re.compile(r"^host (?P<host>\S+) said: (?P<reply>.*?) \(in reply to (?P<what>.+?)\)$")
 _REFUSED_TO_TALK = re.compile(r"^host (?P<host>\S+) refused to talk to me: (?P<reply>.*)$")
 _SASL = re.compile(r"^SASL authentication failed; server (?P<host>\S+) said: (?P<reply>.*)$")
-_SUSPENDED = re.compile(r"^delivery temporarily suspended: ")
 _CONNECT_TO = re.compile(r"^connect to (?P<host>\S+?): (?P<error>.*)$")
 _LOST = re.compile(r"^lost connection with (?P<host>\S+) while (?P<where>.*)$")
 _TIMED_OUT = re.compile(r"^conversation with (?P<host>\S+) timed out while (?P<where>.*)$")
@@ -117,6 +121,13 @@ _IN_REPLY_TO: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^RSET", re.I), "RSET"),
     (re.compile(r"^XFORWARD", re.I), "XFORWARD"),
     (re.compile(r"^XCLIENT", re.I), "XCLIENT"),
+)
+
+# The table as one expression: group "vN" is its Nth row (the first that matches wins, as
+# in the table; a row's own group closes before the row's: lastgroup is the row's).
+_IN_REPLY_TO_ANY = re.compile(
+    "|".join(f"(?P<v{row}>{pattern.pattern})" for row, (pattern, _verb) in enumerate(_IN_REPLY_TO)),
+    re.I,
 )
 
 # "lost connection ... while X" / "timed out while X" -> the request left unanswered.
@@ -175,6 +186,9 @@ class Entry:
     peer: str = ""  # the chat line's "host[ip]:port"
 
 
+_JOINED_REPLY_START = re.compile(r"^([2-5]\d\d)([ -]|$)")
+
+
 def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
     """Undo Postfix's joining of a multi-line reply with spaces.
 
@@ -183,12 +197,14 @@ def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
     while the previous piece was a continuation, so a reply that merely
     mentions a number is left alone. Text without a leading code gives [].
     """
-    match = re.match(r"^([2-5]\d\d)([ -]|$)", text)
+    match = _JOINED_REPLY_START.match(text)
     if not match:
         return []
     code = match.group(1)
-    lines: list[tuple[int, str, str]] = []
     rest, sep = text[4:], match.group(2)
+    if sep != "-":
+        return [(int(code), " ", rest)]
+    lines: list[tuple[int, str, str]] = []
     boundary = re.compile(rf" {code}([ -])")
     while sep == "-":
         nxt = boundary.search(rest)
@@ -249,38 +265,68 @@ def _envelope(text: str) -> tuple[Envelope | None, str]:
 
 
 _SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
+
 MAX_KNOWN_PREFIXES = 4096  # each of the three caches below
-_known_prefixes: dict[str, Envelope] = {}  # "Nov 28 20:46:41 mx postfix/smtp[1234]: "
-_known_names: dict[str, tuple[str, str, str]] = {}  # " mx postfix/smtp[1234]: "
-_known_stamps: dict[str, float | None] = {}  # "Nov 28 20:46:41"
+# What a line names up to the "[" before its pid ("Nov 28 20:46:41 mx postfix/smtp"): the
+# service, the program, the time and whether a message of it is skipped (``_skips``).
+_Program = tuple[str, str, "float | None", "Callable[[str, int], re.Match[str] | None]"]
+_known_programs: dict[str, _Program] = {}
+# The same apart, for a line of a new second: " mx postfix/smtp" and "Nov 28 20:46:41".
+_known_names: dict[str, tuple[str, str, Callable[[str, int], re.Match[str] | None]]] = {}
+_known_stamps: dict[str, float | None] = {}
 
 
 def _parse_envelope(text: str) -> tuple[Envelope | None, int]:
-    """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match.
+    """``_ENVELOPE`` on a line, as (envelope, where the message starts); (None, 0): no match."""
+    end = text.find("]: ") + 3
+    bracket = text.rfind("[", 0, end)
+    envelope, start, _known = _envelope_at(text, end, bracket, None)
+    return envelope, start
 
-    A busy log repeats the same envelope ("Nov 28 20:46:41 mx postfix/smtp[1234]: ")
-    line after line, and the same stamp and the same process in other pairs: an
-    envelope that ends at the line's first "]: " is parsed once and kept, and so are
-    its stamp and the rest of it apart (the expression finds the same in any line
-    made of a known stamp and a known rest, or that starts with a known envelope:
+
+def _envelope_at(
+    text: str, end: int, bracket: int, known: _Program | None
+) -> tuple[Envelope | None, int, bool]:
+    """``_parse_envelope``, given where the line's first "]: " ends (``end``, 2 if it has
+    none), the last "[" before it (``bracket``) and what ``_known_programs`` holds for the
+    line up to there (``known``); and whether the line's program was known then.
+
+    A busy log repeats the same stamp, host and program ("Nov 28 20:46:41 mx
+    postfix/smtp[") line after line, with the same pid or another one, and the same
+    stamp and the same host and program in other pairs: an envelope that ends at the
+    line's first "]: " is parsed once and what it names up to the pid is kept, and its
+    stamp and the rest of it apart (the expression finds the same in any line made of a
+    known beginning, or of a known stamp and a known rest, and "[", a pid and "]: ":
     tests/dialects/test_postfix_fast.py). Other lines are matched as they are. The
     severity after the envelope belongs to each line."""
-    end = text.find("]: ") + 3
-    if end < 3:
-        return _matched_envelope(text, end)
-    envelope = _known_prefixes.get(text[:end])
-    if envelope is None:
-        cut = _stamp_end(text)
-        names = _known_names.get(text[cut:end]) if 0 < cut < end else None
-        time = _known_stamps.get(text[:cut], _UNKNOWN) if names is not None else _UNKNOWN
-        if time is _UNKNOWN:
-            return _matched_envelope(text, end)
-        envelope = Envelope(*names, time)  # type: ignore[misc, arg-type]
-        _remember(_known_prefixes, text[:end], envelope)
+    was_known = known is not None
+    if known is None and end > 2:
+        known = _composed_program(text, bracket)
+    pid = text[bracket + 1 : end - 3]
+    if known is None or end < 3 or not pid.isdecimal():  # (\d+ is what isdecimal says)
+        envelope, start = _matched_envelope(text, end)
+        return envelope, start, False
+    service, program, time, _skips = known
     if text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
-        return _with_severity(envelope, severity), end + len(severity) + 2
-    return envelope, end
+        envelope = Envelope(service, program, pid, time, severity)
+        return envelope, end + len(severity) + 2, was_known
+    return Envelope(service, program, pid, time), end, was_known
+
+
+def _composed_program(text: str, bracket: int) -> _Program | None:
+    """What a line names up to ``bracket``, if it is a known stamp and a known rest."""
+    cut = _stamp_end(text)
+    if not 0 < cut < bracket:
+        return None
+    time = _known_stamps.get(text[:cut], _UNKNOWN)
+    names = _known_names.get(text[cut:bracket])
+    if time is _UNKNOWN or names is None:
+        return None
+    service, program, skips = names
+    known = service, program, time, skips
+    _remember(_known_programs, text[:bracket], known)
+    return known
 
 
 _UNKNOWN = float("nan")  # not a stamp seen yet (a stamp's time may be None)
@@ -294,23 +340,23 @@ def _stamp_end(text: str) -> int:
 
 
 def _matched_envelope(text: str, end: int) -> tuple[Envelope | None, int]:
-    """``_parse_envelope`` by the expression; an envelope ending at ``end`` (the first
-    "]: ") is remembered whole, and its stamp and rest apart."""
+    """``_parse_envelope`` by the expression; for an envelope ending at ``end`` (the first
+    "]: "), what the line names up to its pid is remembered, and its stamp and the rest
+    of that apart."""
     match = _ENVELOPE.match(text)
     if match is None:
         return None, 0
     envelope = _envelope_of(match)
-    if match.end("pid") + 3 != end:  # not at the first "]: ": not a prefix to keep
+    if match.end("pid") + 3 != end:  # not at the first "]: ": not a beginning to keep
         return envelope, match.end()
+    bracket = match.start("pid") - 1
+    service, program, time = envelope.service, envelope.program, envelope.time
+    skips = _skips(service)
+    _remember(_known_programs, text[:bracket], (service, program, time, skips))
     stamp = match.group("bsd") or match.group("iso")
     if stamp is not None and len(stamp) == _stamp_end(text):
-        names = (envelope.service, envelope.program, envelope.pid)
-        _remember(_known_stamps, stamp, envelope.time)
-        _remember(_known_names, text[len(stamp) : end], names)
-    if envelope.severity is None:
-        _remember(_known_prefixes, text[:end], envelope)
-        return envelope, end
-    _remember(_known_prefixes, text[:end], _with_severity(envelope, None))
+        _remember(_known_stamps, stamp, time)
+        _remember(_known_names, text[len(stamp) : bracket], (service, program, skips))
     return envelope, match.end()
 
 
@@ -318,10 +364,6 @@ def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
     if len(cache) >= MAX_KNOWN_PREFIXES:
         cache.clear()
     cache[key] = value
-
-
-def _with_severity(envelope: Envelope, severity: str | None) -> Envelope:
-    return Envelope(envelope.service, envelope.program, envelope.pid, envelope.time, severity)
 
 
 def _ours(service: str) -> bool:
@@ -352,6 +394,22 @@ def _skipped(envelope: Envelope, message: str) -> bool:
 # match for what ``_skipped`` asks first of every line.
 _ENTRY_OR_BLANK = re.compile(rf"(?>(?:{_QUEUE_ID.pattern})?)(?:{_ENTRY_START.pattern}|\s*$)")
 
+# ``_skipped`` of a line without a severity, as one match from the pid on ("1234]: "...):
+# the pid (``\d+``), no severity, and for each kind of service what ``_skipped`` asks.
+_PID_PLAIN = r"\d+\]: (?!(?:warning|error|fatal|panic): )"
+_NO_ENTRY = rf"(?>(?:{_QUEUE_ID.pattern})?)(?!{_ENTRY_START.pattern}|\s*$)"
+_SKIPPED_SMTP = re.compile(rf"{_PID_PLAIN}{_NO_ENTRY}")
+_SKIPPED_SMTPD = re.compile(rf"{_PID_PLAIN}(?!{_QUEUE_ID.pattern}){_NO_ENTRY}")
+_SKIPPED_ELSEWHERE = re.compile(rf"{_PID_PLAIN}(?!(?s:.*)status=){_NO_ENTRY}")
+
+
+def _skips(service: str) -> Callable[[str, int], re.Match[str] | None]:
+    """How to tell, from the pid on, that a line of ``service`` without a severity is
+    skipped (a match) or not (None)."""
+    if service in _SMTP_AGENTS:
+        return _SKIPPED_SMTP.match
+    return _SKIPPED_SMTPD.match if service.endswith("smtpd") else _SKIPPED_ELSEWHERE.match
+
 
 # The entries that are one terminal (or a literal and the rest of the line), and how the
 # grammar's transformer names them; True: the entry's text is the whole message.
@@ -367,7 +425,9 @@ _TLS_SUMMARY = (
     r"(?:Anonymous|Verified|Trusted|Untrusted) TLS connection (?:established|reused) (?:to|from) .*"
 )
 _ONE_TERMINAL: tuple[tuple[re.Pattern[str], str, bool], ...] = (
-    (re.compile(r"to=<[^>]*>,.*\bstatus=[a-z]+.*"), "delivery", False),
+    # grammar: /to=<[^>]*>,.*\bstatus=[a-z]+.*/, the boundary asked behind the literal:
+    # ``.*`` gives back only where an "s" follows (the same match: test_postfix_fast.py)
+    (re.compile(r"to=<[^>]*>,.*status=(?<=\bstatus=)[a-z]+.*"), "delivery", False),
     (re.compile(r"connect from (?=.)"), "connect-from", True),
     (re.compile(r"disconnect from (?=.)"), "disconnect-from", True),
     (re.compile(r"client=(?=.)"), "client", True),
@@ -377,6 +437,22 @@ _ONE_TERMINAL: tuple[tuple[re.Pattern[str], str, bool], ...] = (
     (re.compile(r"timeout while reading server greeting.*"), "greeting-timeout", False),
     (re.compile(r"Failed to establish session to .*"), "finger-failed", False),
 )
+# The first characters each of them can begin with (tests/dialects/test_postfix_fast.py
+# reads them from the expressions): a message is asked only of those it can be.
+_ONE_TERMINAL_FIRSTS = ("t", "c", "d", "c", "AVTU", "c", "lt", "t", "F")
+_REJECT_FIRSTS = "rdhfwm"  # _REJECT_PREFIX_TERMINAL's
+_one_terminal_by_first: dict[str, tuple[tuple[re.Pattern[str], str, bool], ...]] = {}
+
+
+def _one_terminals(first: str) -> tuple[tuple[re.Pattern[str], str, bool], ...]:
+    """The entries of ``_ONE_TERMINAL`` a message beginning with ``first`` can be, in order."""
+    if not _one_terminal_by_first:
+        for entry, firsts in zip(_ONE_TERMINAL, _ONE_TERMINAL_FIRSTS, strict=True):
+            for char in firsts:
+                _one_terminal_by_first[char] = (*_one_terminal_by_first.get(char, ()), entry)
+    return _one_terminal_by_first.get(first, ())
+
+
 # grammar: ``reject: REJECT_PREFIX TEXT``; the entry's text is both.
 _REJECT_PREFIX = re.compile(_REJECT_PREFIX_TERMINAL)
 # Every terminal an entry can begin with, but TEXT: a message that starts with none of
@@ -413,21 +489,18 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     if not rest:
         return None
     span = Span(line.number, line.last)
-    if not _ENTRY_START.match(rest):
-        return Entry("other", envelope, span, rest, queue_id)
-    prefix = _CHAT_PREFIX.match(rest)
-    if prefix is not None:
+    first = rest[0]
+    if first in "<>" and (prefix := _CHAT_PREFIX.match(rest)) is not None:
         return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id, span)
-    for pattern, kind, whole in _ONE_TERMINAL:
+    for pattern, kind, whole in _one_terminals(first):
         found = pattern.match(rest)
         if found is not None and (whole or found.end() == len(rest)):
             text = message if whole else rest
             if kind == "connect-from":
                 return Entry(kind, envelope, span, text, queue_id, peer=rest[found.end() :].strip())
             return Entry(kind, envelope, span, text, queue_id)
-    found = _REJECT_PREFIX.match(rest)
-    if found is not None:
-        return Entry("reject", envelope, span, rest, queue_id) if found.end() < len(rest) else None
+    if first in _REJECT_FIRSTS and (reject := _REJECT_PREFIX.match(rest)) is not None:
+        return Entry("reject", envelope, span, rest, queue_id) if reject.end() < len(rest) else None
     if not _ENTRY_TERMINALS.match(rest):
         return Entry("other", envelope, span, rest, queue_id)  # only TEXT fits
     return None
@@ -555,22 +628,31 @@ class PostfixDialect(LineDialect):
         tests/dialects/test_postfix_fast.py proves both ways give the same records."""
         parser, transformer = self._parser()
         assert isinstance(transformer, PostfixTransformer)
+        known_programs = _known_programs
         for line in lines:
             text = line.text.rstrip("\r")
-            envelope, start = _parse_envelope(text)
+            end = text.find("]: ") + 3
+            bracket = text.rfind("[", 0, end)
+            known = known_programs.get(text[:bracket])
+            if fast and known is not None and known[3](text, bracket + 1) is not None:
+                continue  # most lines: skipped as soon as their program is known
+            if not fast:  # the definition: the expression on every line
+                match = _ENVELOPE.match(text)
+                envelope = _envelope_of(match) if match else None
+                start, was_known = (match.end() if match else 0), False
+            else:
+                envelope, start, was_known = _envelope_at(text, end, bracket, known)
             if envelope is not None:
                 message = text[start:]
-                if fast and _skipped(envelope, message):
+                asked = was_known and envelope.severity is None  # by known[3] above
+                if fast and not asked and _skipped(envelope, message):
                     continue
+            elif finger := _FINGER.match(text):
+                envelope, message = _FINGER_ENVELOPE, text[finger.end() :]
             else:
-                finger = _FINGER.match(text)
-                envelope = _FINGER_ENVELOPE if finger else None
-                message = text[finger.end() :] if finger else text
-            transformer.envelope, transformer.message = envelope, message
-            if envelope is None:
                 # Not a Postfix line: another daemon in a shared syslog is not
                 # ours to explain; anything else is shown as not understood.
-                if message.strip() and not _OTHER_DAEMON.match(message):
+                if text.strip() and not _OTHER_DAEMON.match(text):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
             if not message.strip():
@@ -580,6 +662,7 @@ class PostfixDialect(LineDialect):
                 if entry is not None:
                     yield entry
                     continue
+            transformer.envelope, transformer.message = envelope, message
             transformer.line = line
             try:
                 result = parser.parse(message)
@@ -594,13 +677,17 @@ class PostfixDialect(LineDialect):
 
 
 class _Sessions:
-    """Places entries into sessions and rebuilds sessions from summaries."""
+    """Places entries into sessions and rebuilds sessions from summaries.
+
+    Each handler appends the records an entry stands for to ``out``, and a
+    StreamEnd where a stream is known to be over, in the order they happen."""
 
     def __init__(self) -> None:
         # Least recently heard of first; bounded: a week of logs names many pids.
         self.processes: OrderedDict[str, _Process] = OrderedDict()
         self.counter = 0
-        self.ended: list[str] = []  # streams known to be over, for StreamEnd
+        self.out: list[Record] = []  # what the entry being placed stands for
+        self.handlers: dict[str, Callable[[Entry], None]] = {}  # by service
 
     def _process(self, envelope: Envelope) -> _Process:
         key = f"{envelope.program}[{envelope.pid}]"
@@ -610,14 +697,18 @@ class _Sessions:
             if len(self.processes) > limits.MAX_OPEN_STREAMS:
                 _name, gone = self.processes.popitem(last=False)
                 if gone.key is not None:
-                    self.ended.append(gone.key)
+                    self._ended(gone.key)
         else:
             self.processes.move_to_end(key)
         return process
 
+    def _ended(self, key: str) -> None:
+        """The stream is over: its session is complete (smtplog/sessions.py)."""
+        self.out.append(StreamEnd(stream=key))
+
     def _new_key(self, envelope: Envelope, process: _Process, label: str = "") -> str:
         if process.key is not None:
-            self.ended.append(process.key)  # a process does one conversation at a time
+            self._ended(process.key)  # a process does one conversation at a time
         self.counter += 1
         name = f"{envelope.program}[{envelope.pid}]" if envelope.pid else envelope.program
         process.key = f"{name}#{self.counter}{' ' + label if label else ''}"
@@ -632,31 +723,26 @@ class _Sessions:
         return process.key
 
     def run(self, records: Iterator[Any]) -> Iterator[Record]:
+        out, handlers = self.out, self.handlers
         for record in records:
             if not isinstance(record, Entry):
                 yield record
                 continue
             service = record.envelope.service
-            if service == "posttls-finger":
-                handled = self._finger(record)
-            elif service == "smtpd" or service.endswith("smtpd"):
-                handled = self._smtpd(record)
-            elif service in _SMTP_AGENTS:
-                handled = self._smtp(record)
-            else:
-                handled = self._other(record)
-            for out in handled:
-                if self.ended:
-                    yield from self._ends()
-                yield out
-            if self.ended:
-                yield from self._ends()
+            handler = handlers.get(service)
+            if handler is None:
+                handler = handlers[service] = self._handler(service)
+            handler(record)
+            if out:
+                yield from out
+                out.clear()
 
-    def _ends(self) -> Iterator[StreamEnd]:
-        """The streams that are over: their sessions are complete (smtplog/sessions.py)."""
-        ended, self.ended = self.ended, []
-        for key in ended:
-            yield StreamEnd(stream=key)
+    def _handler(self, service: str) -> Callable[[Entry], None]:
+        if service == "posttls-finger":
+            return self._finger
+        if service.endswith("smtpd"):
+            return self._smtpd
+        return self._smtp if service in _SMTP_AGENTS else self._other
 
     # -- helpers -------------------------------------------------------------
 
@@ -677,9 +763,9 @@ class _Sessions:
 
     # -- the smtp client (and lmtp, error, retry) --------------------------------
 
-    def _smtp(self, entry: Entry) -> Iterator[Record]:
+    def _smtp(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind = entry.kind
+        kind, out = entry.kind, self.out
         if kind in ("chat<", "chat>"):
             greeting = kind == "chat<" and entry.reply is not None and entry.reply.code == 220
             starts = process.key is None or (greeting and (process.chat or process.queue_ids))
@@ -690,13 +776,15 @@ class _Sessions:
             assert process.key is not None
             if not process.connected and entry.peer:
                 process.connected = True
-                yield Connected(
-                    target=entry.peer, span=entry.span, time=envelope.time, stream=process.key
+                out.append(
+                    Connected(
+                        target=entry.peer, span=entry.span, time=envelope.time, stream=process.key
+                    )
                 )
             process.chat = True
             if kind == "chat>" and entry.text.strip().upper() == "QUIT":
                 process.quit = True
-            yield self._chat_record(entry, process.key, "<")
+            out.append(self._chat_record(entry, process.key, "<"))
             return
         if kind in ("tls", "connect-to"):
             if process.key is None or process.queue_ids or (process.chat and process.quit):
@@ -706,39 +794,43 @@ class _Sessions:
                 tls = _tls_event(entry, process.key)
                 if not process.connected and (match := _TLS.search(entry.text)):
                     process.connected = True
-                    yield Connected(
-                        target=match.group("peer"),
-                        span=entry.span,
-                        time=envelope.time,
-                        stream=process.key,
+                    out.append(
+                        Connected(
+                            target=match.group("peer"),
+                            span=entry.span,
+                            time=envelope.time,
+                            stream=process.key,
+                        )
                     )
-                yield tls
+                out.append(tls)
                 return
             match = _CONNECT_TO.match(entry.text)
             error = match.group("error") if match else entry.text
             process.connect_failures.add(entry.text)
-            yield ConnectFailed(
-                reason=failure_reason(error),
-                detail=entry.text,
-                span=entry.span,
-                time=envelope.time,
-                stream=process.key,
+            out.append(
+                ConnectFailed(
+                    reason=failure_reason(error),
+                    detail=entry.text,
+                    span=entry.span,
+                    time=envelope.time,
+                    stream=process.key,
+                )
             )
             return
         if kind == "delivery":
-            yield from self._delivery(entry, process)
+            self._delivery(entry, process)
             return
         if process.key is not None and kind != "other":
-            yield self._note(entry, process.key)
+            out.append(self._note(entry, process.key))
         # Internal debug lines of a verbose process carry no SMTP meaning.
 
-    def _delivery(self, entry: Entry, process: _Process) -> Iterator[Record]:
+    def _delivery(self, entry: Entry, process: _Process) -> None:
         envelope = entry.envelope
         queue_id = entry.queue_id or ""
         if process.chat and not process.quit and process.key is not None:
             # The dialogue itself is in the log: the status line is its summary.
             process.queue_ids.add(queue_id)
-            yield self._note(entry, process.key)
+            self.out.append(self._note(entry, process.key))
             return
         other_delivery = bool(process.queue_ids) and queue_id not in process.queue_ids
         if process.key is None or other_delivery or (process.chat and process.quit):
@@ -748,17 +840,17 @@ class _Sessions:
         first = not process.connected
         process.connected = True
         process.queue_ids.add(queue_id)
-        yield from rebuild_delivery(entry, key, first, process.connect_failures)
+        _rebuild_delivery(entry, key, first, process.connect_failures, self.out)
 
     # -- smtpd -----------------------------------------------------------------
 
-    def _smtpd(self, entry: Entry) -> Iterator[Record]:
+    def _smtpd(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind, time = entry.kind, envelope.time
+        kind, time, out = entry.kind, envelope.time, self.out
         if kind == "connect-from":
             key = self._new_key(envelope, process)
             process.client = entry.peer
-            yield Connected(target=process.client, span=entry.span, time=time, stream=key)
+            out.append(Connected(target=process.client, span=entry.span, time=time, stream=key))
             return
         if process.key is None:
             self._new_key(envelope, process)
@@ -766,82 +858,83 @@ class _Sessions:
         assert key is not None
         if kind in ("chat<", "chat>"):
             process.chat = True
-            yield self._chat_record(entry, key, ">")
+            out.append(self._chat_record(entry, key, ">"))
             return
         if kind == "reject":
-            yield from self._reject(entry, process, key)
+            self._reject(entry, process, key)
             return
         if kind == "session-end":
             process.ended = True
-            yield from _smtpd_end(entry, key, process.chat)
+            _smtpd_end(entry, key, process.chat, out)
             return
         if kind == "disconnect-from":
-            yield from _smtpd_disconnect(entry, key, process)
+            _smtpd_disconnect(entry, key, process, out)
             process.key = None
-            self.ended.append(key)
+            self._ended(key)
             return
         if kind == "tls":
-            yield _tls_event(entry, key)
+            out.append(_tls_event(entry, key))
             return
         if entry.queue_id is not None and entry.queue_id != "NOQUEUE":
             process.queue_ids.add(entry.queue_id)
         if kind == "other" and entry.queue_id is None and entry.envelope.severity is None:
             return  # verbose internals (smtpd_check_..., maps_find ...)
-        yield self._note(entry, key)
+        out.append(self._note(entry, key))
 
-    def _reject(self, entry: Entry, process: _Process, key: str) -> Iterator[Record]:
-        text, time = entry.text, entry.envelope.time
+    def _reject(self, entry: Entry, process: _Process, key: str) -> None:
+        text, time, out = entry.text, entry.envelope.time, self.out
         if process.chat:
-            yield self._note(entry, key)  # the reply itself is in the chat
+            out.append(self._note(entry, key))  # the reply itself is in the chat
             return
         match = _REJECT.match(text)
         if match is None or match.group("action") not in ("reject", "milter-reject"):
-            yield self._note(entry, key)  # warn/hold/discard...: the client was not refused
+            out.append(self._note(entry, key))  # warn/hold/discard...: the client was not refused
             return
         reply_text, fields = _split_reject(match.group("rest"))
         values = {m.group("name"): m.group("value") for m in _KV.finditer(fields)}
         request = _smtpd_request(match.group("where"), values, entry, key)
         if request is not None:
-            yield request
+            out.append(request)
         lines = split_joined_reply(reply_text)
         if not lines:
-            yield ClientError(text=text, span=entry.span, time=time, stream=key)
+            out.append(ClientError(text=text, span=entry.span, time=time, stream=key))
             return
         for code, sep, line_text in lines:
-            yield ServerLine(code, sep, line_text, entry.span, time=time, stream=key)
+            out.append(ServerLine(code, sep, line_text, entry.span, time=time, stream=key))
 
     # -- posttls-finger ---------------------------------------------------------
 
-    def _finger(self, entry: Entry) -> Iterator[Record]:
+    def _finger(self, entry: Entry) -> None:
         envelope, process = entry.envelope, self._process(entry.envelope)
-        kind, time = entry.kind, envelope.time
+        kind, time, out = entry.kind, envelope.time, self.out
         if kind in ("connected-to", "finger-failed") or process.key is None:
             self._new_key(envelope, process)
         key = process.key
         assert key is not None
         if kind == "connected-to":
-            yield Connected(target=entry.text.strip(), span=entry.span, time=time, stream=key)
+            out.append(Connected(target=entry.text.strip(), span=entry.span, time=time, stream=key))
         elif kind == "finger-failed":
             reason = failure_reason(entry.text)
-            yield ConnectFailed(reason=reason, detail=entry.text, span=entry.span, stream=key)
+            out.append(ConnectFailed(reason=reason, detail=entry.text, span=entry.span, stream=key))
         elif kind in ("chat<", "chat>"):
-            yield self._chat_record(entry, key, "<")
+            out.append(self._chat_record(entry, key, "<"))
         elif kind == "tls":
-            yield _tls_event(entry, key)
+            out.append(_tls_event(entry, key))
         elif kind == "greeting-timeout":
-            yield Timeout(waiting_for="greeting", detail=entry.text, span=entry.span, stream=key)
+            waiting = "greeting"
+            out.append(Timeout(waiting_for=waiting, detail=entry.text, span=entry.span, stream=key))
         else:
-            yield self._note(entry, key)
+            out.append(self._note(entry, key))
 
     # -- everything else (qmgr, cleanup, pickup, bounce, local, discard...) -----
 
-    def _other(self, entry: Entry) -> Iterator[Record]:
+    def _other(self, entry: Entry) -> None:
         # Context for a reader, not part of any SMTP session: a stream of its
         # own keeps it out of the sessions (it has no SMTP traffic).
         if entry.envelope.severity is not None or entry.kind == "delivery":
             key = f"{entry.envelope.program}:{entry.queue_id or '-'}"
-            yield self._note(entry, key)
-            self.ended.append(key)  # nothing to wait for: it is never a session
+            self.out.append(self._note(entry, key))
+            self._ended(key)  # nothing to wait for: it is never a session
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:
@@ -891,7 +984,7 @@ def _smtpd_request(where: str, values: dict[str, str], entry: Entry, key: str) -
     return _request_for(verb, values.get("to", "<…>"), values.get("from"), entry, key)
 
 
-def _smtpd_end(entry: Entry, key: str, chat: bool) -> Iterator[Record]:
+def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     """smtpd "lost connection after X" / "timeout after X": the client went away.
 
     Without the chat, the command named is the last one the client sent; the
@@ -903,24 +996,28 @@ def _smtpd_end(entry: Entry, key: str, chat: bool) -> Iterator[Record]:
     if match and not chat:
         verb = _SMTPD_WHERE.get(where)
         if verb not in (None, "QUIT"):
-            yield _request_for(verb, "<…>", None, entry, key)
+            out.append(_request_for(verb, "<…>", None, entry, key))
     if match and match.group("kind") == "timeout":
-        yield Timeout(
-            waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
+        out.append(
+            Timeout(
+                waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
+            )
         )
         return
     # "after CONNECT": the client left before saying anything (a probe or a scanner).
-    yield Closed(
-        by="client",
-        unexpected=where != "CONNECT",
-        detail=entry.text,
-        span=entry.span,
-        time=time,
-        stream=key,
+    out.append(
+        Closed(
+            by="client",
+            unexpected=where != "CONNECT",
+            detail=entry.text,
+            span=entry.span,
+            time=time,
+            stream=key,
+        )
     )
 
 
-def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Record]:
+def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Record]) -> None:
     """ "disconnect from H[IP] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".
 
     Without the chat, the counters (accepted[/sent]) are the only record of a
@@ -931,106 +1028,144 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process) -> Iterator[Rec
     accepted = sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
     if not process.chat and accepted and process.queue_ids:
         queue_id = sorted(process.queue_ids)[-1]
-        yield DataEnd(span=None, time=time, stream=key)
-        yield Reply(
-            code=250,
-            lines=(f"Ok: queued as {queue_id} (a 250 reply: the log counts data={accepted})",),
-            span=None,
-            time=time,
-            stream=key,
+        out.append(DataEnd(span=None, time=time, stream=key))
+        out.append(
+            Reply(
+                code=250,
+                lines=(f"Ok: queued as {queue_id} (a 250 reply: the log counts data={accepted})",),
+                span=None,
+                time=time,
+                stream=key,
+            )
         )
     if process.ended:  # the abnormal end is already recorded
-        yield Note(text=entry.text, span=entry.span, time=time, stream=key)
+        out.append(Note(text=entry.text, span=entry.span, time=time, stream=key))
         return
-    yield Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key)
+    out.append(Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key))
 
 
 def rebuild_delivery(
     entry: Entry, key: str, first: bool, connect_failures: set[str]
-) -> Iterator[Record]:
+) -> list[Record]:
     """The events a delivery status line stands for (see the module docstring)."""
+    out: list[Record] = []
+    _rebuild_delivery(entry, key, first, connect_failures, out)
+    return out
+
+
+_SUSPENDED = "delivery temporarily suspended: "
+
+
+def _rebuild_delivery(
+    entry: Entry, key: str, first: bool, connect_failures: set[str], out: list[Record]
+) -> None:
+    """``rebuild_delivery``, appending to ``out``. The texts' expressions each begin with a
+    literal: a text is asked only of those it begins like."""
     time, span = entry.envelope.time, entry.span
     status_match = _STATUS.search(entry.text)
     status = status_match.group("status") if status_match else ""
     text = (status_match.group("text") or "") if status_match else ""
-    fields = dict(_FIELD.findall(entry.text))  # (name, value) pairs: the last of a name wins
+    fields = _fields(entry.text)
     recipient = fields.get("to", "<…>")
     relay = fields.get("relay", "none")
-    text = _SUSPENDED.sub("", text)
-
-    def connected(host: str) -> Iterator[Record]:
-        if first:
-            target = relay if relay not in ("none", "") else host
-            yield Connected(target=target, span=span, time=time, stream=key)
-
-    if match := _SAID.match(text):
-        yield from connected(match.group("host"))
-        verb = next((v for p, v in _IN_REPLY_TO if p.search(match.group("what"))), None)
-        request = _request_for(verb, recipient, None, entry, key)
-        if request is not None:
-            yield request
-        yield from _reply_lines(match.group("reply"), entry, key)
-        return
-    if match := _REFUSED_TO_TALK.match(text):
-        yield from connected(match.group("host"))
-        yield from _reply_lines(match.group("reply"), entry, key)  # the greeting
-        return
-    if match := _SASL.match(text):
-        yield from connected(match.group("host"))
-        yield _inferred_command("AUTH", "", entry, key)
-        yield from _reply_lines(match.group("reply"), entry, key)
-        return
-    if match := _CONNECT_TO.match(text):
-        if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
-            yield Note(text=entry.text, span=span, time=time, stream=key)
+    if text.startswith(_SUSPENDED):
+        text = text[len(_SUSPENDED) :]
+    if text.startswith("host "):
+        if match := _SAID.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            verb = _in_reply_to(match.group("what"))
+            request = _request_for(verb, recipient, None, entry, key)
+            if request is not None:
+                out.append(request)
+            _reply_lines(match.group("reply"), entry, key, out)
             return
-        yield ConnectFailed(
-            reason=failure_reason(match.group("error")),
-            detail=text,
-            span=span,
-            time=time,
-            stream=key,
-        )
-        return
-    if (match := _LOST.match(text)) or (match := _TIMED_OUT.match(text)):
-        yield from connected(match.group("host"))
-        yield from _interrupted(match.group("where"), text, recipient, entry, key)
+        if match := _REFUSED_TO_TALK.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            _reply_lines(match.group("reply"), entry, key, out)  # the greeting
+            return
+    elif text.startswith("SASL authentication failed; server "):
+        if match := _SASL.match(text):
+            _connected(first, relay, match.group("host"), span, time, key, out)
+            out.append(_inferred_command("AUTH", "", entry, key))
+            _reply_lines(match.group("reply"), entry, key, out)
+            return
+    elif text.startswith("connect to "):
+        if match := _CONNECT_TO.match(text):
+            if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
+                out.append(Note(text=entry.text, span=span, time=time, stream=key))
+                return
+            reason = failure_reason(match.group("error"))
+            out.append(ConnectFailed(reason=reason, detail=text, span=span, time=time, stream=key))
+            return
+    elif text.startswith(("lost connection with ", "conversation with ")) and (
+        (match := _LOST.match(text)) or (match := _TIMED_OUT.match(text))
+    ):
+        _connected(first, relay, match.group("host"), span, time, key, out)
+        _interrupted(match.group("where"), text, recipient, entry, key, out)
         return
     if _DNS.search(text):
-        yield ConnectFailed(reason="dns", detail=text, span=span, time=time, stream=key)
+        out.append(ConnectFailed(reason="dns", detail=text, span=span, time=time, stream=key))
         return
     if status == "sent" and _REPLY_START.match(text):
-        yield from connected(relay)
-        yield DataEnd(span=None, time=time, stream=key)
-        yield from _reply_lines(text, entry, key)
+        _connected(first, relay, relay, span, time, key, out)
+        out.append(DataEnd(span=None, time=time, stream=key))
+        _reply_lines(text, entry, key, out)
         return
     if status in ("bounced", "deferred", "expired", "undeliverable"):
         # The smtp client's own decision ("message size N exceeds size limit N of
         # server H", "mail for H loops back to myself"...).
         if relay not in ("none", ""):
-            yield from connected(relay)
-        yield ClientError(text=f"status={status} ({text})", span=span, time=time, stream=key)
+            _connected(first, relay, relay, span, time, key, out)
+        error = f"status={status} ({text})"
+        out.append(ClientError(text=error, span=span, time=time, stream=key))
         return
-    yield Note(text=entry.text, span=span, time=time, stream=key)
+    out.append(Note(text=entry.text, span=span, time=time, stream=key))
 
 
-def _interrupted(where: str, text: str, recipient: str, entry: Entry, key: str) -> Iterator[Record]:
+def _connected(  # noqa: PLR0917
+    first: bool, relay: str, host: str, span: Span, time: float | None, key: str, out: list[Record]
+) -> None:
+    """The connection a delivery's first status line stands for: to the relay, if named."""
+    if first:
+        target = relay if relay not in ("none", "") else host
+        out.append(Connected(target=target, span=span, time=time, stream=key))
+
+
+def _fields(text: str) -> dict[str, str]:
+    """The to=, orig_to=, relay= and dsn= fields of a status line: the last of a name wins."""
+    return {
+        to or orig_to or relay or dsn: value
+        for to, orig_to, relay, dsn, value in _FIELD.findall(text)
+    }
+
+
+def _in_reply_to(what: str) -> str | None:
+    """The request "(in reply to X)" names: the first of ``_IN_REPLY_TO`` that X begins with."""
+    match = _IN_REPLY_TO_ANY.match(what)
+    return _IN_REPLY_TO[int(match.lastgroup[1:])][1] if match and match.lastgroup else None
+
+
+def _interrupted(  # noqa: PLR0917
+    where: str, text: str, recipient: str, entry: Entry, key: str, out: list[Record]
+) -> None:
     """ "lost connection with H while X" / "conversation with H timed out while X"."""
     time, span = entry.envelope.time, entry.span
     verb = next((v for p, v in _WHILE if p.search(where)), None)
     request = _request_for(verb, recipient, None, entry, key)
     if request is not None:
-        yield request
+        out.append(request)
     if text.startswith("conversation with"):
-        yield Timeout(waiting_for="reply", detail=text, span=span, time=time, stream=key)
+        out.append(Timeout(waiting_for="reply", detail=text, span=span, time=time, stream=key))
     else:
-        yield Closed(by="server", unexpected=True, detail=text, span=span, time=time, stream=key)
+        closed = Closed(by="server", unexpected=True, detail=text, span=span, time=time, stream=key)
+        out.append(closed)
 
 
-def _reply_lines(reply: str, entry: Entry, key: str) -> Iterator[Record]:
+def _reply_lines(reply: str, entry: Entry, key: str, out: list[Record]) -> None:
     lines = split_joined_reply(reply)
+    time, span = entry.envelope.time, entry.span
     if not lines:
-        yield ClientError(text=reply, span=entry.span, time=entry.envelope.time, stream=key)
+        out.append(ClientError(text=reply, span=span, time=time, stream=key))
         return
     for code, sep, text in lines:
-        yield ServerLine(code, sep, text, entry.span, time=entry.envelope.time, stream=key)
+        out.append(ServerLine(code, sep, text, span, time=time, stream=key))

@@ -6,8 +6,11 @@ building each session's dicts and encoding them again was a fifth of a large
 Exchange log's time. Here each part is written as the JSON encoder would write
 it (``", "`` and ``": "`` separators, ASCII only), and the knowledge text of a
 finding (explanation, causes, next steps, references: most of a line), the same
-for every session it explains, is encoded once and spliced in. render/data.py
-stays the definition of the shape: tests/test_jsonl.py proves the two equal.
+for every session it explains, is encoded once and spliced in. What json_safe does
+to a whole document it does to each value alone (and only a value holding text
+beyond ASCII, or DEL, is changed by it), so each value is made safe as it is
+encoded and a line is only looked through for DEL. render/data.py stays the
+definition of the shape: tests/test_jsonl.py proves the two equal.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from math import copysign
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smtplog.events import (
     AuthResponse,
@@ -40,6 +43,9 @@ from smtplog.render.data import _clean
 from smtplog.render.safe import json_safe
 from smtplog.report import Evidence, Finding, Report, SessionReport
 
+if TYPE_CHECKING:
+    from smtplog.analysis import ReportStream
+
 # The encoder json_text uses (cli/output.py): anything this module has no shortcut
 # for is written by it, so unusual values come out exactly as they always did.
 _ENCODER = json.JSONEncoder(check_circular=False)
@@ -52,7 +58,57 @@ def report_line(report: Report, session_number: int | None = None) -> str:
     """``json_text`` of ``report_to_dict(report)`` (plus ``session_number`` when given)."""
     sessions = ", ".join([_session(session) for session in report.sessions])
     number = "" if session_number is None else f', "session_number": {_value(session_number)}'
-    return json_safe(f'{_head(report)}"sessions": [{sessions}]{number}}}')
+    return _visible(f'{_head(report)}"sessions": [{sessions}]{number}}}')
+
+
+class StreamLines:
+    """The lines ``--format jsonl`` writes for the sessions of one input:
+    ``report_line(stream.header([session]), number) + "\n"``, with the input's own fields
+    (the same on every line) encoded again only when one of them changed."""
+
+    def __init__(self, stream: ReportStream) -> None:
+        self.stream = stream
+        # What _head wrote last from: the lists as copies (a list may grow in place), the
+        # other fields as the objects they were (1 == 1.0 == True, written otherwise).
+        self._notes: list[str] | None = None
+        self._cleanup: list[str] | None = None
+        self._scalars: tuple[Any, ...] = ()
+        self._head = ""
+
+    def line(self, session: SessionReport, number: int) -> str:
+        stream = self.stream
+        # The notes grow while a log is read; the other fields are fixed when the head of
+        # the input is read, but compared all the same.
+        notes, cleanup, scalars = stream.notes, stream.cleanup, self._scalars
+        if (
+            notes != self._notes
+            or cleanup != self._cleanup
+            or not scalars
+            or stream.source is not scalars[0]
+            or stream.dialect is not scalars[1]
+            or stream.confidence is not scalars[2]
+            or stream.forced is not scalars[3]
+            or stream.runner_up is not scalars[4]
+        ):
+            self._notes, self._cleanup = list(notes), list(cleanup)
+            self._scalars = (
+                stream.source,
+                stream.dialect,
+                stream.confidence,
+                stream.forced,
+                stream.runner_up,
+            )
+            self._head = _head(stream.header([]))
+        return _visible(
+            f'{self._head}"sessions": [{_session(session)}], "session_number": {_value(number)}}}\n'
+        )
+
+
+def _visible(document: str) -> str:
+    """``json_safe(document)`` for a document whose every value was made safe as it was
+    encoded (by _value and the writers here): json_safe treats each value of an ASCII
+    document (all of this module's are) on its own, except DEL, replaced here in one pass."""
+    return document.replace("\x7f", "\\u007f") if "\x7f" in document else document
 
 
 # -- values -------------------------------------------------------------------------------
@@ -62,7 +118,7 @@ def _value(value: Any) -> str:
     """One value as the encoder writes it; exact types only (a subclass goes to the encoder)."""
     kind = value.__class__
     if kind is str:
-        return _string(value)
+        return _string(value) if value.isascii() else json_safe(_string(value))
     if value is None:
         return "null"
     if value is True:
@@ -74,7 +130,7 @@ def _value(value: Any) -> str:
     if kind is float:
         text = float.__repr__(value)
         return _FLOAT_WORDS.get(text, text)
-    return _encode(value)
+    return json_safe(_encode(value))
 
 
 def _text(text: Any) -> str:
@@ -87,8 +143,13 @@ def _text(text: Any) -> str:
 def _strings(items: Any) -> str:
     """A list (or tuple, which the encoder writes as a list) of values."""
     if items.__class__ is not list and items.__class__ is not tuple:
-        return _encode(items)
-    return f"[{', '.join([_value(item) for item in items])}]"
+        return json_safe(_encode(items))
+    if not items:
+        return "[]"
+    texts = []
+    for item in items:
+        texts.append(_string(item) if item.__class__ is str and item.isascii() else _value(item))
+    return f"[{', '.join(texts)}]"
 
 
 # -- the report and its sessions ----------------------------------------------------------
@@ -112,23 +173,56 @@ def _head(report: Report) -> str:
 
 def _session(session: SessionReport) -> str:
     analysis = session.analysis
-    events = analysis.events
-    times = [event.time for event in events if event.time is not None]
-    t0 = min(times) if times else None
-    violations = analysis.violations
+    verdict = analysis.verdict  # (session.outcome and .failed_at)
+    outcome, failed_at, one_sided = verdict.outcome, verdict.failed_at, analysis.one_sided
+    findings, observations = session.findings, session.observations
+    violations, capabilities, notes = analysis.violations, analysis.capabilities, analysis.notes
+    authenticated = analysis.authenticated
+    if authenticated is False or authenticated is True:
+        signed_in = "true" if authenticated else "false"
+    else:
+        signed_in = _value(authenticated)
+    # (a session has a finding or two, seldom an observation or a violation: no list then)
+    if len(findings) == 1:
+        diagnoses = _finding(findings[0])
+    else:
+        diagnoses = ", ".join([_finding(f) for f in findings]) if findings else ""
+    if len(notes) == 1 and (note := notes[0]).__class__ is str:
+        noted = f"[{_WORDS.get(note) or _word(note)}]"  # (the one-sided note, mostly)
+    else:
+        noted = _strings(notes)
     return (
-        f'{{"outcome": {_value(session.outcome)}, "failed_at": {_value(session.failed_at)}, '
+        f'{{"outcome": {_WORDS.get(outcome) or _word(outcome)}, '
+        f'"failed_at": {_WORDS.get(failed_at) or _word(failed_at)}, '
         f'"target": {_value(analysis.target)}, '
-        f'"diagnoses": [{", ".join([_finding(f) for f in session.findings])}], '
-        f'"observations": [{", ".join([_finding(f) for f in session.observations])}], '
-        f'"capabilities": {_encode(analysis.capabilities) if analysis.capabilities else "{}"}, '
-        f'"tls": {_value(analysis.tls is not None)}, '
-        f'"authenticated": {_value(analysis.authenticated)}, '
-        f'"one_sided": {_value(analysis.one_sided)}, '
-        f'"violations": [{", ".join([_violation(v) for v in violations])}], '
-        f'"notes": {_strings(analysis.notes)}, '
-        f'"events": [{", ".join([_event(event, t0) for event in events])}]}}'
+        f'"diagnoses": [{diagnoses}], '
+        f'"observations": '
+        f"[{', '.join([_finding(f) for f in observations]) if observations else ''}], "
+        f'"capabilities": {json_safe(_encode(capabilities)) if capabilities else "{}"}, '
+        f'"tls": {"false" if analysis.tls is None else "true"}, '
+        f'"authenticated": {signed_in}, '
+        f'"one_sided": {_WORDS.get(one_sided) or _word(one_sided)}, '
+        f'"violations": [{", ".join([_violation(v) for v in violations]) if violations else ""}], '
+        f'"notes": {noted}, '
+        f'"events": [{_events(analysis.events)}]}}'
     )
+
+
+def _word(value: str | None) -> str:
+    """A value of a small vocabulary (an outcome, a phase, a side, a note made for many
+    sessions): its text is kept (``_WORDS.get(value) or _word(value)`` is _value(value))."""
+    text = _WORDS.get(value)
+    if text is None:
+        text = _value(value)
+        if value is None or value.__class__ is str:  # (keys equal to a str are str)
+            if len(_WORDS) >= _MAX_WORDS:
+                _WORDS.clear()
+            _WORDS[value] = text
+    return text
+
+
+_WORDS: dict[str | None, str] = {}
+_MAX_WORDS = 1024
 
 
 def _violation(violation: Any) -> str:
@@ -144,9 +238,12 @@ def _violation(violation: Any) -> str:
 
 def _finding(finding: Finding) -> str:
     head, knowledge, tail = _constant_parts(finding)
+    summary, evidence, consequences = finding.summary, finding.evidence, finding.consequences
     return (
-        f"{head}{_value(finding.summary)}{knowledge}{_evidence(finding.evidence)}"
-        f', "consequences": {_evidence(finding.consequences)}{tail}'
+        f"{head}"
+        f"{_string(summary) if summary.__class__ is str and summary.isascii() else _value(summary)}"
+        f"{knowledge}{_evidence(evidence) if evidence else '[]'}"
+        f', "consequences": {_evidence(consequences) if consequences else "[]"}{tail}'
     )
 
 
@@ -207,38 +304,61 @@ def _encode_parts(finding: Finding) -> tuple[str, str, str]:
         f', "phase": {_encode(finding.phase)}, "provider": {_encode(finding.provider)}, '
         f'"matched_by": {_encode(finding.matched_by)}, "group": {_encode(finding.group)}}}'
     )
-    return head, knowledge, tail
+    # Kept as json_safe leaves them: the lines they go into are not looked through again.
+    return json_safe(head), json_safe(knowledge), json_safe(tail)
 
 
 def _evidence(items: tuple[Evidence, ...]) -> str:
-    if not items:
-        return "[]"
-    return f"[{', '.join([_evidence_item(item) for item in items])}]"
-
-
-def _evidence_item(item: Evidence) -> str:
-    return f'{{"line": {_value(item.line)}, "text": {_text(item.text)}}}'
+    written = []
+    for item in items:
+        line, text = item.line, item.text
+        ascii_text = text.__class__ is str and text.isascii()
+        written.append(
+            f'{{"line": {f"{line}" if line.__class__ is int else _value(line)}, '
+            f'"text": {_string(text) if ascii_text else _text(text)}}}'
+        )
+    return f"[{', '.join(written)}]"
 
 
 # -- events -------------------------------------------------------------------------------
 
 
-def _event(event: Event, t0: float | None) -> str:
-    kind = event.__class__
-    writer = _WRITERS.get(kind)
-    if writer is None:
-        writer = _WRITERS[kind] = (f', "kind": {_value(kind.kind)}', _fields_writer(kind))
-    named, fields = writer
-    span = event.span
-    if span is None:
-        line, last, inferred = "null", "", ', "inferred": true'
-    else:
-        first, inferred = span.first, ""
-        line = f"{first}" if first.__class__ is int else _value(first)
-        last = "" if span.last == first else f', "last_line": {_value(span.last)}'
-    time = event.time
-    moment = "null" if time is None or t0 is None else _moment(time - t0)
-    return f'{{"line": {line}{named}{last}{fields(event)}{inferred}, "time": {moment}}}'
+def _events(events: list[Event]) -> str:
+    """The events of a session, their times as offsets from its earliest."""
+    t0 = None  # min() of the times: the first of the least (a loop: no list, no call)
+    for event in events:
+        time = event.time
+        if time is not None and (t0 is None or time < t0):
+            t0 = time
+    written = []
+    for event in events:
+        kind = event.__class__
+        writer = _KINDS.get(kind)
+        if writer is None:
+            writer = _KINDS[kind] = (f', "kind": {_value(kind.kind)}', _fields_writer(kind))
+        named, fields = writer
+        span = event.span
+        if span is None:
+            line, last, inferred = "null", "", ', "inferred": true'
+        else:
+            first, inferred = span.first, ""
+            line = f"{first}" if first.__class__ is int else _value(first)
+            last = "" if span.last == first else f', "last_line": {_value(span.last)}'
+        time = event.time
+        if time is None or t0 is None:
+            moment = "null"
+        else:  # (_moment, its most frequent answers first)
+            offset = time - t0
+            if offset.__class__ is not float:
+                moment = _moment(offset)
+            elif offset:
+                moment = _MOMENTS.get(offset) or _moment(offset)
+            else:
+                moment = "0.0" if copysign(1.0, offset) > 0 else _moment(offset)
+        written.append(
+            f'{{"line": {line}{named}{last}{fields(event)}{inferred}, "time": {moment}}}'
+        )
+    return ", ".join(written)
 
 
 def _moment(offset: float) -> str:
@@ -261,7 +381,8 @@ def _moment(offset: float) -> str:
 _MOMENTS: dict[float, str] = {}
 _MAX_MOMENTS = 65536
 
-_WRITERS: dict[type, tuple[str, Callable[[Any], str]]] = {}
+# Each kind's encoded name and the writer of its own fields, found once.
+_KINDS: dict[type, tuple[str, Callable[[Any], str]]] = {}
 
 
 def _fields_writer(kind: type) -> Callable[[Any], str]:
@@ -270,8 +391,8 @@ def _fields_writer(kind: type) -> Callable[[Any], str]:
 
 
 # The writers of the most frequent kinds test each value's type inline: a call per value
-# was half their cost. ``_string(x) if x.__class__ is str else _value(x)`` is _value(x);
-# ``... and x.isascii() else _text(x)`` is _text(x).
+# was half their cost. ``_string(x) if x.__class__ is str and x.isascii() else _value(x)``
+# is _value(x); ``... else _text(x)`` is _text(x).
 
 
 def _reply(event: Reply) -> str:
@@ -289,7 +410,7 @@ def _reply(event: Reply) -> str:
 def _command(event: Command) -> str:
     verb, arg, text = event.verb, event.argument, event.display
     return (
-        f', "verb": {_string(verb) if verb.__class__ is str else _value(verb)}, '
+        f', "verb": {_string(verb) if verb.__class__ is str and verb.isascii() else _value(verb)}, '
         f'"argument": {_string(arg) if arg.__class__ is str and arg.isascii() else _text(arg)}, '
         f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
     )
@@ -308,16 +429,35 @@ def _data_body(event: DataBody) -> str:
 
 
 def _tls_started(event: TlsStarted) -> str:
+    texts = []  # None or text, mostly: each tested inline (a call per value costs more)
+    for value in (
+        event.version,
+        event.cipher,
+        event.subject,
+        event.issuer,
+        event.not_after,
+    ):
+        if value is None:
+            texts.append("null")
+        elif value.__class__ is str and value.isascii():
+            texts.append(_string(value))
+        else:
+            texts.append(_value(value))
+    version, cipher, subject, issuer, not_after = texts
+    detail = event.detail  # (the same few texts: "handshake not shown in the transcript"...)
     return (
-        f', "version": {_value(event.version)}, "cipher": {_value(event.cipher)}, '
-        f'"subject": {_value(event.subject)}, "issuer": {_value(event.issuer)}, '
-        f'"not_after": {_value(event.not_after)}, "names": {_strings(event.sans)}, '
-        f'"verified": {_value(event.verified)}, "detail": {_value(event.detail)}'
+        f', "version": {version}, "cipher": {cipher}, "subject": {subject}, '
+        f'"issuer": {issuer}, "not_after": {not_after}, "names": {_strings(event.sans)}, '
+        f'"verified": {_value(event.verified)}, "detail": {_WORDS.get(detail) or _word(detail)}'
     )
 
 
 def _connect_failed(event: ConnectFailed) -> str:
-    return f', "reason": {_value(event.reason)}, "text": {_text(event.detail)}'
+    reason, text = event.reason, event.detail
+    return (
+        f', "reason": {_WORDS.get(reason) or _word(reason)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
 
 
 def _connection(event: Connecting | Connected) -> str:
@@ -326,14 +466,20 @@ def _connection(event: Connecting | Connected) -> str:
 
 
 def _closed(event: Closed) -> str:
+    by, unexpected, text = event.by, event.unexpected, event.detail
     return (
-        f', "by": {_value(event.by)}, "unexpected": {_value(event.unexpected)}, '
-        f'"text": {_text(event.detail)}'
+        f', "by": {_WORDS.get(by) or _word(by)}, '
+        f'"unexpected": {"false" if unexpected is False else _value(unexpected)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
     )
 
 
 def _timeout(event: Timeout) -> str:
-    return f', "waiting_for": {_value(event.waiting_for)}, "text": {_text(event.detail)}'
+    waiting_for, text = event.waiting_for, event.detail
+    return (
+        f', "waiting_for": {_WORDS.get(waiting_for) or _word(waiting_for)}, '
+        f'"text": {_string(text) if text.__class__ is str and text.isascii() else _text(text)}'
+    )
 
 
 def _tls_failed(event: TlsFailed) -> str:

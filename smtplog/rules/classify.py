@@ -19,7 +19,7 @@ unknown recipient only at RCPT).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -31,6 +31,7 @@ from smtplog.rules.literals import longest_phrase, lower_form, lowered, needed, 
 from smtplog.smtp import enhanced_code
 
 WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
+FITS_KEPT = 1024  # sets of phrases found whose admitted patterns a Screen keeps
 SCAN_FROM = 8  # phrases a pattern needs from which one expression finds them faster than `in`
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
@@ -437,9 +438,13 @@ class Screen:
     for every phrase that is a prefix of it. A pattern refused here cannot match
     the text (tests/rules/test_screen.py), so ``classify`` need not try its rule.
     (None in the list: a rule without a pattern, always admitted.)
+
+    What a scan admits depends only on the set of phrases it found, and a log's
+    replies differ mostly in addresses, not in those phrases: each set's answer
+    is kept (up to ``FITS_KEPT`` sets), so most replies cost the scan alone.
     """
 
-    __slots__ = ("_always", "_found", "_needs", "_scan")
+    __slots__ = ("_always", "_fits", "_found", "_needs", "_scan")
 
     def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
         self._always = 0  # the patterns with nothing to screen (bit i: pattern i)
@@ -467,18 +472,28 @@ class Screen:
                 masks.append(mask)
             self._needs.append(tuple(masks))
         self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
+        self._fits: dict[frozenset[str], tuple[int, ...]] = {}  # phrases found -> admitted
         with warm():  # built in a long run only: not in the cache every start-up reads
             self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
-    def fitting(self, low: str) -> list[int]:
+    def fitting(self, low: str) -> tuple[int, ...]:
         """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
+        phrases = frozenset(self._scan.findall(low)) if self._scan is not None else frozenset()
+        known = self._fits.get(phrases)
+        if known is None:
+            known = self.admitted(phrases)
+            if len(self._fits) < FITS_KEPT:
+                self._fits[phrases] = known
+        return known
+
+    def admitted(self, phrases: Iterable[str]) -> tuple[int, ...]:
+        """The indices of the patterns whose requirements the scan's ``phrases`` meet."""
         met, concerned = 0, self._always
-        if self._scan is not None:
-            found = self._found
-            for phrase in self._scan.findall(low):
-                sets, patterns = found[phrase]
-                met |= sets
-                concerned |= patterns
+        found = self._found
+        for phrase in phrases:
+            sets, patterns = found[phrase]
+            met |= sets
+            concerned |= patterns
         out = []
         needs = self._needs
         while concerned:
@@ -488,7 +503,7 @@ class Screen:
             masks = needs[index]
             if masks is None or any(mask & met == mask for mask in masks):
                 out.append(index)
-        return out
+        return tuple(out)
 
 
 def _requirements_of(pattern: LazyPattern | None) -> tuple[tuple[frozenset[str], ...], ...] | None:
@@ -617,7 +632,7 @@ def detect_provider(texts: list[str]) -> ProviderMatch | None:
 
 @lru_cache(maxsize=1024)  # a log names the same few servers over and over
 def _detect_provider(joined: str) -> ProviderMatch | None:
-    if not joined.strip():
+    if not joined or joined.isspace():  # (not joined.strip(), without the copy)
         return None
     any_marker = _any_marker()
     if any_marker is not None and not any_marker.found(joined):
@@ -677,17 +692,22 @@ def classify(
         rules = [rules[index] for index in screen.fitting(low)]  # type: ignore[arg-type]
     for rule in rules:
         pattern = rule.pattern
+        words = None  # what the pattern matched (LazyPattern.words), when the search tells
         if pattern is not None:  # (LazyPattern.found, inlined: the hottest loop of the rules)
             if low is None:
-                if not pattern._compiled.search(text):  # type: ignore[union-attr]
+                found = pattern._compiled.search(text)  # type: ignore[union-attr]
+                if not found:
                     continue
+                words = found.group(0)
             else:
                 if pattern.refuses(low):
                     continue  # none of the phrases the pattern needs is in the text
                 lower = pattern._lower
                 if lower is not None:
-                    if not lower.search(low):
+                    found = lower.search(low)
+                    if not found:
                         continue
+                    words = text[found.start() : found.end()]  # (the span: ASCII lower-cased)
                 elif not pattern.found_as_written(text, low):
                     continue
         if rule.tier == "provider":
@@ -696,12 +716,13 @@ def classify(
             return Classification(
                 rule.diagnosis,
                 "high" if known else "medium",
-                _explain_match(rule, reply, text, match),
+                _explain_match(rule, reply, text, match, words),
                 rule,
                 match,
             )
         confidence = "medium" if rule.tier in ("code", "text") else "high"
-        return Classification(rule.diagnosis, confidence, _explain_match(rule, reply, text), rule)
+        explained = _explain_match(rule, reply, text, None, words)
+        return Classification(rule.diagnosis, confidence, explained, rule)
     return Classification("unclassified", "low", f"reply code {reply.code}")
 
 
@@ -738,21 +759,26 @@ def _provider_name(rule: Rule) -> str:
 
 
 def _explain_match(
-    rule: Rule, reply: Reply, text: str, provider: ProviderMatch | None = None
+    rule: Rule,
+    reply: Reply,
+    text: str,
+    provider: ProviderMatch | None = None,
+    words: str | None = None,
 ) -> str:
+    """How ``rule`` matched; ``words``: what its pattern matched in ``text``, if known."""
+    if rule.tier == "enhanced":
+        return f"enhanced status code {reply.enhanced}"
+    if words is None and rule.pattern is not None:
+        words = rule.pattern.words(text)
     if rule.tier == "provider":
         what = f"{provider.name if provider else rule.provider} table"
-        words = rule.pattern.words(text) if rule.pattern is not None else None
         if words is not None:
             code = f"{reply.enhanced} " if rule.enhanced and reply.enhanced else ""
             return f'{what}: {code}"{words}"'
         if rule.enhanced and reply.enhanced:
             return f"{what}: {reply.enhanced}"
         return f"{what}: reply code {reply.code}"
-    if rule.tier == "enhanced":
-        return f"enhanced status code {reply.enhanced}"
     if rule.pattern is not None:
-        words = rule.pattern.words(text)
         return f'reply text "{words if words is not None else rule.pattern.pattern}"'
     return f"reply code {reply.code}" + (
         " at " + "/".join(sorted(rule.phases)) if rule.phases else ""

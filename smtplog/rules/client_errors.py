@@ -43,6 +43,7 @@ def client_error_diagnosis(text: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # a log repeats its notes ("disconnect from ... commands=5") often
 def may_name(text: str, diagnoses: frozenset[str]) -> bool:
     """False only when no row giving one of ``diagnoses`` can match ``text``: one search
     for the phrases those rows need (a detector asks of every note and error in a log)."""

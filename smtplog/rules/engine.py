@@ -20,8 +20,9 @@ notes that never change the verdict.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from smtplog.events import (
     AuthResponse,
@@ -30,6 +31,7 @@ from smtplog.events import (
     Command,
     ConnectFailed,
     Encrypted,
+    Event,
     Reply,
     Timeout,
     TlsFailed,
@@ -48,11 +50,13 @@ from smtplog.rules.classify import (
     providers,
 )
 from smtplog.rules.client_errors import client_error_diagnosis
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, evidence_of, reply_wire_text, target_port
 from smtplog.rules.observations import observe
 from smtplog.rules.registry import get
 from smtplog.rules.structural import BEFORE_REPLIES, ended, in_context, tls_failure
 from smtplog.smtp import command_address
+
+E = TypeVar("E", bound=Event)
 
 CONNECT_FAILURES = {
     "timeout": ("connect-timeout", "high"),
@@ -69,10 +73,27 @@ _EMBEDDED_REPLY = re.compile(r"(?<![\d.])([45]\d\d)(?:[ -]|, b?['\"])")
 
 
 class _Facts(dict[str, str]):
-    """Values for the {placeholders} of a summary; unknown ones print as "…"."""
+    """Values for the {placeholders} of a summary; unknown ones print as "…".
+
+    A summary names two or three of them: each is worked out (``_FACTS``) when
+    the summary asks for it, not for every finding. Rules may set or change
+    one before (``facts["command"] = ...``).
+    """
+
+    __slots__ = ("diagnoser", "exchange")
+
+    def __init__(self, diagnoser: Diagnoser, exchange: Exchange | None, detail: str) -> None:
+        super().__init__(detail=detail)
+        self.diagnoser = diagnoser
+        self.exchange = exchange
 
     def __missing__(self, key: str) -> str:
-        return "…"
+        make = _FACTS.get(key)
+        value = make(self.diagnoser, self.exchange) if make is not None else None
+        if value is None:
+            return "…"
+        self[key] = value
+        return value
 
 
 class Diagnoser:
@@ -80,64 +101,33 @@ class Diagnoser:
 
     def __init__(self, analysis: SessionAnalysis) -> None:
         self.analysis = analysis
-        self.provider = session_provider(analysis)
+        # The session's events by class, in order: one walk serves every rule asking
+        # for a kind of event (most sessions hold a few events of a few kinds).
+        kinds: dict[type[Event], list[Event]] = {}
+        for event in analysis.events:
+            kind = type(event)
+            if kind in kinds:
+                kinds[kind].append(event)
+            else:
+                kinds[kind] = [event]
+        self.kinds = kinds
+        self.provider = session_provider(analysis, kinds.get(Reply, ()))  # type: ignore[arg-type]
         self.memo: dict[str, object] = {}  # facts about the session rules ask for often
+
+    def of_kind(self, kind: type[E]) -> Sequence[E]:
+        """The session's events of class ``kind`` (subclasses not included: the rules ask
+        for classes that have none, tests/rules/test_fast_paths.py), in order."""
+        return self.kinds.get(kind, ())  # type: ignore[return-value]
+
+    def has(self, *kinds: type[Event]) -> bool:
+        """Does the session hold an event of one of these classes (subclasses not included)?"""
+        return not self.kinds.keys().isdisjoint(kinds)
 
     # -- building findings ---------------------------------------------------
 
-    def _session_facts(self) -> dict[str, str]:
-        """The facts of the whole session (the same for every finding: made once)."""
-        known = self.memo.get("session_facts")
-        if known is not None:
-            return known  # type: ignore[return-value]
-        analysis = self.analysis
-        port = target_port(analysis)
-        facts = {
-            "server": analysis.target or _banner_host(analysis) or "the server",
-            "provider": self.provider.name if self.provider else "the server",
-            "sender": f"<{analysis.sender}>" if analysis.sender is not None else "the sender",
-            "phase": analysis.verdict.failed_at or "…",
-            "detail": "",
-            "user_suffix": "",
-            "size_limit": "",
-            "port": str(port) if port else "…",
-        }
-        user = next(
-            (e.decoded for e in analysis.events if isinstance(e, AuthResponse) and e.decoded),
-            None,
-        )
-        if user:
-            facts["user"] = user
-            facts["user_suffix"] = f" for user {user}"
-        size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
-            "SIZE", ""
-        )
-        if size.isdigit() and int(size) > 0:
-            facts["size_limit"] = f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
-        self.memo["session_facts"] = facts
-        return facts
-
     def facts(self, exchange: Exchange | None = None, detail: str = "") -> _Facts:
-        analysis = self.analysis
-        facts = _Facts(self._session_facts())
-        facts["detail"] = detail
-        if exchange is not None:
-            reply = exchange.reply
-            facts["code"] = str(reply.code)
-            facts["enhanced"] = reply.enhanced or ""
-            facts["reply"] = _shorten(" ".join(reply.wire_lines()))
-            facts["command"] = (
-                ("the end of the message" if exchange.verb == "." else event_text(exchange.request))
-                if exchange.request
-                else "the greeting"
-            )
-            if exchange.verb == "RCPT" and isinstance(exchange.request, Command):
-                address = command_address(exchange.request.argument)
-                facts["recipient"] = f"<{address}>" if address else exchange.request.argument
-        if "recipient" not in facts and analysis.recipients_rejected:
-            facts["recipient"] = f"<{analysis.recipients_rejected[0][0]}>"
-        facts.setdefault("recipient", "the recipient")
-        return facts
+        """The values a summary may name, about the session and ``exchange``."""
+        return _Facts(self, exchange, detail)
 
     def finding(
         self,
@@ -201,7 +191,7 @@ class Diagnoser:
         override = in_context(self, exchange, result)
         if override is not None:
             return override
-        return result, f'"{_shorten(" ".join(exchange.reply.wire_lines()))}"'
+        return result, f'"{_shorten(reply_wire_text(exchange.reply, " "))}"'
 
     def last_error(self, reply: Reply) -> str:
         """For an expiry text, the embedded last error, classified (taxonomy S35)."""
@@ -303,6 +293,8 @@ class Diagnoser:
 
     def _with_client_errors(self, finding: Finding) -> Finding:
         """The client program's own words about the failure belong to its evidence."""
+        if not self.analysis.client_errors:
+            return finding
         last = max((e.line or 0 for e in finding.evidence), default=0)
         errors = [
             evidence_of(error)
@@ -361,12 +353,14 @@ class Diagnoser:
         tried with PLAIN, then LOGIN) is part of the root cause, not a new problem.
         """
         analysis = self.analysis
+        decisive = analysis.verdict.decisive
+        others = [x for x in analysis.exchanges if x.failed and x is not decisive]
+        if not others:
+            return root, []  # (most sessions: nothing failed but the decisive reply)
         explained = {item.line for item in root.consequences} if root else set()
         explained |= {item.line for item in root.evidence} if root else set()
         findings, same = [], []
-        for exchange in analysis.exchanges:
-            if not exchange.failed or exchange is analysis.verdict.decisive:
-                continue
+        for exchange in others:
             line = exchange.reply.span.first if exchange.reply.span else None
             if line is not None and line in explained:
                 continue
@@ -392,8 +386,103 @@ class Diagnoser:
         return findings, observe(self, findings)
 
 
-def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
-    """The receiving provider: from the target, greeting and EHLO reply, else any reply."""
+# -- the facts a summary may name ({server}, {reply}...), each made when one asks --------
+
+
+def _server(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    analysis = diagnoser.analysis
+    return analysis.target or _banner_host(analysis) or "the server"
+
+
+def _provider(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    return diagnoser.provider.name if diagnoser.provider else "the server"
+
+
+def _sender(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    sender = diagnoser.analysis.sender
+    return f"<{sender}>" if sender is not None else "the sender"
+
+
+def _phase(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    return diagnoser.analysis.verdict.failed_at or "…"
+
+
+def _user(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return next((e.decoded for e in diagnoser.of_kind(AuthResponse) if e.decoded), None)
+
+
+def _user_suffix(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    user = _user(diagnoser, exchange)
+    return f" for user {user}" if user else ""
+
+
+def _size_limit(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    analysis = diagnoser.analysis
+    size = analysis.capabilities.get("SIZE") or (analysis.capabilities_before_tls or {}).get(
+        "SIZE", ""
+    )
+    if size.isdigit() and int(size) > 0:
+        return f" (the server's limit is {int(size) / 1_000_000:.1f} MB)"
+    return ""
+
+
+def _port(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    port = target_port(diagnoser.analysis)
+    return str(port) if port else "…"
+
+
+def _code(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return str(exchange.reply.code) if exchange is not None else None
+
+
+def _enhanced(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return (exchange.reply.enhanced or "") if exchange is not None else None
+
+
+def _reply(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    return _shorten(reply_wire_text(exchange.reply, " ")) if exchange is not None else None
+
+
+def _command(diagnoser: Diagnoser, exchange: Exchange | None) -> str | None:
+    if exchange is None:
+        return None
+    if exchange.request is None:
+        return "the greeting"
+    return "the end of the message" if exchange.verb == "." else event_text(exchange.request)
+
+
+def _recipient(diagnoser: Diagnoser, exchange: Exchange | None) -> str:
+    if exchange is not None and exchange.verb == "RCPT" and isinstance(exchange.request, Command):
+        address = command_address(exchange.request.argument)
+        return f"<{address}>" if address else exchange.request.argument
+    rejected = diagnoser.analysis.recipients_rejected
+    return f"<{rejected[0][0]}>" if rejected else "the recipient"
+
+
+_FACTS: dict[str, Callable[[Diagnoser, Exchange | None], str | None]] = {
+    "server": _server,
+    "provider": _provider,
+    "sender": _sender,
+    "phase": _phase,
+    "user": _user,
+    "user_suffix": _user_suffix,
+    "size_limit": _size_limit,
+    "port": _port,
+    "code": _code,
+    "enhanced": _enhanced,
+    "reply": _reply,
+    "command": _command,
+    "recipient": _recipient,
+}
+
+
+def session_provider(
+    analysis: SessionAnalysis, replies: Sequence[Reply] | None = None
+) -> ProviderMatch | None:
+    """The receiving provider: from the target, greeting and EHLO reply, else any reply.
+
+    ``replies``: the session's replies, when the caller has them.
+    """
     identity = [analysis.target or ""]
     if analysis.banner is not None:
         identity.append(analysis.banner.text)
@@ -402,7 +491,9 @@ def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
     found = detect_provider(identity)
     if found is not None:
         return found
-    return detect_provider([e.text for e in analysis.events if isinstance(e, Reply)])
+    if replies is None:
+        replies = [e for e in analysis.events if isinstance(e, Reply)]
+    return detect_provider([reply.text for reply in replies])
 
 
 def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:
@@ -430,8 +521,8 @@ def _with_reply(facts: _Facts, reply: Reply) -> _Facts:
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
-    if not findings:
-        return findings
+    if len(findings) < 2:
+        return findings  # (most sessions: the root cause alone)
     root, rest = findings[0], findings[1:]
     rest.sort(
         key=lambda f: (SEVERITY_ORDER[f.severity], f.evidence[0].line or 0 if f.evidence else 0)

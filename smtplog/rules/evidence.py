@@ -27,7 +27,7 @@ def event_text(event: Event | None) -> str:
     if event is None:
         return ""
     if isinstance(event, Reply):
-        return "\n".join(event.wire_lines())
+        return reply_wire_text(event)
     if isinstance(event, Command):
         return event.display
     if isinstance(event, AuthResponse):
@@ -43,6 +43,15 @@ def event_text(event: Event | None) -> str:
     if isinstance(event, ClientError):
         return event.text
     return getattr(event, "text", event.kind)
+
+
+def reply_wire_text(reply: Reply, separator: str = "\n") -> str:
+    """``separator.join(reply.wire_lines())``, without the list for a one-line reply
+    (most are: tests/rules/test_fast_paths.py)."""
+    lines = reply.lines
+    if len(lines) == 1:
+        return f"{reply.code} {lines[0]}".rstrip()
+    return separator.join(reply.wire_lines())
 
 
 def evidence_of(event: Event | None) -> Evidence:

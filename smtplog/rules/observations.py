@@ -16,7 +16,7 @@ from smtplog.events import AuthResponse, Command, Connected, DataBody, Event, Tl
 from smtplog.knowledge import read_toml, read_tsv
 from smtplog.protocol import Exchange, parse_capabilities
 from smtplog.report import SEVERITY_ORDER, Evidence, Finding
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, target_port
 from smtplog.rules.structural import implicit_tls_ports
 
 if TYPE_CHECKING:
@@ -93,15 +93,15 @@ def _ehlo_exchanges(diagnoser: Diagnoser) -> list[tuple[Exchange, bool]]:
 
 
 def auth_without_tls(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
-    analysis = diagnoser.analysis
-    events = analysis.events
-    for index, event in enumerate(events):
-        if not (isinstance(event, Command) and event.verb == "AUTH" and not event.inferred):
+    events = diagnoser.analysis.events
+    for event in diagnoser.of_kind(Command):
+        if not (event.verb == "AUTH" and not event.inferred):
             continue
         mechanism = (event.argument.split() or [""])[0].upper()
         if mechanism not in CLEARTEXT_MECHANISMS or _tls_active_at(diagnoser, event):
             continue
         initial = len(event.argument.split()) > 1
+        index = next(i for i, other in enumerate(events) if other is event)
         answered = any(
             isinstance(e, AuthResponse) and not e.inferred and e.role != "cancel"
             for e in events[index + 1 : index + 6]
@@ -135,6 +135,8 @@ def auth_without_tls(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
 
 
 def starttls_not_used(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
+    if not _ehlo_exchanges(diagnoser):
+        return None  # nothing offered STARTTLS (checked first: it is the cheapest)
     analysis = diagnoser.analysis
     if (
         analysis.tls is not None
@@ -142,15 +144,13 @@ def starttls_not_used(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
         or ids & {"tls-required", "tls-port-mismatch", "auth-without-tls:warning"}
     ):
         return None
-    if any(isinstance(e, Command) and e.verb == "STARTTLS" for e in analysis.events):
+    commands = diagnoser.of_kind(Command)
+    if any(e.verb == "STARTTLS" for e in commands):
         return None
     offers = [
         x for x, _tls in _ehlo_exchanges(diagnoser) if "STARTTLS" in parse_capabilities(x.reply)
     ]
-    went_on = any(
-        isinstance(e, Command) and e.verb in ("MAIL", "AUTH") and not e.inferred
-        for e in analysis.events
-    )
+    went_on = any(e.verb in ("MAIL", "AUTH") and not e.inferred for e in commands)
     if not offers or not went_on:
         return None
     return _note(diagnoser, "starttls-not-used", "", [offers[0].reply])
@@ -159,8 +159,8 @@ def starttls_not_used(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
 def tls_certificate_unverified(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
     if "tls-handshake-failed" in ids:
         return None
-    for event in diagnoser.analysis.events:
-        if isinstance(event, TlsStarted) and event.verified is False:
+    for event in diagnoser.of_kind(TlsStarted):
+        if event.verified is False:
             subject = f" (certificate subject {event.subject})" if event.subject else ""
             return _note(diagnoser, "tls-certificate-unverified", subject, [event])
     return None
@@ -179,8 +179,8 @@ def no_enhanced_status_codes(diagnoser: Diagnoser, ids: set[str]) -> Finding | N
 def bare_lf(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
     if "message-format-invalid" in ids:
         return None
-    for event in diagnoser.analysis.events:
-        if isinstance(event, DataBody) and event.bare_lf:
+    for event in diagnoser.of_kind(DataBody):
+        if event.bare_lf:
             return _note(diagnoser, "bare-lf", _at(_line(event)), [event])
     return None
 
@@ -191,10 +191,8 @@ _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 def ehlo_not_fqdn(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
     if "helo-rejected" in ids:
         return None
-    for event in diagnoser.analysis.events:
-        if not (
-            isinstance(event, Command) and event.verb in ("EHLO", "HELO") and not event.inferred
-        ):
+    for event in diagnoser.of_kind(Command):
+        if not (event.verb in ("EHLO", "HELO") and not event.inferred):
             continue
         name = event.argument.split()[0] if event.argument.split() else ""
         if _valid_helo(name):
@@ -229,7 +227,7 @@ def slow_server(diagnoser: Diagnoser, ids: set[str]) -> Finding | None:
     banner = analysis.banner
     if banner is not None:
         waited = banner.latency
-        connected = next((e for e in analysis.events if isinstance(e, Connected)), None)
+        connected = next(iter(diagnoser.of_kind(Connected)), None)
         if waited is None and connected is not None and None not in (banner.time, connected.time):
             waited = banner.time - connected.time  # type: ignore[operator]
         if waited is not None and waited >= limits["greeting"]:
@@ -316,8 +314,10 @@ def _note(
 ) -> Finding:
 
     # One line of evidence each: an observation points at a line, it does not quote replies.
-    evidence = [evidence_of(event) for event in events]
-    evidence = [Evidence(item.line, item.text.split("\n", 1)[0]) for item in evidence]
+    evidence = [
+        Evidence(event.span.first if event.span else None, event_text(event).split("\n", 1)[0])
+        for event in events
+    ]
     return diagnoser.finding(
         diagnosis,
         confidence="high",
@@ -349,5 +349,6 @@ def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
         if note is not None:
             notes.append(note)
             ids.add(f"{note.id}:{note.severity}")  # later checks may defer to it
-    notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    if len(notes) > 1:
+        notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return notes

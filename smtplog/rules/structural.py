@@ -26,6 +26,7 @@ from smtplog.events import (
     ConnectFailed,
     Note,
     Reply,
+    ShellPrompt,
     Timeout,
     TlsFailed,
     Unparsed,
@@ -35,7 +36,7 @@ from smtplog.protocol import Exchange, parse_capabilities, unrecovered_failures
 from smtplog.report import Evidence, Finding
 from smtplog.rules.classify import Classification
 from smtplog.rules.client_errors import client_error_diagnosis, may_name
-from smtplog.rules.evidence import event_text, evidence_of, target_port
+from smtplog.rules.evidence import event_text, evidence_of, reply_wire_text, target_port
 
 if TYPE_CHECKING:
     from smtplog.rules.engine import Diagnoser
@@ -73,9 +74,13 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     """The client sent a command before the 220 greeting, and was refused for it."""
 
     analysis = diagnoser.analysis
-    first_reply = next((i for i, e in enumerate(analysis.events) if isinstance(e, Reply)), None)
-    if first_reply is None or not analysis.connected:
+    if not analysis.connected or not diagnoser.has(Reply):
         return None
+    if not diagnoser.has(Command) and not any(
+        x.verb in ("EHLO", "HELO") for x in analysis.exchanges
+    ):
+        return None  # no command came early (the lists below would be empty)
+    first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
     early = [e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred]
     # Postfix postscreen sends a "220-" teaser first: a command typed before the
     # rest of the greeting is "answered" by that greeting's final 220 line.
@@ -122,16 +127,19 @@ GENERIC = frozenset(
 CLIENT_SAYS = ("tls-not-offered", "tls-port-mismatch", "auth-not-offered")
 _SAYS = frozenset(CLIENT_SAYS)
 _SAYING_EVENTS = (TlsFailed, ClientError, ConnectFailed, Closed, Timeout, Note)
+_SAYING_KINDS = (*_SAYING_EVENTS, ShellPrompt)  # the classes, subclasses included
+_SAYING_TYPES = frozenset(_SAYING_KINDS)
 
 
 def client_says(diagnoser: Diagnoser) -> Finding | None:
     """The client program names a structural problem (knowledge/client-errors.tsv)."""
 
-    analysis = diagnoser.analysis
+    if not diagnoser.has(*_SAYING_KINDS):
+        return None
     said = [
         (event, known)
-        for event in analysis.events
-        if isinstance(event, _SAYING_EVENTS)
+        for event in diagnoser.analysis.events
+        if type(event) in _SAYING_TYPES
         and may_name(text := event_text(event), _SAYS)
         and (known := client_error_diagnosis(text)) is not None
         and known[0] in CLIENT_SAYS
@@ -170,7 +178,8 @@ def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
 
     analysis = diagnoser.analysis
     signals = _signals()
-    for event in analysis.events:
+    events = analysis.events if diagnoser.has(Command, Unparsed, Reply) else ()
+    for event in events:
         if isinstance(event, (Command, Unparsed)) and signals["tls-client"].search(event.text):
             detail = (
                 "the client sent a TLS handshake where the server expected an SMTP command: "
@@ -249,7 +258,7 @@ def in_context(
     """A better diagnosis for a failed exchange, from what the session shows."""
 
     reply = exchange.reply
-    quoted = " ".join(reply.wire_lines())
+    quoted = reply_wire_text(reply, " ")
     request = exchange.request
     if (
         exchange.verb == "AUTH-RESPONSE"

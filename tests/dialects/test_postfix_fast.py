@@ -3,7 +3,7 @@
 A mail.log is mostly lines the dialect explains with nothing (qmgr, cleanup,
 pickup...) and verbose internals; the dialect skips the first and builds the
 grammar's ``other`` entry for the second without parsing (smtplog/dialects/
-postfix.py: ``_skipped``, ``_plain``). The grammar stays the definition: every
+postfix.py: ``_skips``, ``_skipped``, ``_fast_entry``). The grammar stays the definition: every
 real sample, and lines built to sit on each edge of the fast paths, must come
 out the same both ways.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -245,10 +246,13 @@ def test_the_envelope_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     from smtplog.dialects import postfix
 
     monkeypatch.setattr(postfix, "MAX_KNOWN_PREFIXES", 10)
+    for cache in ("_known_programs", "_known_names", "_known_stamps"):
+        monkeypatch.setattr(postfix, cache, {})
     for pid in range(100):
-        envelope, _start = postfix._parse_envelope(f"Nov 28 20:46:41 out postfix/smtp[{pid}]: x")
+        stamp, host = f"Nov 28 20:{pid // 60:02}:{pid % 60:02}", f"out{pid % 13}"
+        envelope, _start = postfix._parse_envelope(f"{stamp} {host} postfix/smtp[{pid}]: x")
         assert envelope is not None and envelope.pid == str(pid)
-        assert len(postfix._known_prefixes) <= 10
+        assert len(postfix._known_programs) <= 10
         assert len(postfix._known_names) <= 10
         assert len(postfix._known_stamps) <= 10
 
@@ -295,7 +299,47 @@ def test_known_stamps_and_rests_combine_as_the_expression_does() -> None:
                 assert envelope == postfix._envelope_of(match), text
                 assert start == match.end(), text
         lines.reverse()
-        postfix._known_prefixes.clear()  # now every line is made of known parts
+        postfix._known_programs.clear()  # now every line is made of known parts
+
+
+HOSTS = [" out ", "  out\t", " o[u]t ", " x]:y ", " ", " out postfix/smtp[1]: "]
+PROGRAMS = ["postfix/smtp", "postfix/submission/smtpd", "postfix-2/qmgr", "postfix", "sshd"]
+TAILS = ["]: x", "]: warning: x", "]:", "]: ", "]]: x", "] : x"]
+
+
+@given(
+    st.sampled_from(STAMPS),
+    st.sampled_from(HOSTS),
+    st.sampled_from(PROGRAMS),
+    st.text(alphabet="01\u0663\u00b2x[]: ", max_size=4),
+    st.sampled_from(TAILS),
+)
+@example("Nov 28 20:46:41", " out ", "postfix/smtp", "\u0663", "]: x")  # a decimal digit, not ASCII
+@example("Nov 28 20:46:41", " out ", "postfix/smtp", "\u00b2", "]: x")  # a digit, not decimal
+def test_a_known_stamp_host_and_program_with_any_pid_read_as_the_expression(
+    stamp: str, host: str, program: str, pid: str, tail: str
+) -> None:
+    """A line made of a stamp and a host and program seen before, and a pid never seen:
+    its envelope is composed, and must be what the expression finds in it."""
+    from smtplog.dialects import postfix
+
+    postfix._parse_envelope(f"{stamp}{host}{program}[1]: seen")  # remembers the parts
+    postfix._known_programs.clear()
+    text = f"{stamp}{host}{program}[{pid}{tail}"
+    for _twice in range(2):  # composed (and remembered), then from what was remembered
+        envelope, start = postfix._parse_envelope(text)
+        match = postfix._ENVELOPE.match(text)
+        assert (envelope is None) == (match is None)
+        if match is not None:
+            assert envelope == postfix._envelope_of(match)
+            assert start == match.end()
+
+
+@given(st.text())
+@example("\u0663\u0664")
+@example("\u00b2")
+def test_a_decimal_pid_is_what_the_expression_calls_digits(pid: str) -> None:
+    assert pid.isdecimal() == (re.fullmatch(r"\d+", pid) is not None)
 
 
 def _skipped_by_definition(envelope: object, message: str) -> bool:
@@ -350,6 +394,29 @@ def test_skipping_asks_what_the_definition_asks(
     assert postfix._skipped(envelope, message) == _skipped_by_definition(envelope, message)
 
 
+@given(
+    st.lists(st.sampled_from(_MESSAGE_PARTS), max_size=4).map("".join),
+    st.sampled_from(["smtp", "smtpd", "submission/smtpd", "qmgr", "lmtp", "cleanup", "error"]),
+    st.sampled_from(["", "warning: ", "error: ", "panic: ", "fatal:", "warnings: "]),
+    st.sampled_from(["1234", "0", "", "12x", "\u0663", "\u00b2"]),
+)
+@example("6BCDD216004: status=sent", "qmgr", "", "1")
+@example("smtp_stream_setup: \nstatus=sent", "qmgr", "", "1")
+def test_skipping_from_the_pid_on_asks_what_skipping_asks(
+    message: str, service: str, severity: str, pid: str
+) -> None:
+    """``_skips(service)``, from the pid on, matches a line exactly when it has a pid and no
+    severity and ``_skipped`` skips it."""
+    from smtplog.dialects import postfix
+
+    before = f"Nov 28 20:46:41 out postfix/{service}["
+    text = f"{before}{pid}]: {severity}{message}"
+    skips = postfix._skips(service)(text, len(before)) is not None
+    envelope = postfix.Envelope(service, f"postfix/{service}", pid, None)
+    plain = re.fullmatch(r"\d+", pid) is not None and severity in ("", "fatal:", "warnings: ")
+    assert skips == (plain and postfix._skipped(envelope, severity + message))
+
+
 _FIELD_TEXTS = [
     "to=<a@b>, orig_to=<c@d>, relay=mx[192.0.2.1]:25, delay=1, dsn=2.0.0, status=sent (ok)",
     "to=<a@b>, relay=none, status=bounced (host x said: 550 to=<z> relay=q (in reply to RCPT))",
@@ -360,16 +427,153 @@ _FIELD_TEXTS = [
 ]
 
 
-@given(
-    st.lists(st.sampled_from([*_FIELD_TEXTS, " ", ",", "x", "_to=<q>"]), max_size=5).map("".join)
-)
+# The expressions as first written (and as the grammar's DELIVERY terminal is written).
+STATUS_DEFINITION = re.compile(r"\bstatus=(?P<status>[a-z]+)(?: \((?P<text>.*)\))?\s*$")
+FIELD_DEFINITION = re.compile(r"\b(?P<name>to|orig_to|relay|dsn)=(?P<value><[^>]*>|[^,\s]*)")
+DELIVERY_DEFINITION = re.compile(r"to=<[^>]*>,.*\bstatus=[a-z]+.*")
+_STATUS_PARTS = [
+    *_FIELD_TEXTS,
+    " ",
+    ",",
+    "x",
+    "_to=<q>",
+    "to=<",
+    ">",
+    "status=",
+    "status=sent",
+    "xstatus=sent",
+    "_status=bounced",
+    "é",
+    "\n",
+    "(",
+    ")",
+    "sent",
+    "Status=x",
+    "status=s\u017f",
+]
+_status_texts = st.lists(st.sampled_from(_STATUS_PARTS), max_size=6).map("".join)
+
+
+@given(_status_texts)
+@example("to=<a>,x status=ok\nstatus=bounced (no)")
+@example("to=<a>, xstatus=sent y_status=deferred (later) ")
 def test_fields_and_counters_read_as_the_definition_reads_them(text: str) -> None:
-    """``dict(findall)`` in rebuild_delivery and _smtpd_disconnect: the last of a name wins,
-    as in the first written {name: value for each match}."""
+    """``_fields`` in rebuild_delivery and ``dict(findall)`` in _smtpd_disconnect: the last
+    of a name wins, as in the first written {name: value for each match}."""
     from smtplog.dialects import postfix
 
-    fields = {m.group("name"): m.group("value") for m in postfix._FIELD.finditer(text)}
-    assert dict(postfix._FIELD.findall(text)) == fields
+    fields = {m.group("name"): m.group("value") for m in FIELD_DEFINITION.finditer(text)}
+    assert postfix._fields(text) == fields
     counters = re.compile(r"\b(?P<name>[a-z]+)=(?P<ok>\d+)(?:/(?P<total>\d+))?")
     expected = {m.group("name"): m.group("ok") for m in counters.finditer(text)}
     assert dict(postfix._COUNTERS.findall(text)) == expected
+
+
+@given(_status_texts)
+@example("to=<a>,x status=ok\nstatus=bounced (no)")
+@example("to=<a>, xstatus=sent y_status=deferred (later) ")
+@example("to=<a>, status=sent (ok) status=bounced (no) ")
+def test_status_and_delivery_read_as_the_definitions_read_them(text: str) -> None:
+    """The status of a line, and whether the grammar's DELIVERY takes it and how far, as the
+    expressions first written (the word boundary before "status" asked first) say."""
+    from smtplog.dialects import postfix
+
+    status, expected = postfix._STATUS.search(text), STATUS_DEFINITION.search(text)
+    assert (status is None) == (expected is None)
+    if status is not None and expected is not None:
+        assert status.group("status", "text") == expected.group("status", "text")
+    delivery = postfix._ONE_TERMINAL[0][0].match(text)
+    expected = DELIVERY_DEFINITION.match(text)
+    assert (delivery and delivery.end()) == (expected and expected.end())
+
+
+def _first_characters(tree: Any) -> set[str]:
+    """The characters a match of the parsed expression ``tree`` can begin with; an error
+    for anything this test does not read (so a changed expression is looked at again)."""
+    op, value = tree[0]
+    name = str(op)
+    if name == "LITERAL":
+        return {chr(value)}
+    if name == "SUBPATTERN":  # a group: (group, add flags, del flags, its tree)
+        return _first_characters(value[3])
+    if name == "BRANCH":
+        return set().union(*(_first_characters(branch) for branch in value[1]))
+    if name == "IN" and all(str(kind) == "LITERAL" for kind, _ in value):
+        return {chr(char) for _, char in value}
+    raise AssertionError(f"{name} {value}: not read by this test")
+
+
+def test_each_entry_is_asked_of_the_messages_that_can_begin_it() -> None:
+    """``_fast_entry`` asks an expression only of a message that begins with one of the
+    characters it lists for it: they are the expression's own first characters."""
+    from re import _parser  # type: ignore[attr-defined]  # the expressions' syntax trees
+
+    from smtplog.dialects import postfix
+
+    for (pattern, kind, _whole), firsts in zip(
+        postfix._ONE_TERMINAL, postfix._ONE_TERMINAL_FIRSTS, strict=True
+    ):
+        assert set(firsts) == _first_characters(_parser.parse(pattern.pattern)), kind
+    reject = _first_characters(_parser.parse(postfix._REJECT_PREFIX.pattern))
+    assert set(postfix._REJECT_FIRSTS) == reject
+    assert set("<>") == _first_characters(_parser.parse(postfix._CHAT_PREFIX.pattern))
+
+
+def test_status_texts_are_asked_only_of_the_expressions_they_begin_like() -> None:
+    """rebuild_delivery asks a status text an expression only when the text begins with
+    the literal the expression begins with."""
+    from smtplog.dialects import postfix
+
+    dispatched = {
+        postfix._SAID: "host ",
+        postfix._REFUSED_TO_TALK: "host ",
+        postfix._SASL: "SASL authentication failed; server ",
+        postfix._CONNECT_TO: "connect to ",
+        postfix._LOST: "lost connection with ",
+        postfix._TIMED_OUT: "conversation with ",
+    }
+    for pattern, literal in dispatched.items():
+        assert pattern.pattern.startswith("^" + literal), pattern.pattern
+        assert re.escape(literal) == literal.replace(" ", "\\ ")  # nothing in it is special
+
+
+_REPLY_TO_PARTS = ["end of ", "DATA", "data", " command", "RCPT TO", "rcpt to", "MAIL FROM"]
+_REPLY_TO_PARTS += ["EHLO", "helo", "LHLO", "STARTTLS", "AUTH", "BDAT", "QUIT", "RSET", "x"]
+_REPLY_TO_PARTS += ["XFORWARD", "XCLIENT", " ", "\u0131", "\u017f"]
+
+
+@given(st.lists(st.sampled_from(_REPLY_TO_PARTS), max_size=4).map("".join))
+@example("starttls")
+@example("helo x")
+def test_in_reply_to_reads_the_table_in_order(what: str) -> None:
+    from smtplog.dialects import postfix
+
+    expected = next((verb for p, verb in postfix._IN_REPLY_TO if p.search(what)), None)
+    assert postfix._in_reply_to(what) == expected
+
+
+def test_lines_like_a_known_program_but_not_an_envelope_read_the_same_both_ways() -> None:
+    """The fast path looks a line's program up by what comes before its last "[" (or before
+    its last character when there is none): lines that begin like a known one but have no
+    pid, a pid that is not one, or no "]: " must read as the expression says."""
+    known = "Nov 28 20:46:41 out postfix/smtp"
+    text = "\n".join(
+        [
+            f"{known}[1]: smtp_stream_setup: x",  # the program becomes known
+            f"{known}X",
+            f"{known}[",
+            f"{known}[2]",
+            f"{known}[2]:x",
+            f"{known}[x]: smtp_stream_setup: x",
+            f"{known}[]: smtp_stream_setup: x",
+            f"{known}[\u0663]: smtp_stream_setup: x",
+            f"{known}[2]: warning: smtp_stream_setup: x",
+            f"{known}[2]: to=<a@b>, relay=none, status=sent (ok)",
+            "2026-11-28T20:46:41 out postfix/qmgr[3]: 6BCDD216004: removed",
+            "2026-11-28T20:46:41 out postfix/qmgrX",
+        ]
+    )
+    source = source_from_text(text + "\n", "like")
+    fast, slow = _records(source.lines, fast=True), _records(source.lines, fast=False)
+    assert fast == slow
+    assert len(slow) >= 2

@@ -11,10 +11,11 @@ screen equals classification trying every rule.
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smtplog.rules import classify as classify_module
@@ -75,7 +76,7 @@ def test_the_scan_finds_the_longest_phrase_at_every_position(phrases: set[str], 
 
 
 def _screen_admits(rules: tuple, text: str) -> list[int]:
-    return Screen([rule.pattern for rule in rules]).fitting(text.lower())
+    return list(Screen([rule.pattern for rule in rules]).fitting(text.lower()))
 
 
 def _defined(rules: tuple, text: str) -> list[int]:
@@ -100,6 +101,49 @@ def test_the_screen_admits_exactly_the_rules_a_text_may_match(
     assert admitted == _defined(RULES, text)
     if pattern is not None and pattern.found(text):
         assert index in admitted
+
+
+_PHRASES = sorted(
+    {
+        phrase
+        for rule in RULES
+        if rule.pattern is not None
+        for requirement in requirements(rule.pattern.pattern) or ()
+        for phrases in requirement
+        for phrase in phrases
+    }
+)
+_SHARED: list[Screen] = []  # one screen for every example: its kept answers are reused
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pieces=st.lists(
+        st.sampled_from(_PHRASES) | st.text(alphabet="ab.<>@ 0123", max_size=6), max_size=12
+    ),
+    order=st.randoms(use_true_random=False),
+)
+def test_a_kept_answer_is_the_answer_for_every_text_with_the_same_phrases(
+    pieces: list[str], order: random.Random
+) -> None:
+    # Screen.fitting keeps its answer per set of phrases the scan found: the answer
+    # must depend on nothing else (not their order or number, not the rest of the text).
+    if not _SHARED:
+        _SHARED.append(Screen([rule.pattern for rule in RULES]))
+    screen = _SHARED[0]
+    for _ in range(2):  # the second text: the same pieces in another order (often a kept set)
+        text = " ".join(pieces)
+        assert list(screen.fitting(text)) == _defined(RULES, text)
+        order.shuffle(pieces)
+
+
+def test_the_screen_keeps_a_bounded_number_of_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(classify_module, "FITS_KEPT", 3)
+    rules = RULES[:40]
+    screen = Screen([rule.pattern for rule in rules])
+    for phrase in sorted(screen._found)[:20]:
+        assert list(screen.fitting(f"x {phrase} y")) == _defined(rules, f"x {phrase} y")
+    assert len(screen._fits) == 3
 
 
 def test_the_corpus_is_classified_the_same_with_and_without_the_screen(
