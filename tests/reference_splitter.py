@@ -1,224 +1,24 @@
-"""The session splitter as it was defined before its fast paths (smtplog/sessions.py at
-8ed6432, unchanged but for this docstring): the definition that
-tests/test_sessions.py compares the fast ``Splitter`` with. Not used by smtplog."""
+"""The Splitter's per-event methods as they were defined before their fast paths
+(smtplog/sessions.py at 8ed6432): the definition tests/test_sessions.py compares the fast
+``Splitter`` with.
+
+Only these changed: ``add`` (now ``_take``, with ``Connection.add``/``track`` inlined and
+``starts_new`` asked only of the events that can start a connection), ``split`` (which now
+places shell prompts itself), and ``_complete``/``_release`` (released only after a session
+completed). ``Connection`` and the rest of the ``Splitter`` are smtplog's own, so the test
+compares exactly what the fast paths replaced. Not used by smtplog."""
 
 from __future__ import annotations
 
 import heapq
-from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
-from smtplog import limits
-from smtplog.events import (
-    Closed,
-    Command,
-    Connected,
-    ConnectFailed,
-    Connecting,
-    Event,
-    Note,
-    Reply,
-    ShellPrompt,
-    StreamEnd,
-    Timeout,
-)
-
-# A failed attempt followed by another one (telnet trying ::1, then
-# 127.0.0.1) is one session: only SMTP traffic or an open connection ends it.
-_TRAFFIC = (Reply, Command)
-# A session is reported when it holds SMTP, or at least a connection.
-_REPORTED = (Reply, Command, ConnectFailed, Connected, Closed, Timeout)
-_TEXT_WEIGHT = 512  # characters of text that count as one more event towards the limits
-
-Order = tuple[int, int]  # (stream, connection within the stream): the order sessions began
+from smtplog.events import Event, StreamEnd
+from smtplog.sessions import Connection, _Stream, _weight
+from smtplog.sessions import Splitter as _Fast
 
 
-def _weight(event: Event) -> int:
-    """What an event costs towards the limits: 1, more for a long text (a 1 MB line)."""
-    text = getattr(event, "text", None)
-    if isinstance(text, str) and len(text) > _TEXT_WEIGHT:
-        return 1 + len(text) // _TEXT_WEIGHT
-    return 1
-
-
-@dataclass(slots=True)
-class Connection:
-    """The session being built in one stream, and what deciding its end needs."""
-
-    order: Order
-    max_events: int = limits.MAX_SESSION_EVENTS
-    tail_events: int = limits.SESSION_TAIL_EVENTS
-    events: list[Event] = field(default_factory=list)
-    weight: int = 0
-    traffic: bool = False  # a Reply or Command so far
-    connected: bool = False  # a Connected so far
-    ended: bool = False  # the last Closed / ConnectFailed / Reply said the session is over
-    replies: int = 0
-    first_reply: int | None = None  # its code
-    last_command: Command | None = None
-    reportable: bool = False
-    # Cut sessions (see ``limits.MAX_SESSION_EVENTS``): the tail, and what was left out.
-    tail: deque[Event] | None = None
-    tail_weight: int = 0
-    dropped: int = 0
-    dropped_lines: list[int] = field(default_factory=list)  # first and last line left out
-
-    def starts_new(self, event: Event) -> bool:
-        """Does ``event`` begin the next connection (this one being complete)?"""
-        if not self.events:
-            return False
-        if isinstance(event, (Connecting, Connected)) and (self.traffic or self.connected):
-            # A Connected right after its own Connecting belongs to the same attempt.
-            last = self.tail[-1] if self.tail else self.events[-1]
-            return not (isinstance(event, Connected) and isinstance(last, Connecting))
-        if isinstance(event, Reply) and event.code == 220:
-            return self.ended or self._new_greeting(event)
-        return isinstance(event, ShellPrompt) and self.traffic
-
-    def _new_greeting(self, event: Reply) -> bool:
-        """A 220 greeting after SMTP traffic that no STARTTLS asked for: the next paste.
-
-        (Replies to STARTTLS carry an enhanced code or speak of TLS; a greeting
-        names the host or the service: "220 mx.example.test ESMTP Postfix".)
-        """
-        if not self.traffic:
-            return False
-        if not self.replies or (self.replies == 1 and self.first_reply == 220):
-            # The client spoke before this greeting, or during a multi-line one
-            # (postscreen's "220-" teaser): the same connection.
-            return False
-        if event.enhanced or "TLS" in event.text.upper():
-            return False
-        if self.last_command is not None and self.last_command.verb == "STARTTLS":
-            return False
-        first = event.text.split(None, 1)[0] if event.text.strip() else ""
-        return "." in first or "SMTP" in event.text.upper()
-
-    def add(self, event: Event, weight: int) -> None:
-        """Keep ``event`` (or, in a session beyond the limit, its tail)."""
-        self.track(event)
-        if self.tail is None and self.weight + weight <= self.max_events - self.tail_events:
-            self.events.append(event)
-            self.weight += weight
-            return
-        self._add_to_tail(event, weight)
-
-    def track(self, event: Event) -> None:
-        """What deciding the session's end needs to know about ``event``."""
-        if isinstance(event, Reply):
-            self.traffic = True
-            self.replies += 1
-            if self.first_reply is None:
-                self.first_reply = event.code
-            self.ended = event.code in (221, 421)
-        elif isinstance(event, Command):
-            self.traffic = True
-            self.last_command = event
-        elif isinstance(event, (Closed, ConnectFailed)):
-            self.ended = True
-        if isinstance(event, Connected):
-            self.connected = True
-        if not self.reportable and isinstance(event, _REPORTED):
-            self.reportable = True
-
-    def _add_to_tail(self, event: Event, weight: int) -> None:
-        if self.tail is None:
-            self.tail = deque()
-        self.tail.append(event)
-        self.tail_weight += weight
-        while self.tail_weight > self.tail_events and len(self.tail) > 1:
-            old = self.tail.popleft()
-            self.tail_weight -= _weight(old)
-            self.dropped += 1
-            if old.span is not None:
-                if not self.dropped_lines:
-                    self.dropped_lines = [old.span.first, old.span.last]
-                self.dropped_lines[1] = max(self.dropped_lines[1], old.span.last)
-
-    @property
-    def size(self) -> int:
-        return self.weight + self.tail_weight
-
-    def finish(self) -> tuple[list[Event], str | None]:
-        """The session's events, and a note when the middle of it had to be left out."""
-        if self.tail is None:
-            return self.events, None
-        tail = list(self.tail)
-        if not self.dropped:  # the session fits: nothing is missing between head and tail
-            return [*self.events, *tail], None
-        # Resume at a command, so that every reply kept has its request.
-        start = next((i for i, e in enumerate(tail) if isinstance(e, Command)), 0)
-        for event in tail[:start]:
-            self.dropped += 1
-            if event.span is not None:
-                if not self.dropped_lines:
-                    self.dropped_lines = [event.span.first, event.span.last]
-                self.dropped_lines[1] = max(self.dropped_lines[1], event.span.last)
-        where = ""
-        if self.dropped_lines:
-            first, last = self.dropped_lines
-            where = f" (lines {first:,}-{last:,})"
-        note = (
-            f"{self.dropped:,} events{where} of this session were left out: a session this "
-            f"long keeps its first and last events (a limit: smtplog.limits.MAX_SESSION_EVENTS "
-            f"= {self.max_events:,})"
-        )
-        cut = Note(text=note, stream=self.events[-1].stream if self.events else None)
-        return [*self.events, cut, *tail[start:]], note
-
-
-@dataclass(slots=True)
-class _Stream:
-    key: str | None
-    number: int
-    connections: int = 0
-    current: Connection | None = None
-    last_line: int = 0
-    ending: bool = False  # the dialect said the stream is over
-
-
-# A complete session waiting for earlier ones: (order, events, weight). Orders are
-# unique, so the heap compares tuples by order alone, in C.
-_Ready = tuple[Order, list[Event], int]
-
-
-class Splitter:
-    """Events in, complete sessions out (see the module docstring).
-
-    ``notes`` collects what the limits cut, for the report.
-    """
-
-    def __init__(
-        self,
-        *,
-        everything: bool = False,
-        reorder_events: int = limits.REORDER_EVENTS,
-        max_events: int = limits.MAX_SESSION_EVENTS,
-        tail_events: int = limits.SESSION_TAIL_EVENTS,
-        max_streams: int = limits.MAX_OPEN_STREAMS,
-        max_held: int = limits.MAX_HELD_EVENTS,
-        idle_lines: int = limits.IDLE_LINES,
-    ) -> None:
-        self.everything = everything  # report sessions without SMTP too
-        self.max_events, self.tail_events = max_events, tail_events
-        self.max_streams, self.max_held, self.idle_lines = max_streams, max_held, idle_lines
-        self.added = 0  # events seen
-        self.streams: OrderedDict[str | None, _Stream] = OrderedDict()  # least recent first
-        self.last_key: str | None = None
-        self.ending: _Stream | None = None
-        self.count = 0  # streams seen
-        self.line = 0  # the furthest input line seen
-        self.held = 0  # weight of the events in open sessions
-        self.open: list[Order] = []  # heap of open sessions that will be reported
-        self.closed: set[Order] = set()  # ... that have since completed (lazy deletion)
-        self.ready: list[_Ready] = []  # heap of complete sessions waiting for earlier ones
-        self.waiting = 0  # their weight
-        self.reorder_events = reorder_events
-        self.notes: list[str] = []
-        self.cut_streams = 0
-        self.cut_by: set[str] = set()  # the limits that cut a stream (each noted once)
-
+class Splitter(_Fast):
     def split(self, events: Iterable[Event]) -> Iterator[list[Event]]:
         for event in events:
             yield from self.add(event)
@@ -278,25 +78,6 @@ class Splitter:
             self._expire()
         return self._release() if self.ready else ()
 
-    def finish(self) -> Iterator[list[Event]]:
-        for stream in list(self.streams.values()):
-            self._close(stream)
-        self.ending = None
-        self.reorder_events = -1  # nothing is open any more: everything goes
-        yield from self._release()
-
-    # -- completing sessions ------------------------------------------------------------------
-
-    def _close(self, stream: _Stream) -> None:
-        """The stream is over: its session is complete and the stream forgotten."""
-        if self.ending is stream:
-            self.ending = None
-        if self.streams.get(stream.key) is stream:
-            del self.streams[stream.key]
-        if stream.current is not None:
-            self._complete(stream.current)
-            stream.current = None
-
     def _complete(self, connection: Connection) -> None:
         self.held -= connection.size
         if not (connection.reportable or self.everything):
@@ -307,34 +88,6 @@ class Splitter:
             self._note(note)
         heapq.heappush(self.ready, (connection.order, events, connection.size))
         self.waiting += connection.size
-
-    def _expire(self) -> None:
-        """Close streams silent for too long, and the least recent ones while too much is held."""
-        while self.streams:
-            oldest = next(iter(self.streams.values()))
-            if oldest.last_line < self.line - self.idle_lines:
-                self._close(oldest)
-            elif self.held > self.max_held and len(self.streams) > 1:
-                self._cut(oldest, "events held in open sessions", "MAX_HELD_EVENTS")
-            else:
-                break
-
-    def _cut(self, stream: _Stream, what: str, limit: str) -> None:
-        self.cut_streams += 1
-        if limit not in self.cut_by:  # said once per limit
-            self.cut_by.add(limit)
-            self._note(
-                f"more connections were open at once than smtplog follows ({what}); "
-                "the one silent for longest was reported as it stood (a limit: "
-                f"smtplog.limits.{limit}); what followed it is reported separately"
-            )
-        self._close(stream)
-
-    def _note(self, text: str) -> None:
-        if len(self.notes) < limits.MAX_NOTES:
-            self.notes.append(text)
-        elif len(self.notes) == limits.MAX_NOTES:
-            self.notes.append("more sessions were cut the same way (not listed)")
 
     def _release(self) -> Iterator[list[Event]]:
         """Complete sessions, in the order they began, while none before them is open."""

@@ -137,10 +137,9 @@ def test_any_records_are_assembled_as_the_definition_does(
         limits.MAX_REPLY_LINES = saved
 
 
-@pytest.mark.parametrize("sample", load_samples(), ids=str)
+# A capture has no records: its dialect reads packets, not lines.
+@pytest.mark.parametrize("sample", [s for s in load_samples() if s.dialect != "pcap"], ids=str)
 def test_every_sample_is_assembled_as_the_definition_does(sample) -> None:  # type: ignore[no-untyped-def]
-    if sample.dialect == "pcap":
-        pytest.skip("a capture has no records")
     source = source_from_bytes(sample.file.read_bytes(), sample.path)
     _same(list(get(sample.dialect).records(source)))
 
