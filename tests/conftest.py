@@ -110,3 +110,26 @@ def full_backlog() -> Iterator[int]:
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+BENCH_LOGS = ("postfix", "summary", "exchange")
+
+
+def bench_log_records(kind: str, count: int = 6000) -> list:  # type: ignore[type-arg]
+    """The records of the first ``count`` lines of one of the bench's logs (bench/logs.py,
+    made of the samples): what the fast paths of the pipeline are proved on."""
+    from itertools import islice
+
+    from smtplog.dialects import get
+    from smtplog.source import Line
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import logs  # bench/logs.py: the bench's logs, made of the samples
+
+    made = {
+        "postfix": lambda: logs.postfix_lines(seed=5),
+        "summary": lambda: logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
+        "exchange": lambda: logs.exchange_lines(seed=5),
+    }[kind]()
+    lines = [Line(number, text) for number, text in enumerate(islice(made, count), 1)]
+    return list(get("exchange" if kind == "exchange" else "postfix").stream(lines))

@@ -8,9 +8,6 @@ for any records (hypothesis), every sample and the bench logs, both give the sam
 
 from __future__ import annotations
 
-import sys
-from itertools import islice
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,9 +26,9 @@ from smtplog.events import (
     StreamEnd,
     Unparsed,
 )
-from smtplog.source import Line, source_from_bytes
+from smtplog.source import source_from_bytes
 
-from .conftest import ROOT
+from .conftest import BENCH_LOGS, bench_log_records
 from .reference_assembler import Assembler as Reference
 from .samples import load_samples
 
@@ -144,16 +141,6 @@ def test_every_sample_is_assembled_as_the_definition_does(sample) -> None:  # ty
     _same(list(get(sample.dialect).records(source)))
 
 
-@pytest.mark.parametrize("kind", ["postfix", "summary", "exchange"])
+@pytest.mark.parametrize("kind", BENCH_LOGS)
 def test_the_bench_logs_are_assembled_as_the_definition_does(kind: str) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    import logs  # bench/logs.py: the bench's logs, made of the samples
-
-    made = {
-        "postfix": lambda: logs.postfix_lines(seed=5),
-        "summary": lambda: logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
-        "exchange": lambda: logs.exchange_lines(seed=5),
-    }[kind]()
-    lines = [Line(number, text) for number, text in enumerate(islice(made, 6000), 1)]
-    dialect = get("exchange" if kind == "exchange" else "postfix")
-    _same(list(dialect.stream(lines)))
+    _same(bench_log_records(kind))

@@ -11,7 +11,7 @@ from smtplog.events import ShellPrompt
 from smtplog.render.data import document
 from smtplog.render.text import render
 
-from .conftest import transcript
+from .conftest import BENCH_LOGS, bench_log_records, transcript
 
 TELNET_DELIVERED = transcript(
     """
@@ -338,28 +338,11 @@ def test_the_fast_splitter_cuts_any_events_as_the_definition_does() -> None:
     check()
 
 
-@pytest.mark.parametrize("kind", ["postfix", "summary", "exchange"])
+@pytest.mark.parametrize("kind", BENCH_LOGS)
 def test_the_fast_splitter_cuts_the_bench_logs_as_the_definition_does(kind: str) -> None:
-    import sys
-    from itertools import islice
-
     from smtplog.assemble import Assembler
-    from smtplog.dialects import get
-    from smtplog.source import Line
 
-    from .conftest import ROOT
-
-    sys.path.insert(0, str(ROOT / "bench"))
-    import logs  # bench/logs.py: the bench's logs, made of the samples
-
-    made = {
-        "postfix": lambda: logs.postfix_lines(seed=5),
-        "summary": lambda: logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
-        "exchange": lambda: logs.exchange_lines(seed=5),
-    }[kind]()
-    lines = [Line(number, text) for number, text in enumerate(islice(made, 6000), 1)]
-    dialect = get("exchange" if kind == "exchange" else "postfix")
-    events = list(Assembler().feed(dialect.stream(lines)))
+    events = list(Assembler().feed(bench_log_records(kind)))
     for settings in ({}, {"max_streams": 3, "reorder_events": 10, "max_held": 50}):
         fast, plain = _both(events, settings)
         assert fast == plain
