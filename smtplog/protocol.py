@@ -180,7 +180,8 @@ class Violation:
     rfc: str
 
 
-@dataclass(slots=True)
+@quick_init  # one per session of a long log
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """How the session ended (``outcome``), where it failed, and what decided it."""
 
@@ -188,6 +189,11 @@ class Verdict:
     failed_at: str | None
     decisive: Exchange | None = None  # the reply that decided it, if a reply did
     reason: Event | None = None  # the structural event that decided it, if one did
+
+
+# Until Machine.run gives its own: one shared value (frozen) rather than one built per session
+# and then thrown away.
+_NO_VERDICT = Verdict("unknown", None)
 
 
 @dataclass(slots=True)
@@ -219,7 +225,7 @@ class SessionAnalysis:
     sender: str | None = None
     one_sided: str | None = None  # "server" or "client" when only one side is shown
     state: State = S.DISCONNECTED
-    verdict: Verdict = field(default_factory=lambda: Verdict("unknown", None))
+    verdict: Verdict = _NO_VERDICT
     # ``target``, once asked (the rules ask often); False: not yet known.
     _target: str | bool | None = field(default=False, init=False, repr=False, compare=False)
 

@@ -62,6 +62,7 @@ _CONNECTED = 32
 _PROMPT = 64  # ShellPrompt
 _REPORTS = 128  # one of _REPORTED
 _TEXT = 256  # may carry a text (that weighs more than one event when long)
+_LINES = 512  # a Reply: its text is its lines joined, weighed without joining them
 _MAY_START = _REPLY | _CONNECTING | _CONNECTED | _PROMPT  # see Connection.starts_new
 _KINDS: dict[type, int] = {}
 
@@ -95,7 +96,11 @@ def _kind(cls: type) -> int:
                 kind |= bit
         # Events with slots and no ``text`` in their class have none (those of
         # smtplog.events); an event with a __dict__ may have one of its own.
-        if hasattr(cls, "text") or cls.__dictoffset__:
+        if cls.__dictoffset__:
+            kind |= _TEXT
+        elif issubclass(cls, Reply) and cls.text is Reply.text:  # type: ignore[attr-defined]
+            kind |= _LINES
+        elif hasattr(cls, "text"):
             kind |= _TEXT
         _KINDS[cls] = kind
     return kind
@@ -384,6 +389,10 @@ class Splitter:
             text = getattr(event, "text", None)
             if isinstance(text, str) and len(text) > _TEXT_WEIGHT:
                 weight = 1 + len(text) // _TEXT_WEIGHT
+        elif kind & _LINES:  # one short line (most replies) weighs 1 without Reply.text
+            lines = event.lines  # type: ignore[attr-defined]
+            if len(lines) != 1 or len(lines[0]) > _TEXT_WEIGHT:
+                weight = _weight(event)
         # current.track(event) (an event is of one of these types at most: their slots clash)
         if kind & _REPLY:
             current.traffic = current.reportable = True

@@ -250,10 +250,16 @@ def _event_strategy():  # type: ignore[no-untyped-def]
 
     greetings = ["mx.example.test ESMTP Postfix", "2.0.0 Ready to start TLS", "go ahead", "ok"]
     texts = st.sampled_from(["x", "hello", "y" * 600, "z" * 1500])
+    # Lines: the splitter weighs a reply by its lines without joining them (Reply.text):
+    # one short or long line, several whose joined text is long only with the newlines, none.
+    reply_lines = st.one_of(
+        st.builds(lambda text: (text,), st.sampled_from([*greetings, "q" * 700])),
+        st.sampled_from([("a" * 300, "b" * 212), ("a" * 300, "b" * 211), ("ok", "ok"), ()]),
+    )
     replies = st.builds(
-        lambda code, text, enhanced: Reply(code=code, lines=(text,), enhanced=enhanced),
+        lambda code, lines, enhanced: Reply(code=code, lines=lines, enhanced=enhanced),
         st.sampled_from([220, 220, 250, 221, 421, 354, 334, 550]),
-        st.sampled_from([*greetings, "q" * 700]),
+        reply_lines,
         st.sampled_from([None, "2.0.0"]),
     )
     commands = st.builds(

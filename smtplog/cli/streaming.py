@@ -84,11 +84,16 @@ def render_stream(
     stream: "ReportStream", options: Options, number: int, tally: Tally
 ) -> Iterator[str]:
     """The output of one input, piece by piece (see the module docstring)."""
+    if options.fmt == "jsonl":
+        # Its generator itself, not one wrapped in this one: a level less to resume per line.
+        return _jsonl(stream, tally)
+    return _held(stream, options, number, tally)
+
+
+def _held(stream: "ReportStream", options: Options, number: int, tally: Tally) -> Iterator[str]:
+    """Every format but jsonl: the sessions held up to a limit (see the module docstring)."""
     fmt = options.fmt
     sessions = iter(stream)
-    if fmt == "jsonl":
-        yield from _jsonl(stream, sessions, tally)
-        return
     held: list[SessionReport] = []
     limit = limits.HELD_SESSIONS if fmt in STREAMED else limits.MAX_DOCUMENT_SESSIONS
     more = 0
@@ -112,11 +117,11 @@ def render_stream(
     yield render(report, options, number)
 
 
-def _jsonl(stream: "ReportStream", sessions: Iterator["SessionReport"], tally: Tally):  # type: ignore[no-untyped-def]
+def _jsonl(stream: "ReportStream", tally: Tally) -> Iterator[str]:
     from smtplog.render.jsonl import StreamLines
 
     lines = StreamLines(stream)  # report_line(stream.header([session]), number) + "\n"
-    for session in sessions:
+    for session in stream:
         tally.add(stream, session)
         yield lines.line(session, tally.sessions)
 
