@@ -644,6 +644,19 @@ def _detect_provider(joined: str) -> ProviderMatch | None:
     return _detect_each(joined)
 
 
+def _named_provider(text: str, low: str | None) -> ProviderMatch | None:
+    """``detect_provider([text])``; ``low``: ``lowered(text)``, which the caller has anyway.
+
+    Most reply texts name no provider and each is new (its address): the one
+    search that says so runs on the caller's lower-cased text, not through the cache.
+    """
+    if low is not None and text and not text.isspace():
+        any_marker = _any_marker()
+        if any_marker is not None and not any_marker.found(text, low):
+            return None
+    return _detect_provider(text)
+
+
 def _detect_each(joined: str) -> ProviderMatch | None:
     """What the combined expression says, one marker at a time (the definition)."""
     for key, variants in provider_variants().items():
@@ -682,9 +695,9 @@ def classify(
     reply's own text may name another one (a relay quoting Gmail) and wins.
     """
     text = reply_text(reply)
-    provider = detect_provider([text]) or provider
-    key = provider.key if provider is not None else None
     low = lowered(text)
+    provider = _named_provider(text, low) or provider
+    key = provider.key if provider is not None else None
     candidates = _candidates(phase, reply.code, reply.enhanced, tiers, key)
     rules: tuple[Rule, ...] | list[Rule] = candidates.rules
     screen = candidates.screen() if low is not None else None
