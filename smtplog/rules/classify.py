@@ -32,6 +32,7 @@ from smtplog.smtp import enhanced_code
 
 WARM_AFTER = 16  # searches of a pattern before it gets its literal test and lower-case form
 FITS_KEPT = 1024  # sets of phrases found whose admitted patterns a Screen keeps
+PIECES_KEPT = 1024  # texts around an <address> whose phrases a Screen keeps
 SCAN_FROM = 8  # phrases a pattern needs from which one expression finds them faster than `in`
 TIERS = ("provider", "phrase", "enhanced", "text", "code")
 TIER_RANK = {name: rank for rank, name in enumerate(TIERS)}
@@ -442,9 +443,11 @@ class Screen:
     What a scan admits depends only on the set of phrases it found, and a log's
     replies differ mostly in addresses, not in those phrases: each set's answer
     is kept (up to ``FITS_KEPT`` sets), so most replies cost the scan alone.
+    And the scan itself is mostly of text seen before: around an ``<address>``
+    (``phrases``), only the address is new.
     """
 
-    __slots__ = ("_always", "_fits", "_found", "_needs", "_scan")
+    __slots__ = ("_always", "_apart", "_fits", "_found", "_needs", "_pieces", "_scan")
 
     def __init__(self, patterns: Sequence[LazyPattern | None]) -> None:
         self._always = 0  # the patterns with nothing to screen (bit i: pattern i)
@@ -473,12 +476,47 @@ class Screen:
             self._needs.append(tuple(masks))
         self._found = {phrase: _with_prefixes(phrase, meets) for phrase in meets}
         self._fits: dict[frozenset[str], tuple[int, ...]] = {}  # phrases found -> admitted
+        self._pieces: dict[str, frozenset[str]] = {}  # text before or after an <address>
+        # No phrase holds "<" or ">": none found in a text runs across either (``phrases``).
+        self._apart = not any("<" in phrase or ">" in phrase for phrase in meets)
         with warm():  # built in a long run only: not in the cache every start-up reads
             self._scan = re.compile(f"(?=({longest_phrase(set(meets))}))") if meets else None
 
+    def phrases(self, low: str) -> frozenset[str]:
+        """The phrases the scan finds in ``low``.
+
+        A phrase holds no "<" or ">" (``_apart``), so in ``head<inner>tail`` the
+        longest phrase at each position of the head or the inner part ends before
+        the next bracket, and the tail is a suffix (the same scan there). The head
+        and the tail recur in a log: only the inner address is scanned each time.
+        The same phrases as one scan of ``low`` (tests/rules/test_screen.py).
+        """
+        scan = self._scan
+        if scan is None:
+            return frozenset()
+        if self._apart and "<" in low:
+            head, _, rest = low.partition("<")
+            inner, closed, tail = rest.partition(">")
+            if closed:
+                pieces = self._pieces
+                before = pieces.get(head)
+                if before is None:
+                    before = self._kept(head)
+                after = pieces.get(tail)
+                if after is None:
+                    after = self._kept(tail)
+                return before.union(scan.findall(inner), after)
+        return frozenset(scan.findall(low))
+
+    def _kept(self, piece: str) -> frozenset[str]:
+        found = frozenset(self._scan.findall(piece))  # type: ignore[union-attr]
+        if len(self._pieces) < PIECES_KEPT:
+            self._pieces[piece] = found
+        return found
+
     def fitting(self, low: str) -> tuple[int, ...]:
         """The indices of the patterns that may match ``low`` (ASCII, lower-cased), in order."""
-        phrases = frozenset(self._scan.findall(low)) if self._scan is not None else frozenset()
+        phrases = self.phrases(low)
         known = self._fits.get(phrases)
         if known is None:
             known = self.admitted(phrases)
@@ -644,6 +682,19 @@ def _detect_provider(joined: str) -> ProviderMatch | None:
     return _detect_each(joined)
 
 
+def _named_provider(text: str, low: str | None) -> ProviderMatch | None:
+    """``detect_provider([text])``; ``low``: ``lowered(text)``, which the caller has anyway.
+
+    Most reply texts name no provider and each is new (its address): the one
+    search that says so runs on the caller's lower-cased text, not through the cache.
+    """
+    if low is not None and text and not text.isspace():
+        any_marker = _any_marker()
+        if any_marker is not None and not any_marker.found(text, low):
+            return None
+    return _detect_provider(text)
+
+
 def _detect_each(joined: str) -> ProviderMatch | None:
     """What the combined expression says, one marker at a time (the definition)."""
     for key, variants in provider_variants().items():
@@ -682,9 +733,9 @@ def classify(
     reply's own text may name another one (a relay quoting Gmail) and wins.
     """
     text = reply_text(reply)
-    provider = detect_provider([text]) or provider
-    key = provider.key if provider is not None else None
     low = lowered(text)
+    provider = _named_provider(text, low) or provider
+    key = provider.key if provider is not None else None
     candidates = _candidates(phase, reply.code, reply.enhanced, tiers, key)
     rules: tuple[Rule, ...] | list[Rule] = candidates.rules
     screen = candidates.screen() if low is not None else None

@@ -239,3 +239,22 @@ def test_the_combined_marker_expression_names_what_each_marker_would() -> None:
         assert _detect_provider(text) == expected, text[:200]
         named += expected is not None
     assert named > 100  # the texts do name providers: the comparison is not empty
+
+
+def test_the_provider_check_on_the_shared_lower_case_text_is_detect_provider() -> None:
+    """``classify`` asks ``_named_provider`` with the text it lower-cased anyway: the same
+    provider as ``detect_provider``, on every sample and corpus line (and blank texts)."""
+    from smtplog.rules.classify import _named_provider
+    from smtplog.rules.literals import lowered
+
+    root = Path(__file__).resolve().parents[2]
+    files = [*sorted((root / "samples").rglob("*.txt")), *sorted((root / "tests").rglob("*.tsv"))]
+    texts = ["", " ", "\t\n", "250 mx.google.com \u00e9"]
+    for file in files:
+        texts += file.read_text(errors="replace").splitlines()
+    named = 0
+    for text in texts:
+        expected = detect_provider([text])
+        assert _named_provider(text, lowered(text)) == expected, text[:200]
+        named += expected is not None
+    assert named > 50

@@ -137,6 +137,41 @@ def test_a_kept_answer_is_the_answer_for_every_text_with_the_same_phrases(
         order.shuffle(pieces)
 
 
+_SPLIT: list[Screen] = []  # one screen for every example: its kept pieces are reused
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.sampled_from(_PHRASES) | st.text(alphabet="ab.<>@ 0123", max_size=6), max_size=12
+    ),
+    order=st.randoms(use_true_random=False),
+)
+def test_the_scan_around_an_address_finds_what_one_scan_of_the_text_finds(
+    pieces: list[str], order: random.Random
+) -> None:
+    # Screen.phrases scans the text before and after an <address> once (kept) and the
+    # address each time: the same phrases as one scan of the whole text.
+    if not _SPLIT:
+        _SPLIT.append(Screen([rule.pattern for rule in RULES]))
+    screen = _SPLIT[0]
+    assert screen._apart  # the split is in use
+    for _ in range(3):  # the same pieces reordered: kept heads and tails met again
+        text = " ".join(pieces)
+        for low in (text, f"{text} <{text}> {text}", f"<a>{text}<", f"{text}>x<y"):
+            assert screen.phrases(low) == frozenset(screen._scan.findall(low)), low
+        order.shuffle(pieces)
+
+
+def test_the_screen_keeps_a_bounded_number_of_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(classify_module, "PIECES_KEPT", 3)
+    screen = Screen([rule.pattern for rule in RULES[:40]])
+    for phrase in sorted(screen._found)[:20]:
+        low = f"x {phrase} <{phrase}> {phrase} y"
+        assert screen.phrases(low) == frozenset(screen._scan.findall(low))
+    assert len(screen._pieces) == 3
+
+
 def test_the_screen_keeps_a_bounded_number_of_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(classify_module, "FITS_KEPT", 3)
     rules = RULES[:40]
