@@ -577,3 +577,31 @@ def test_lines_like_a_known_program_but_not_an_envelope_read_the_same_both_ways(
     fast, slow = _records(source.lines, fast=True), _records(source.lines, fast=False)
     assert fast == slow
     assert len(slow) >= 2
+
+
+_DNS_PARTS = [
+    "Host or domain name not found",
+    "host OR DOMAIN name not FOUND",
+    "Name service error",
+    "NAME SERVICE ERROR",
+    "Host not found",
+    "hoſt not found",  # U+017F: case-folds to "s" under re.I
+    "\u212aey",  # KELVIN SIGN: case-folds to "k"
+    "Host not foun",
+    "Host ",
+    "not found",
+    "Name service",
+    " error",
+    "é",
+    "\n",
+    "250 2.0.0 Ok: queued as 4F2",
+    " ",
+]
+
+
+@given(st.lists(st.sampled_from(_DNS_PARTS), max_size=5).map("".join))
+@example("Host or domain name not found. Name service error for name=x type=MX")
+def test_a_dns_failure_is_named_as_the_expression_says(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    assert postfix._names_dns_failure(text) == (postfix._DNS.search(text) is not None)
