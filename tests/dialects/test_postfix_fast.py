@@ -605,3 +605,37 @@ def test_a_dns_failure_is_named_as_the_expression_says(text: str) -> None:
     from smtplog.dialects import postfix
 
     assert postfix._names_dns_failure(text) == (postfix._DNS.search(text) is not None)
+
+
+_COUNTER_PARTS = [
+    "disconnect from localhost[127.0.0.1]",
+    " ehlo=1",
+    " data=1",
+    " data=0/1",
+    " bdat=2/3",
+    " commands=5/6",
+    " data=1=2",
+    " data=1/2/3",
+    "x=1",
+    "_data=1",
+    "Data=1",
+    "data=",
+    "=1",
+    "/",
+    "\u0663",  # a decimal digit, not ASCII
+    "\u00b2",  # a digit, not decimal
+    "é",
+    "\t",
+    "\n",
+    " ",
+    "h=1[",
+]
+
+
+@given(st.lists(st.sampled_from(_COUNTER_PARTS), max_size=7).map("".join))
+@example("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5")
+@example("disconnect from x[1] data=1 data=2/3 rcpt=0/1 commands=2/4")
+def test_disconnect_counters_read_as_the_expression_finds_them(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    assert postfix._counters(text) == dict(postfix._COUNTERS.findall(text))
