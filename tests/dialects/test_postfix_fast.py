@@ -639,3 +639,40 @@ def test_disconnect_counters_read_as_the_expression_finds_them(text: str) -> Non
     from smtplog.dialects import postfix
 
     assert postfix._counters(text) == dict(postfix._COUNTERS.findall(text))
+
+
+_SAID_PARTS = [
+    "host ",
+    "mx.example.test[192.0.2.1]",
+    " said: ",
+    "550 5.1.1 <a@b>: Recipient address rejected",
+    " (in reply to ",
+    "RCPT TO command",
+    "end of DATA command",
+    ")",
+    "(",
+    " ",
+    "\t",
+    "\n",
+    "\u00a0",  # white space to \\S, not ASCII
+    "é",
+    "said:",
+    "x",
+]
+
+
+@given(st.lists(st.sampled_from(_SAID_PARTS), max_size=9).map("".join))
+@example("host h[1] said: 550 no (in reply to RCPT TO command)")
+@example("host h[1] said: 550 a (in reply to b) (in reply to RCPT TO command)")
+@example("host h[1] said: 550 a (in reply to )")
+@example("host h[1] said: 550 a (in reply to ))")
+@example("host h[1] said:  (in reply to x)")
+@example("host h[1] said: 550 a (in reply to x)\n")
+@example("host h said: x said: 550 a (in reply to x)")
+@example("host  said: 550 a (in reply to x)")
+def test_host_said_reads_as_the_expression(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    match = postfix._SAID.match(text)
+    expected = match.group("host", "reply", "what") if match else None
+    assert postfix._host_said(text) == expected
