@@ -577,3 +577,102 @@ def test_lines_like_a_known_program_but_not_an_envelope_read_the_same_both_ways(
     fast, slow = _records(source.lines, fast=True), _records(source.lines, fast=False)
     assert fast == slow
     assert len(slow) >= 2
+
+
+_DNS_PARTS = [
+    "Host or domain name not found",
+    "host OR DOMAIN name not FOUND",
+    "Name service error",
+    "NAME SERVICE ERROR",
+    "Host not found",
+    "hoſt not found",  # U+017F: case-folds to "s" under re.I
+    "\u212aey",  # KELVIN SIGN: case-folds to "k"
+    "Host not foun",
+    "Host ",
+    "not found",
+    "Name service",
+    " error",
+    "é",
+    "\n",
+    "250 2.0.0 Ok: queued as 4F2",
+    " ",
+]
+
+
+@given(st.lists(st.sampled_from(_DNS_PARTS), max_size=5).map("".join))
+@example("Host or domain name not found. Name service error for name=x type=MX")
+def test_a_dns_failure_is_named_as_the_expression_says(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    assert postfix._names_dns_failure(text) == (postfix._DNS.search(text) is not None)
+
+
+_COUNTER_PARTS = [
+    "disconnect from localhost[127.0.0.1]",
+    " ehlo=1",
+    " data=1",
+    " data=0/1",
+    " bdat=2/3",
+    " commands=5/6",
+    " data=1=2",
+    " data=1/2/3",
+    "x=1",
+    "_data=1",
+    "Data=1",
+    "data=",
+    "=1",
+    "/",
+    "\u0663",  # a decimal digit, not ASCII
+    "\u00b2",  # a digit, not decimal
+    "é",
+    "\t",
+    "\n",
+    " ",
+    "h=1[",
+]
+
+
+@given(st.lists(st.sampled_from(_COUNTER_PARTS), max_size=7).map("".join))
+@example("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5")
+@example("disconnect from x[1] data=1 data=2/3 rcpt=0/1 commands=2/4")
+def test_disconnect_counters_read_as_the_expression_finds_them(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    assert postfix._counters(text) == dict(postfix._COUNTERS.findall(text))
+
+
+_SAID_PARTS = [
+    "host ",
+    "mx.example.test[192.0.2.1]",
+    " said: ",
+    "550 5.1.1 <a@b>: Recipient address rejected",
+    " (in reply to ",
+    "RCPT TO command",
+    "end of DATA command",
+    ")",
+    "(",
+    " ",
+    "\t",
+    "\n",
+    "\u00a0",  # white space to \\S, not ASCII
+    "é",
+    "said:",
+    "x",
+]
+
+
+@given(st.lists(st.sampled_from(_SAID_PARTS), max_size=9).map("".join))
+@example("host h[1] said: 550 no (in reply to RCPT TO command)")
+@example("host h[1] said: 550 a (in reply to b) (in reply to RCPT TO command)")
+@example("host h[1] said: 550 a (in reply to )")
+@example("host h[1] said: 550 a (in reply to ))")
+@example("host h[1] said:  (in reply to x)")
+@example("host h[1] said: 550 a (in reply to x)\n")
+@example("host h said: x said: 550 a (in reply to x)")
+@example("host  said: 550 a (in reply to x)")
+def test_host_said_reads_as_the_expression(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    match = postfix._SAID.match(text)
+    expected = match.group("host", "reply", "what") if match else None
+    assert postfix._host_said(text) == expected
