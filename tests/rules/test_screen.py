@@ -113,14 +113,22 @@ _PHRASES = sorted(
         for phrase in phrases
     }
 )
-_SHARED: list[Screen] = []  # one screen for every example: its kept answers are reused
+# Texts made of real phrases and bits of addresses, in any order.
+_PIECES = st.lists(
+    st.sampled_from(_PHRASES) | st.text(alphabet="ab.<>@ 0123", max_size=6), max_size=12
+)
+_SHARED: list[Screen] = []  # one screen for every example: what it keeps is reused
+
+
+def _shared_screen() -> Screen:
+    if not _SHARED:
+        _SHARED.append(Screen([rule.pattern for rule in RULES]))
+    return _SHARED[0]
 
 
 @settings(max_examples=100, deadline=None)
 @given(
-    pieces=st.lists(
-        st.sampled_from(_PHRASES) | st.text(alphabet="ab.<>@ 0123", max_size=6), max_size=12
-    ),
+    pieces=_PIECES,
     order=st.randoms(use_true_random=False),
 )
 def test_a_kept_answer_is_the_answer_for_every_text_with_the_same_phrases(
@@ -128,23 +136,16 @@ def test_a_kept_answer_is_the_answer_for_every_text_with_the_same_phrases(
 ) -> None:
     # Screen.fitting keeps its answer per set of phrases the scan found: the answer
     # must depend on nothing else (not their order or number, not the rest of the text).
-    if not _SHARED:
-        _SHARED.append(Screen([rule.pattern for rule in RULES]))
-    screen = _SHARED[0]
+    screen = _shared_screen()
     for _ in range(2):  # the second text: the same pieces in another order (often a kept set)
         text = " ".join(pieces)
         assert list(screen.fitting(text)) == _defined(RULES, text)
         order.shuffle(pieces)
 
 
-_SPLIT: list[Screen] = []  # one screen for every example: its kept pieces are reused
-
-
 @settings(max_examples=300, deadline=None)
 @given(
-    pieces=st.lists(
-        st.sampled_from(_PHRASES) | st.text(alphabet="ab.<>@ 0123", max_size=6), max_size=12
-    ),
+    pieces=_PIECES,
     order=st.randoms(use_true_random=False),
 )
 def test_the_scan_around_an_address_finds_what_one_scan_of_the_text_finds(
@@ -152,9 +153,7 @@ def test_the_scan_around_an_address_finds_what_one_scan_of_the_text_finds(
 ) -> None:
     # Screen.phrases scans the text before and after an <address> once (kept) and the
     # address each time: the same phrases as one scan of the whole text.
-    if not _SPLIT:
-        _SPLIT.append(Screen([rule.pattern for rule in RULES]))
-    screen = _SPLIT[0]
+    screen = _shared_screen()
     assert screen._apart  # the split is in use
     for _ in range(3):  # the same pieces reordered: kept heads and tails met again
         text = " ".join(pieces)
