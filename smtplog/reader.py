@@ -79,10 +79,14 @@ def is_live(file: object) -> bool:
     return _live_mode(mode)
 
 
+def may_pause(mode: int) -> bool:
+    """Is ``mode`` (``st_mode``) a pipe, a socket or a terminal, whose writer may pause?"""
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
+
+
 def _live_mode(mode: int) -> bool:
     # Windows' select() takes sockets only: its pipes are read as before, without pauses.
-    live = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
-    return live and os.name != "nt"
+    return may_pause(mode) and os.name != "nt"
 
 
 def _readable(fd: int, timeout: float) -> bool:

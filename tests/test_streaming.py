@@ -590,18 +590,30 @@ def test_peak_memory_does_not_grow_with_the_log(
 def analyze_from_stdin(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
     """``smtplog analyze --format jsonl -`` with standard input a pipe the test writes to;
     its stderr goes to the file returned."""
-    environment = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    child, errors = analyze_in_background(tmp_path, "-", stdin=subprocess.PIPE)
+    assert child.stdin is not None
+    return child, errors
+
+
+def analyze_in_background(
+    tmp_path: Path, source: str, stdin: int = subprocess.DEVNULL
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """``smtplog analyze --format jsonl SOURCE``, its output a pipe the test reads (block
+    buffered unless the input may pause: PYTHONUNBUFFERED is unset); its stderr goes to
+    the file returned."""
+    unset = ("FORCE_COLOR", "NO_COLOR", "PYTHONUNBUFFERED")
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
     errors = tmp_path / "stderr"
     with errors.open("wb") as stderr:
         child = subprocess.Popen(
-            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", "-"],
-            stdin=subprocess.PIPE,
+            [sys.executable, "-m", "smtplog", "analyze", "--format", "jsonl", source],
+            stdin=stdin,
             stdout=subprocess.PIPE,
             stderr=stderr,
             cwd=ROOT,
             env=environment,
         )
-    assert child.stdin is not None and child.stdout is not None
+    assert child.stdout is not None
     return child, errors
 
 
@@ -804,3 +816,42 @@ def test_pauses_anywhere_in_a_pipe_give_the_same_lines(
     writer.join(10)
     assert [line.text for line in lines] == texts
     assert [line.number for line in lines] == list(range(1, len(texts) + 1))
+
+
+# -- 10. the output's flush: each session at once from an input that may pause, blocks otherwise ---
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_session_from_a_quiet_named_pipe_is_written_at_once(tmp_path: Path) -> None:
+    """``smtplog analyze <(tail -f /var/log/mail.log)``: a named pipe is live like standard
+    input, so its sessions are flushed one at a time, not held until a block fills."""
+    fifo = tmp_path / "mail.log"
+    os.mkfifo(fifo)
+    lines = SMTPD_LOG.splitlines(keepends=True)
+    first, rest = b"".join(lines[:7]), b"".join(lines[7:])  # the first connection, ended
+    child, errors = analyze_in_background(tmp_path, str(fifo))
+    with fifo.open("wb") as log:  # opens once the child opened its end
+        log.write(first)
+        log.flush()
+        output = read_line(child.stdout.fileno(), timeout=30)  # type: ignore[union-attr]
+        assert child.poll() is None, errors.read_text()  # still reading the open pipe
+        log.write(rest)
+    output += child.stdout.read()  # type: ignore[union-attr]
+    child.stdout.close()  # type: ignore[union-attr]
+    assert child.wait(60) in (0, 1), errors.read_text()
+    outcomes = [json.loads(line)["sessions"][0]["outcome"] for line in output.splitlines()]
+    assert outcomes == [s.outcome for s in analyze_bytes(SMTPD_LOG, name="x").sessions]
+
+
+def test_a_reader_that_stops_early_ends_the_run_quietly(tmp_path: Path) -> None:
+    """``smtplog analyze -f jsonl mail.log | head -1``: the report is written in blocks;
+    the block that meets the closed pipe ends the run with exit code 0, nothing on stderr
+    (not a traceback, not Python's "Exception ignored" at exit)."""
+    log = tmp_path / "mail.log"
+    write_log(logs.postfix_lines(samples=logs.POSTFIX_SUMMARY_SAMPLES), {log: 2 * MiB})
+    child, errors = analyze_in_background(tmp_path, str(log))
+    first = read_line(child.stdout.fileno(), timeout=30)  # type: ignore[union-attr]
+    child.stdout.close()  # type: ignore[union-attr]
+    assert child.wait(60) == 0
+    assert errors.read_bytes() == b""
+    assert json.loads(first.split(b"\n", 1)[0])["session_number"] == 1

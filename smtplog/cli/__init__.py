@@ -54,6 +54,16 @@ class LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader went away (`smtplog analyze x | head`): not an error. Caught
+            # here because click's main would exit 1 ("a failure was diagnosed").
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # what is still buffered goes nowhere
+            raise click.exceptions.Exit(0) from None
+
 
 def _with_code_cache(callback: Callable[..., Any]) -> Callable[..., Any]:
     """Run the command with dataclass code and regular expressions cached between runs
@@ -114,11 +124,6 @@ def main(argv: list[str] | None = None) -> Any:
         fail(message, ExitCode.USAGE)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        # The reader went away (`smtplog analyze x | head`); that is not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
     except KeyboardInterrupt:
         fail("interrupted", ExitCode.USAGE)
     except Exception as exc:

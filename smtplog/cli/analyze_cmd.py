@@ -13,7 +13,8 @@ from smtplog.errors import ExitCode, InputError, worse
 
 if TYPE_CHECKING:
     from smtplog.cli.batch import Job, Result
-    from smtplog.cli.output import Writer
+    from smtplog.cli.inputs import Pending
+    from smtplog.cli.output import Options, Writer
 
 # `smtplog --help` imports this module to list the command: everything else is
 # imported when the command runs.
@@ -142,7 +143,6 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     from smtplog.cli.inputs import Pending, find_inputs
     from smtplog.cli.output import (
         Options,
-        Writer,
         color_system,
         resolve_format,
         terminal_width,
@@ -186,7 +186,7 @@ def analyze(  # noqa: PLR0917 (click passes every option)
     # A progress bar when the output does not stream to the same terminal.
     streams_to_terminal = to_tty and not paged and options.details and fmt != "quiet"
     progress = sys.stderr.isatty() and not quiet and not streams_to_terminal
-    writer = Writer(stream, options, summary=False)
+    writer = _writer(stream, options, found)
     worst = ExitCode.OK
     _collect_less_often()
     try:
@@ -201,15 +201,14 @@ def analyze(  # noqa: PLR0917 (click passes every option)
                     )
             worst = worse(worst, result.code)
             if result.error is not None:
-                warn(result.error)
                 writer.error(result.source, result.error, result.code, result.rows, result.counts)
+                warn(result.error)
         writer.summary = fmt != "quiet" and (len(found) > 1 or writer.row_count > 1)
         if summary_only:
             writer.summary = True
         writer.finish()
     finally:
-        if output is not None:
-            stream.close()
+        writer.close(close_stream=output is not None)
     if buffer is not None:
         click.echo_via_pager(buffer.getvalue(), color=options.color_system is not None)
     sys.exit(int(worst))
@@ -222,6 +221,16 @@ def _collect_less_often() -> None:
     import gc
 
     gc.set_threshold(20_000, 20, 20)
+
+
+def _writer(stream: TextIO, options: Options, found: list[Pending | InputError]) -> Writer:
+    """Each session is flushed at once when an input may pause (``tail -f mail.log |``),
+    otherwise the output is written in blocks."""
+    from smtplog.cli.inputs import Pending
+    from smtplog.cli.output import Writer
+
+    live = any(item.may_pause for item in found if isinstance(item, Pending))
+    return Writer(stream, options, summary=False, flush_each=live)
 
 
 def _write_job(job: Job, writer: Writer) -> Result:

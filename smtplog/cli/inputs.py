@@ -67,6 +67,24 @@ class Pending(NamedTuple):
         return ByteStream.open(self.name)
 
     @property
+    def may_pause(self) -> bool:
+        """Can its writer pause between lines: standard input or a named pipe that is a
+        pipe, a terminal or a socket (``tail -f mail.log | smtplog analyze``)? Output is
+        then flushed a session at a time, so that each shows as soon as it is read."""
+        from smtplog.reader import may_pause
+
+        if self.data is not None:
+            return False
+        try:
+            if self.stdin:
+                return may_pause(os.fstat(sys.stdin.fileno()).st_mode)  # type: ignore[union-attr]
+            return may_pause(os.stat(self.name).st_mode)
+        except (AttributeError, OSError, ValueError):
+            # A path that cannot be read is an error of its own; an odd stdin
+            # (no descriptor) is unknown, so it is taken as live.
+            return self.stdin
+
+    @property
     def size(self) -> int | None:
         """Bytes in the file (None: standard input, a pipe, or unknown)."""
         if self.data is not None:
