@@ -66,7 +66,12 @@ _LINES = 512  # a Reply: its text is its lines joined, weighed without joining t
 _MAY_START = _REPLY | _CONNECTING | _CONNECTED | _PROMPT  # see Connection.starts_new
 _KINDS: dict[type, int] = {}
 
-Order = tuple[int, int]  # (stream, connection within the stream): the order sessions began
+# The order sessions began: (stream, connection within the stream) as one int,
+# stream << ORDER_BITS | connection, which heaps compare faster than a tuple (2% of a
+# summary log's time); equal to the tuple's order while a stream has fewer than
+# 2**40 connections.
+Order = int
+ORDER_BITS = 40
 
 
 def _weight(event: Event) -> int:
@@ -378,7 +383,9 @@ class Splitter:
             if current is not None:
                 self._complete(current)
             current = stream.current = Connection(
-                (stream.number, stream.connections), self.max_events, self.tail_events
+                stream.number << ORDER_BITS | stream.connections,
+                self.max_events,
+                self.tail_events,
             )
             stream.connections += 1
         # A session to report from now on: it waits for no later one.
