@@ -215,7 +215,7 @@ class Assembler:
             self._streams.move_to_end(key)
         return stream
 
-    def feed(self, records: Iterable[Record]) -> Iterator[Event]:
+    def feed(self, records: Iterable[Record]) -> Iterator[Event]:  # noqa: PLR0915 (hot: inlined)
         # The hottest loop of a long log: a record's kind by one dict look-up of its type,
         # the events a dialect made itself and one-line replies handled here without a
         # call (tests/test_assemble_fast.py proves it equal to the plain definition).
@@ -235,7 +235,17 @@ class Assembler:
                 # An event between reply lines ends a dangling multi-line reply.
                 if state.pending and not isinstance(record, Unparsed):
                     yield self._flush_reply(state)
-                yield self._unparsed(state, record) if kind is _TEXT_EVENT else record  # type: ignore[arg-type]
+                if kind is _EVENT:
+                    yield record  # type: ignore[misc]
+                elif (
+                    state.unparsed_auth is None
+                    and state.mode != "auth"
+                    and "334" not in (text := record.text)  # type: ignore[union-attr]
+                    and "auth" not in text.lower()
+                ):
+                    yield record  # type: ignore[misc]  # what _unparsed gives a text with no AUTH
+                else:
+                    yield self._unparsed(state, record)  # type: ignore[arg-type]
             elif kind is _END:
                 key = record.stream
                 state = streams.pop(key, None)

@@ -349,12 +349,12 @@ class Splitter:
                 while ready:
                     while opened and opened[0] in closed:
                         closed.discard(heappop(opened))
-                    first = ready[0]  # (order, events, weight)
-                    if opened and opened[0] < first[0] and self.waiting <= self.reorder_events:
+                    oldest = ready[0]  # (order, events, weight)
+                    if opened and opened[0] < oldest[0] and self.waiting <= self.reorder_events:
                         break
                     heappop(ready)
-                    self.waiting -= first[2]
-                    yield first[1]
+                    self.waiting -= oldest[2]
+                    yield oldest[1]
         for line in aside[taken:]:
             if take(prompt(line)):
                 yield from self._release()
@@ -413,7 +413,12 @@ class Splitter:
             streams.move_to_end(key)
         stream.last_line = self.line
         current = stream.current
-        if current is None or (kind & _MAY_START and current.starts_new(event)):
+        if current is None or (
+            kind & _MAY_START
+            # (of replies, only a greeting may start one: starts_new's answer for the rest)
+            and (not kind & _REPLY or event.code == 220)  # type: ignore[attr-defined]
+            and current.starts_new(event)
+        ):
             if current is not None:
                 self._complete(current)
             current = stream.current = Connection(
@@ -434,22 +439,24 @@ class Splitter:
             lines = event.lines  # type: ignore[attr-defined]
             if len(lines) != 1 or len(lines[0]) > _TEXT_WEIGHT:
                 weight = _weight(event)
-        # current.track(event) (an event is of one of these types at most: their slots clash)
-        if kind & _REPLY:
-            current.traffic = current.reportable = True
-            current.replies += 1
-            if current.first_reply is None:
-                current.first_reply = event.code  # type: ignore[attr-defined]
-            current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
-        elif kind & _COMMAND:
-            current.traffic = current.reportable = True
-            current.last_command = event  # type: ignore[assignment]
-        elif kind & _ENDER:
-            current.ended = current.reportable = True
-        elif kind & _CONNECTED:
-            current.connected = current.reportable = True
-        elif kind & _REPORTS:
-            current.reportable = True
+        # current.track(event) (an event is of one of these types at most: their slots clash;
+        # each of them is one of _REPORTED: the rest, notes mostly, change nothing)
+        if kind & _REPORTS:
+            if kind & _REPLY:
+                current.traffic = current.reportable = True
+                current.replies += 1
+                if current.first_reply is None:
+                    current.first_reply = event.code  # type: ignore[attr-defined]
+                current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
+            elif kind & _COMMAND:
+                current.traffic = current.reportable = True
+                current.last_command = event  # type: ignore[assignment]
+            elif kind & _ENDER:
+                current.ended = current.reportable = True
+            elif kind & _CONNECTED:
+                current.connected = current.reportable = True
+            else:
+                current.reportable = True
         # the rest of current.add(event, weight)
         if current.tail is None and current.weight + weight <= self.head_room:
             current.events.append(event)

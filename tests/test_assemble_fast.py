@@ -48,6 +48,9 @@ TEXTS = [
     "QUIT",
     "C: AUTH LOGIN dXNlcg==",
     "some prose about the session follows here",
+    "warning: SASL Auth failed for user 334",
+    "the server said 334 VXNlcm5hbWU6",
+    "SMTP AUTH LOGIN dXNlcg== (from the old log)",
 ]
 REPLY_TEXTS = ["mx.example.test ESMTP", "2.1.0 Ok", "VXNlcm5hbWU6", "UGFzc3dvcmQ6", "Bye", ""]
 STREAMS = st.sampled_from([None, None, "a", "b"])
