@@ -219,7 +219,7 @@ class Assembler:
         # The hottest loop of a long log: a record's kind by one dict look-up of its type,
         # the events a dialect made itself and one-line replies handled here without a
         # call (tests/test_assemble_fast.py proves it equal to the plain definition).
-        streams, notes, kinds = self._streams, self._notes, _KINDS
+        streams, notes, kinds, max_streams = self._streams, self._notes, _KINDS, self._max_streams
         for record in records:
             cls = type(record)
             kind = kinds.get(cls)
@@ -276,7 +276,7 @@ class Assembler:
             if notes:
                 yield from notes
                 notes.clear()
-            if len(streams) > self._max_streams:
+            if len(streams) > max_streams:
                 key, state = streams.popitem(last=False)
                 yield from self._flush(state, key)
         yield from self.finish()

@@ -394,15 +394,20 @@ class Splitter:
             key = self.last_key
         else:
             self.last_key = key
+        streams = self.streams
         ending = self.ending
         if ending is not None:
             if ending.key == key:
                 ending.ending = unnamed  # the same stream goes on
                 if not unnamed:
                     self.ending = None
-            else:
-                self._close(ending)
-        streams = self.streams
+            else:  # self._close(ending): the next connection's first event (once per session)
+                self.ending = None
+                if streams.get(ending.key) is ending:
+                    del streams[ending.key]
+                if ending.current is not None:
+                    self._complete(ending.current)
+                    ending.current = None
         stream = streams.get(key)
         if stream is None:
             stream = streams[key] = _Stream(key, self.count)
