@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from smtplog import limits
 from smtplog.auth import AuthExchange, mask_initial_response, mask_response
@@ -84,30 +84,41 @@ class UnmarkedLine:
 Record = ServerLine | ClientLine | UnmarkedLine | Event
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class _Stream:
     """Assembly state of one connection."""
 
-    pending: list[ServerLine] = field(default_factory=list)
-    pending_dropped: int = 0  # continuation lines of a huge reply not kept (MAX_REPLY_LINES)
-    mode: str = "command"  # command | auth | data
-    data_requested: bool = False
-    data_sent: bool = False  # a DATA command no 354 has answered yet (PIPELINING too)
-    replies: int = 0
+    pending: list[ServerLine]
+    pending_dropped: int  # continuation lines of a huge reply not kept (MAX_REPLY_LINES)
+    mode: str  # command | auth | data
+    data_requested: bool
+    data_sent: bool  # a DATA command no 354 has answered yet (PIPELINING too)
+    replies: int
     # The last line no rule understood was an AUTH command or a 334 challenge:
     # (mechanism, the role the challenge asks for).
-    unparsed_auth: tuple[str, str | None] | None = None
-    auth: AuthExchange | None = None
-    last_prompt_role: str | None = None
-    body: list[str] = field(default_factory=list)
-    body_numbers: list[int] = field(default_factory=list)
-    body_count: int = 0
-    body_span: Span | None = None
-    body_time: float | None = None
-    body_bare_lf: bool = False
-    seen_client: bool = False
-    seen_server: bool = False
-    auth_attempted: bool = False  # an AUTH command was sent on this connection
+    unparsed_auth: tuple[str, str | None] | None
+    auth: AuthExchange | None
+    last_prompt_role: str | None
+    body: list[str]
+    body_numbers: list[int]
+    body_count: int
+    body_span: Span | None
+    body_time: float | None
+    body_bare_lf: bool
+    seen_client: bool
+    seen_server: bool
+    auth_attempted: bool  # an AUTH command was sent on this connection
+
+    def __init__(self) -> None:
+        # Written out (one per connection of a log): the generated __init__, a parameter
+        # per field and three default factories, cost twice as much.
+        self.pending, self.body, self.body_numbers = [], [], []
+        self.pending_dropped = self.replies = self.body_count = 0
+        self.mode = "command"
+        self.data_requested = self.data_sent = self.body_bare_lf = False
+        self.seen_client = self.seen_server = self.auth_attempted = False
+        self.unparsed_auth = self.auth = self.last_prompt_role = None
+        self.body_span = self.body_time = None
 
 
 # A terminal with ECHOCTL shows a control key it did not act on as ^H / ^?:
@@ -204,11 +215,11 @@ class Assembler:
             self._streams.move_to_end(key)
         return stream
 
-    def feed(self, records: Iterable[Record]) -> Iterator[Event]:
+    def feed(self, records: Iterable[Record]) -> Iterator[Event]:  # noqa: PLR0915 (hot: inlined)
         # The hottest loop of a long log: a record's kind by one dict look-up of its type,
         # the events a dialect made itself and one-line replies handled here without a
         # call (tests/test_assemble_fast.py proves it equal to the plain definition).
-        streams, notes, kinds = self._streams, self._notes, _KINDS
+        streams, notes, kinds, max_streams = self._streams, self._notes, _KINDS, self._max_streams
         for record in records:
             cls = type(record)
             kind = kinds.get(cls)
@@ -224,7 +235,17 @@ class Assembler:
                 # An event between reply lines ends a dangling multi-line reply.
                 if state.pending and not isinstance(record, Unparsed):
                     yield self._flush_reply(state)
-                yield self._unparsed(state, record) if kind is _TEXT_EVENT else record  # type: ignore[arg-type]
+                if kind is _EVENT:
+                    yield record  # type: ignore[misc]
+                elif (
+                    state.unparsed_auth is None
+                    and state.mode != "auth"
+                    and "334" not in (text := record.text)  # type: ignore[union-attr]
+                    and "auth" not in text.lower()
+                ):
+                    yield record  # type: ignore[misc]  # what _unparsed gives a text with no AUTH
+                else:
+                    yield self._unparsed(state, record)  # type: ignore[arg-type]
             elif kind is _END:
                 key = record.stream
                 state = streams.pop(key, None)
@@ -255,7 +276,7 @@ class Assembler:
             if notes:
                 yield from notes
                 notes.clear()
-            if len(streams) > self._max_streams:
+            if len(streams) > max_streams:
                 key, state = streams.popitem(last=False)
                 yield from self._flush(state, key)
         yield from self.finish()

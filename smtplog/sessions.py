@@ -23,7 +23,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from smtplog import limits
@@ -111,27 +111,43 @@ def _kind(cls: type) -> int:
     return kind
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class Connection:
     """The session being built in one stream, and what deciding its end needs."""
 
     order: Order
-    max_events: int = limits.MAX_SESSION_EVENTS
-    tail_events: int = limits.SESSION_TAIL_EVENTS
-    events: list[Event] = field(default_factory=list)
-    weight: int = 0
-    traffic: bool = False  # a Reply or Command so far
-    connected: bool = False  # a Connected so far
-    ended: bool = False  # the last Closed / ConnectFailed / Reply said the session is over
-    replies: int = 0
-    first_reply: int | None = None  # its code
-    last_command: Command | None = None
-    reportable: bool = False
+    max_events: int
+    tail_events: int
+    events: list[Event]
+    weight: int
+    traffic: bool  # a Reply or Command so far
+    connected: bool  # a Connected so far
+    ended: bool  # the last Closed / ConnectFailed / Reply said the session is over
+    replies: int
+    first_reply: int | None  # its code
+    last_command: Command | None
+    reportable: bool
     # Cut sessions (see ``limits.MAX_SESSION_EVENTS``): the tail, and what was left out.
-    tail: deque[Event] | None = None
-    tail_weight: int = 0
-    dropped: int = 0
-    dropped_lines: list[int] = field(default_factory=list)  # first and last line left out
+    tail: deque[Event] | None
+    tail_weight: int
+    dropped: int
+    dropped_lines: list[int] | None  # first and last line left out
+
+    def __init__(
+        self,
+        order: Order,
+        max_events: int = limits.MAX_SESSION_EVENTS,
+        tail_events: int = limits.SESSION_TAIL_EVENTS,
+    ) -> None:
+        # Written out (one per session): the generated __init__, with a parameter per
+        # field and two default factories, cost twice as much.
+        self.order = order
+        self.max_events = max_events
+        self.tail_events = tail_events
+        self.events = []
+        self.weight = self.replies = self.tail_weight = self.dropped = 0
+        self.traffic = self.connected = self.ended = self.reportable = False
+        self.first_reply = self.last_command = self.tail = self.dropped_lines = None
 
     def starts_new(self, event: Event) -> bool:
         """Does ``event`` begin the next connection (this one being complete)?"""
@@ -237,14 +253,21 @@ class Connection:
         return [*self.events, cut, *tail[start:]], note
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class _Stream:
     key: str | None
     number: int
-    connections: int = 0
-    current: Connection | None = None
-    last_line: int = 0
-    ending: bool = False  # the dialect said the stream is over
+    connections: int
+    current: Connection | None
+    last_line: int
+    ending: bool  # the dialect said the stream is over
+
+    def __init__(self, key: str | None, number: int) -> None:  # (one per stream: written out)
+        self.key = key
+        self.number = number
+        self.connections = self.last_line = 0
+        self.current = None
+        self.ending = False
 
 
 # A complete session waiting for earlier ones: (order, events, weight). Orders are
@@ -306,6 +329,7 @@ class Splitter:
         one generator less per event; tests/test_sessions.py proves them the same).
         """
         take = self._take
+        ready, opened, closed, heappop = self.ready, self.open, self.closed, heapq.heappop
         if aside is None or prompt is None:
             aside, prompt = [], _no_prompt
         taken = 0
@@ -320,7 +344,17 @@ class Splitter:
                     del aside[:taken]
                     taken = 0
             if take(event):
-                yield from self._release()
+                # self._release(), inlined: a generator less per session completed.
+                self.fresh = False
+                while ready:
+                    while opened and opened[0] in closed:
+                        closed.discard(heappop(opened))
+                    oldest = ready[0]  # (order, events, weight)
+                    if opened and opened[0] < oldest[0] and self.waiting <= self.reorder_events:
+                        break
+                    heappop(ready)
+                    self.waiting -= oldest[2]
+                    yield oldest[1]
         for line in aside[taken:]:
             if take(prompt(line)):
                 yield from self._release()
@@ -360,15 +394,20 @@ class Splitter:
             key = self.last_key
         else:
             self.last_key = key
+        streams = self.streams
         ending = self.ending
         if ending is not None:
             if ending.key == key:
                 ending.ending = unnamed  # the same stream goes on
                 if not unnamed:
                     self.ending = None
-            else:
-                self._close(ending)
-        streams = self.streams
+            else:  # self._close(ending): the next connection's first event (once per session)
+                self.ending = None
+                if streams.get(ending.key) is ending:
+                    del streams[ending.key]
+                if ending.current is not None:
+                    self._complete(ending.current)
+                    ending.current = None
         stream = streams.get(key)
         if stream is None:
             stream = streams[key] = _Stream(key, self.count)
@@ -379,7 +418,12 @@ class Splitter:
             streams.move_to_end(key)
         stream.last_line = self.line
         current = stream.current
-        if current is None or (kind & _MAY_START and current.starts_new(event)):
+        if current is None or (
+            kind & _MAY_START
+            # (of replies, only a greeting may start one: starts_new's answer for the rest)
+            and (not kind & _REPLY or event.code == 220)  # type: ignore[attr-defined]
+            and current.starts_new(event)
+        ):
             if current is not None:
                 self._complete(current)
             current = stream.current = Connection(
@@ -400,22 +444,24 @@ class Splitter:
             lines = event.lines  # type: ignore[attr-defined]
             if len(lines) != 1 or len(lines[0]) > _TEXT_WEIGHT:
                 weight = _weight(event)
-        # current.track(event) (an event is of one of these types at most: their slots clash)
-        if kind & _REPLY:
-            current.traffic = current.reportable = True
-            current.replies += 1
-            if current.first_reply is None:
-                current.first_reply = event.code  # type: ignore[attr-defined]
-            current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
-        elif kind & _COMMAND:
-            current.traffic = current.reportable = True
-            current.last_command = event  # type: ignore[assignment]
-        elif kind & _ENDER:
-            current.ended = current.reportable = True
-        elif kind & _CONNECTED:
-            current.connected = current.reportable = True
-        elif kind & _REPORTS:
-            current.reportable = True
+        # current.track(event) (an event is of one of these types at most: their slots clash;
+        # each of them is one of _REPORTED: the rest, notes mostly, change nothing)
+        if kind & _REPORTS:
+            if kind & _REPLY:
+                current.traffic = current.reportable = True
+                current.replies += 1
+                if current.first_reply is None:
+                    current.first_reply = event.code  # type: ignore[attr-defined]
+                current.ended = event.code in (221, 421)  # type: ignore[attr-defined]
+            elif kind & _COMMAND:
+                current.traffic = current.reportable = True
+                current.last_command = event  # type: ignore[assignment]
+            elif kind & _ENDER:
+                current.ended = current.reportable = True
+            elif kind & _CONNECTED:
+                current.connected = current.reportable = True
+            else:
+                current.reportable = True
         # the rest of current.add(event, weight)
         if current.tail is None and current.weight + weight <= self.head_room:
             current.events.append(event)
@@ -450,14 +496,17 @@ class Splitter:
             stream.current = None
 
     def _complete(self, connection: Connection) -> None:
-        self.held -= connection.weight + connection.tail_weight
+        size = connection.weight + connection.tail_weight
+        self.held -= size
         if not (connection.reportable or self.everything):
             return  # no SMTP in it (a daemon's notes in a shared log): nothing to report
         self.closed.add(connection.order)
-        events, note = connection.finish()
-        if note is not None:
-            self._note(note)
-        size = connection.weight + connection.tail_weight
+        if connection.tail is None:  # connection.finish() of a session that was not cut
+            events = connection.events
+        else:
+            events, note = connection.finish()
+            if note is not None:
+                self._note(note)
         heapq.heappush(self.ready, (connection.order, events, size))
         self.waiting += size
         self.fresh = True

@@ -48,6 +48,9 @@ TEXTS = [
     "QUIT",
     "C: AUTH LOGIN dXNlcg==",
     "some prose about the session follows here",
+    "warning: SASL Auth failed for user 334",
+    "the server said 334 VXNlcm5hbWU6",
+    "SMTP AUTH LOGIN dXNlcg== (from the old log)",
 ]
 REPLY_TEXTS = ["mx.example.test ESMTP", "2.1.0 Ok", "VXNlcm5hbWU6", "UGFzc3dvcmQ6", "Bye", ""]
 STREAMS = st.sampled_from([None, None, "a", "b"])
@@ -144,3 +147,36 @@ def test_every_sample_is_assembled_as_the_definition_does(sample) -> None:  # ty
 @pytest.mark.parametrize("kind", BENCH_LOGS)
 def test_the_bench_logs_are_assembled_as_the_definition_does(kind: str) -> None:
     _same(bench_log_records(kind))
+
+
+def test_a_stream_begins_as_its_fields_were_defined() -> None:
+    """``_Stream.__init__`` is written out (one per connection): every field is set, to
+    the default the dataclass fields had (a new list each)."""
+    from dataclasses import fields
+
+    from smtplog.assemble import _Stream
+
+    state = _Stream()
+    assert {item.name: getattr(state, item.name) for item in fields(_Stream)} == {
+        "pending": [],
+        "pending_dropped": 0,
+        "mode": "command",
+        "data_requested": False,
+        "data_sent": False,
+        "replies": 0,
+        "unparsed_auth": None,
+        "auth": None,
+        "last_prompt_role": None,
+        "body": [],
+        "body_numbers": [],
+        "body_count": 0,
+        "body_span": None,
+        "body_time": None,
+        "body_bare_lf": False,
+        "seen_client": False,
+        "seen_server": False,
+        "auth_attempted": False,
+    }
+    other = _Stream()
+    assert state.pending is not other.pending and state.body is not other.body
+    assert state.body_numbers is not other.body_numbers and state.pending is not state.body

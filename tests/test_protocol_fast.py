@@ -101,3 +101,20 @@ def test_sides_of_the_kinds() -> None:
         assert _side(kind) == "client"
     assert _side(ev.Timeout) == "timeout"
     assert _side(ev.Note) == _side(ev.Closed) == "-"
+
+
+def test_a_begun_analysis_is_the_generated_one() -> None:
+    """``_begun(events)`` (Machine.run's first step) sets every field, and each to what
+    ``SessionAnalysis(events=events)`` gives: equal values, new lists and dicts."""
+    from dataclasses import fields
+
+    from smtplog.protocol import _begun
+
+    events: list[Event] = []
+    fast, plain = _begun(events), SessionAnalysis(events=events)
+    for item in fields(SessionAnalysis):
+        mine, theirs = getattr(fast, item.name), getattr(plain, item.name)
+        assert mine == theirs and type(mine) is type(theirs), item.name
+        if isinstance(theirs, list | dict) and item.name != "events":
+            assert mine is not getattr(_begun(events), item.name)  # not shared
+    assert fast.events is events and fast == plain

@@ -419,3 +419,44 @@ def test_the_splitter_forgets_placed_prompts_as_with_prompts_does() -> None:
     fast = list(Splitter().split(events, fast_aside, _prompt))
     assert fast == plain and len(fast) == 1500
     assert fast_aside == plain_aside and len(fast_aside) < 1000
+
+
+def test_connections_and_streams_begin_as_their_fields_were_defined() -> None:
+    """Their ``__init__`` is written out (one of each per session): every field is set,
+    to the default the dataclass fields had (a new list each; ``dropped_lines`` is None,
+    not an empty list, until a line is left out)."""
+    from dataclasses import fields
+
+    from smtplog import limits
+    from smtplog.sessions import Connection, _Stream
+
+    connection = Connection(7)
+    assert {item.name: getattr(connection, item.name) for item in fields(Connection)} == {
+        "order": 7,
+        "max_events": limits.MAX_SESSION_EVENTS,
+        "tail_events": limits.SESSION_TAIL_EVENTS,
+        "events": [],
+        "weight": 0,
+        "traffic": False,
+        "connected": False,
+        "ended": False,
+        "replies": 0,
+        "first_reply": None,
+        "last_command": None,
+        "reportable": False,
+        "tail": None,
+        "tail_weight": 0,
+        "dropped": 0,
+        "dropped_lines": None,
+    }
+    assert Connection(8, 5, 2).max_events == 5 and Connection(8, 5, 2).tail_events == 2
+    assert connection.events is not Connection(7).events
+    stream = _Stream("a", 3)
+    assert {item.name: getattr(stream, item.name) for item in fields(_Stream)} == {
+        "key": "a",
+        "number": 3,
+        "connections": 0,
+        "current": None,
+        "last_line": 0,
+        "ending": False,
+    }

@@ -93,6 +93,28 @@ def test_blocks_or_a_flush_per_piece_write_the_same_text(fmt: str) -> None:
         assert blocked_writes < live_writes / 3
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "text", "terminal", "quiet", "json", "markdown", "html"])
+@pytest.mark.parametrize("flush_each", [True, False])
+def test_writes_is_write_for_the_pieces_of_a_report(fmt: str, flush_each: bool) -> None:
+    """``writes()`` (what analyze_cmd writes a report's pieces with) writes what
+    ``write`` does, the blank line between text reports and empty pieces included."""
+    options = Options(fmt=fmt, color_system=None, width=100, label=True, summary=True)
+    pieces = [["a\n", "", "b\n"], ["", "c\n"], ["d\n", "e"]]
+    outputs = []
+    for fast in (False, True):
+        out = Recording()
+        writer = Writer(out, options, summary=True, flush_each=flush_each)
+        for number, report in enumerate(pieces, 1):
+            writer.begin(number, f"input {number}")
+            write = writer.writes() if fast else writer.write
+            for piece in report:
+                write(piece)
+            writer.end(())
+        writer.finish()
+        outputs.append((out.getvalue(), out.flushes if flush_each else 0))
+    assert outputs[0] == outputs[1] and outputs[0][0]
+
+
 def test_a_report_alone_is_flushed_by_finish() -> None:
     """One report and no summary: ``finish`` adds nothing but still flushes, where a
     reader gone away is caught (not in Python's flush at exit)."""

@@ -236,12 +236,15 @@ def _writer(stream: TextIO, options: Options, found: list[Pending | InputError])
 
 def _write_job(job: Job, writer: Writer) -> Result:
     """Run an input here, writing its output while it is read."""
-    started = False
-    for piece in job.pieces():
-        if not started:
-            writer.begin(job.number, job.source)
-            started = True
-        writer.write(piece)
+    pieces = job.pieces()
+    first = next(pieces, None)
+    started = first is not None
+    if started:
+        writer.begin(job.number, job.source)
+        write = writer.writes()
+        write(first)
+        for piece in pieces:
+            write(piece)
     result = job.result()
     if started and result.error is None:
         writer.end(result.rows, result.counts)

@@ -18,6 +18,7 @@ from smtplog.errors import ExitCode
 
 if TYPE_CHECKING:
     import json
+    from collections.abc import Callable
 
     from smtplog.render.summary import SummaryRow, Totals
     from smtplog.report import Report
@@ -311,6 +312,14 @@ class Writer:
             self.out.write(piece)
         if self.flush_each:
             self.out.flush()
+
+    def writes(self) -> "Callable[[str], object]":
+        """What ``write`` comes to for the pieces of the report begun: for a format
+        written as is in blocks (no blank line due, no flush per piece), the blocks' own
+        write, a call less per piece (a session of a jsonl log: tests/test_writer.py)."""
+        if self.flush_each or self._separate or self.options.fmt in ("json", "markdown", "html"):
+            return self.write
+        return self.out.write
 
     def end(self, rows: tuple["SummaryRow", ...], counts: object = None) -> None:
         self._open = False

@@ -99,8 +99,9 @@ class StreamLines:
                 stream.runner_up,
             )
             self._head = _head(stream.header([]))
+        counted = f"{number}" if number.__class__ is int else _value(number)
         return _visible(
-            f'{self._head}"sessions": [{_session(session)}], "session_number": {_value(number)}}}\n'
+            f'{self._head}"sessions": [{_session(session)}], "session_number": {counted}}}\n'
         )
 
 
@@ -177,6 +178,8 @@ def _session(session: SessionReport) -> str:
     outcome, failed_at, one_sided = verdict.outcome, verdict.failed_at, analysis.one_sided
     findings, observations = session.findings, session.observations
     violations, capabilities, notes = analysis.violations, analysis.capabilities, analysis.notes
+    target = analysis.target  # (a text, mostly: _value(target) without a call)
+    aimed = _string(target) if target.__class__ is str and target.isascii() else _value(target)
     authenticated = analysis.authenticated
     if authenticated is False or authenticated is True:
         signed_in = "true" if authenticated else "false"
@@ -194,7 +197,7 @@ def _session(session: SessionReport) -> str:
     return (
         f'{{"outcome": {_WORDS.get(outcome) or _word(outcome)}, '
         f'"failed_at": {_WORDS.get(failed_at) or _word(failed_at)}, '
-        f'"target": {_value(analysis.target)}, '
+        f'"target": {aimed}, '
         f'"diagnoses": [{diagnoses}], '
         f'"observations": '
         f"[{', '.join([_finding(f) for f in observations]) if observations else ''}], "
