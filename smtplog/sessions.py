@@ -67,9 +67,8 @@ _MAY_START = _REPLY | _CONNECTING | _CONNECTED | _PROMPT  # see Connection.start
 _KINDS: dict[type, int] = {}
 
 # The order sessions began: (stream, connection within the stream) as one int,
-# stream << ORDER_BITS | connection, which heaps compare faster than a tuple (2% of a
-# summary log's time); equal to the tuple's order while a stream has fewer than
-# 2**40 connections.
+# stream << ORDER_BITS | connection, which the heaps compare a little faster than a
+# tuple; the same order as the tuple's while a stream has fewer than 2**40 connections.
 Order = int
 ORDER_BITS = 40
 
@@ -445,7 +444,7 @@ class Splitter:
             if len(lines) != 1 or len(lines[0]) > _TEXT_WEIGHT:
                 weight = _weight(event)
         # current.track(event) (an event is of one of these types at most: their slots clash;
-        # each of them is one of _REPORTED: the rest, notes mostly, change nothing)
+        # each of them is one of _REPORTS: the rest, notes mostly, change nothing)
         if kind & _REPORTS:
             if kind & _REPLY:
                 current.traffic = current.reportable = True
