@@ -792,24 +792,22 @@ class _Sessions:
             assert process.key is not None
             if kind == "tls":
                 tls = _tls_event(entry, process.key)
-                if not process.connected and (match := _TLS.search(entry.text)):
+                peer = _tls_facts(entry.text)[3]
+                if not process.connected and peer is not None:
                     process.connected = True
                     out.append(
                         Connected(
-                            target=match.group("peer"),
-                            span=entry.span,
-                            time=envelope.time,
-                            stream=process.key,
+                            target=peer, span=entry.span, time=envelope.time, stream=process.key
                         )
                     )
                 out.append(tls)
                 return
-            match = _CONNECT_TO.match(entry.text)
-            error = match.group("error") if match else entry.text
+            connect_to = _connect_to(entry.text)
+            error = connect_to[1] if connect_to else entry.text
             process.connect_failures.add(entry.text)
             out.append(
                 ConnectFailed(
-                    reason=failure_reason(error),
+                    reason=_failure_reason(error),
                     detail=entry.text,
                     span=entry.span,
                     time=envelope.time,
@@ -938,16 +936,38 @@ class _Sessions:
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:
-    match = _TLS.search(entry.text)
+    version, cipher, verified, _peer = _tls_facts(entry.text)
     return TlsStarted(
-        version=match.group("version") if match else None,
-        cipher=match.group("cipher") if match else None,
-        verified=None if not match else not entry.text.startswith(("Untrusted", "Anonymous")),
+        version=version,
+        cipher=cipher,
+        verified=verified,
         detail=entry.text,
         span=entry.span,
         time=entry.envelope.time,
         stream=key,
     )
+
+
+@lru_cache(maxsize=256)  # a log repeats a few TLS summaries (per peer, cipher): one parse each
+def _tls_facts(text: str) -> tuple[str | None, str | None, bool | None, str | None]:
+    """What a TLS summary line says: (version, cipher, verified, peer); all None if it
+    is not one ``_TLS`` reads."""
+    match = _TLS.search(text)
+    if match is None:
+        return None, None, None, None
+    verified = not text.startswith(("Untrusted", "Anonymous"))
+    return match.group("version"), match.group("cipher"), verified, match.group("peer")
+
+
+@lru_cache(maxsize=256)  # "connect to H[IP]:25: Connection timed out", again and again
+def _connect_to(text: str) -> tuple[str, str] | None:
+    """``_CONNECT_TO.match(text)`` as (host, error)."""
+    match = _CONNECT_TO.match(text)
+    return match.group("host", "error") if match else None  # type: ignore[return-value]
+
+
+# failure_reason asks a list of expressions: each error text (a few in a log) once.
+_failure_reason = lru_cache(maxsize=256)(failure_reason)
 
 
 def _split_reject(rest: str) -> tuple[str, str]:
@@ -990,14 +1010,14 @@ def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     Without the chat, the command named is the last one the client sent; the
     session is taken to have stopped in its phase.
     """
-    match = _SESSION_END.match(entry.text)
+    ended = _session_end(entry.text)
     time = entry.envelope.time
-    where = match.group("where") if match else ""
-    if match and not chat:
+    kind, where = ended if ended else ("", "")
+    if ended and not chat:
         verb = _SMTPD_WHERE.get(where)
         if verb not in (None, "QUIT"):
             out.append(_request_for(verb, "<…>", None, entry, key))
-    if match and match.group("kind") == "timeout":
+    if kind == "timeout":
         out.append(
             Timeout(
                 waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
@@ -1017,6 +1037,13 @@ def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     )
 
 
+@lru_cache(maxsize=256)  # "lost connection after RCPT from H[IP]", again and again
+def _session_end(text: str) -> tuple[str, str] | None:
+    """``_SESSION_END.match(text)`` as (kind, where)."""
+    match = _SESSION_END.match(text)
+    return match.group("kind", "where") if match else None  # type: ignore[return-value]
+
+
 def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Record]) -> None:
     """ "disconnect from H[IP] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".
 
@@ -1024,8 +1051,7 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Recor
     message accepted: data=1 with a queue id means "250 queued" was sent.
     """
     time = entry.envelope.time
-    counters = _counters(entry.text)  # the last of a name wins
-    accepted = sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
+    accepted = _accepted(entry.text)
     if not process.chat and accepted and process.queue_ids:
         queue_id = sorted(process.queue_ids)[-1]
         out.append(DataEnd(span=None, time=time, stream=key))
@@ -1042,6 +1068,14 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Recor
         out.append(Note(text=entry.text, span=entry.span, time=time, stream=key))
         return
     out.append(Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key))
+
+
+@lru_cache(maxsize=256)  # a log repeats a few disconnect lines (per client, per counts)
+def _accepted(text: str) -> int:
+    """The messages a disconnect line counts as accepted (data= and bdat=; the last of a
+    name wins)."""
+    counters = _counters(text)
+    return sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
 
 
 def _counters(text: str) -> dict[str, str]:
@@ -1114,11 +1148,12 @@ def _rebuild_delivery(
             _reply_lines(match.group("reply"), entry, key, out)
             return
     elif text.startswith("connect to "):
-        if match := _CONNECT_TO.match(text):
-            if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
+        if connect_to := _connect_to(text):
+            host, error = connect_to
+            if f"connect to {host}: {error}" in connect_failures:
                 out.append(Note(text=entry.text, span=span, time=time, stream=key))
                 return
-            reason = failure_reason(match.group("error"))
+            reason = _failure_reason(error)
             out.append(ConnectFailed(reason=reason, detail=text, span=span, time=time, stream=key))
             return
     elif text.startswith(("lost connection with ", "conversation with ")) and (
@@ -1200,6 +1235,7 @@ def _fields(text: str) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=256)  # "RCPT TO command", "end of DATA command"...: a few in a log
 def _in_reply_to(what: str) -> str | None:
     """The request "(in reply to X)" names: the first of ``_IN_REPLY_TO`` that X begins with."""
     match = _IN_REPLY_TO_ANY.match(what)

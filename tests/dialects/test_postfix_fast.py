@@ -676,3 +676,97 @@ def test_host_said_reads_as_the_expression(text: str) -> None:
     match = postfix._SAID.match(text)
     expected = match.group("host", "reply", "what") if match else None
     assert postfix._host_said(text) == expected
+
+
+# -- what a text says, read once per distinct text (lru_cache) ---------------------------------
+# Each cached reader is the expression it stands for, on any text, the first time (reading)
+# and the next (from the cache).
+
+_TLS_PARTS = [
+    "Untrusted ",
+    "Anonymous ",
+    "Verified ",
+    "Trusted ",
+    "TLS connection established to ",
+    "TLS connection reused from ",
+    "127.0.0.1[127.0.0.1]:2525",
+    ":",
+    " ",
+    "TLSv1.3",
+    " with cipher ",
+    "TLS_AES_256_GCM_SHA384",
+    " (256/256 bits)",
+    "\n",
+    "\u00a0",
+    "x",
+]
+
+
+@given(st.lists(st.sampled_from(_TLS_PARTS), max_size=9).map("".join))
+@example(
+    "Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:2525: TLSv1.3 with cipher "
+    "TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS"
+)
+@example("Verified TLS connection reused from x[1]: TLSv1.2 with cipher Y")
+def test_tls_facts_read_as_the_expression(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    match = postfix._TLS.search(text)
+    expected = (
+        (None, None, None, None)
+        if match is None
+        else (
+            match.group("version"),
+            match.group("cipher"),
+            not text.startswith(("Untrusted", "Anonymous")),
+            match.group("peer"),
+        )
+    )
+    assert postfix._tls_facts(text) == expected
+    assert postfix._tls_facts(text) == expected
+
+
+@given(st.lists(st.sampled_from(_COUNTER_PARTS), max_size=7).map("".join))
+@example("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5")
+@example("disconnect from x[1] data=1 bdat=2/3 data=4 commands=2/4")
+def test_accepted_counts_as_the_expression_finds_them(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    counters = dict(postfix._COUNTERS.findall(text))
+    expected = sum(int(counters[name]) for name in ("data", "bdat") if name in counters)
+    assert postfix._accepted(text) == expected
+    assert postfix._accepted(text) == expected
+
+
+_END_PARTS = [
+    "lost connection",
+    "timeout",
+    "too many errors",
+    "connect to ",
+    " after ",
+    "RCPT",
+    "END-OF-MESSAGE",
+    " (1234 bytes)",
+    " from ",
+    "x[192.0.2.1]",
+    ":25",
+    ": ",
+    "Connection refused",
+    "\n",
+    " ",
+    "\u00a0",
+]
+
+
+@given(st.lists(st.sampled_from(_END_PARTS), max_size=8).map("".join))
+@example("lost connection after RCPT from localhost[127.0.0.1]")
+@example("connect to 127.0.0.1[127.0.0.1]:2526: Connection refused")
+def test_session_ends_and_connect_failures_read_as_the_expressions(text: str) -> None:
+    from smtplog.dialects import base, postfix
+
+    end = postfix._SESSION_END.match(text)
+    connect = postfix._CONNECT_TO.match(text)
+    for _twice in range(2):
+        assert postfix._session_end(text) == (end.group("kind", "where") if end else None)
+        assert postfix._connect_to(text) == (connect.group("host", "error") if connect else None)
+        assert postfix._failure_reason(text) == base.failure_reason(text)
