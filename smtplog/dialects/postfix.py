@@ -479,7 +479,27 @@ _CHAT_PREFIX = re.compile(r"[<>] (?:[^\s\[\]]*\[[^\]]*\](?::\d+)?: )?")
 _REPLY_CODE = re.compile(r"[1-5][0-9][0-9](?=[ -]|$)")
 
 
+# A message without a queue id that a log repeats ("connect from H[IP]", a TLS summary,
+# "lost connection after RCPT from H[IP]"...): the (kind, text, peer) of its entry.
+_known_entries: dict[str, tuple[str, str, str]] = {}
+
+
 def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
+    """``_made_entry``, the entry of a message seen before (without a queue id, not chat)
+    made from what was kept of it (tests/dialects/test_postfix_fast.py)."""
+    known = _known_entries.get(message)
+    if known is not None:
+        kind, text, peer = known
+        end = line.end
+        span = Span(line.number, line.number if end is None else end)
+        return Entry(kind, envelope, span, text, None, None, peer)
+    entry = _made_entry(message, envelope, line)
+    if entry is not None and entry.queue_id is None and entry.kind[:4] != "chat":
+        _remember(_known_entries, message, (entry.kind, entry.text, entry.peer))
+    return entry
+
+
+def _made_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     """The entry the grammar makes of the commonest messages, made without it: verbose
     internals (``other``), chat lines, and the entries that are one terminal. None:
     ask the grammar (tests/dialects/test_postfix_fast.py proves both agree)."""
@@ -488,7 +508,8 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     rest = message[match.end() :] if match else message
     if not rest:
         return None
-    span = Span(line.number, line.last)
+    end = line.end
+    span = Span(line.number, line.number if end is None else end)  # (line.last)
     first = rest[0]
     if first in "<>" and (prefix := _CHAT_PREFIX.match(rest)) is not None:
         return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id, span)

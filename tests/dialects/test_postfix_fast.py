@@ -770,3 +770,42 @@ def test_session_ends_and_connect_failures_read_as_the_expressions(text: str) ->
         assert postfix._session_end(text) == (end.group("kind", "where") if end else None)
         assert postfix._connect_to(text) == (connect.group("host", "error") if connect else None)
         assert postfix._failure_reason(text) == base.failure_reason(text)
+
+
+def _sample_messages() -> list[str]:
+    """The messages of every Postfix sample line (after the envelope), and the edges."""
+    from smtplog.dialects import postfix
+
+    messages = list(EDGE_MESSAGES)
+    for path in sorted((SAMPLES / "postfix").iterdir()):
+        for text in path.read_text().splitlines():
+            envelope, message = postfix._envelope(text)
+            if envelope is not None:
+                messages.append(message)
+    return messages
+
+
+@pytest.mark.parametrize("end", [None, 9])
+def test_a_repeated_message_makes_the_entry_it_made_the_first_time(
+    monkeypatch: pytest.MonkeyPatch, end: int | None
+) -> None:
+    """``_fast_entry`` keeps the entry of a message without a queue id (not chat): made
+    again from what was kept, on another line and in another envelope, it is the entry
+    ``_made_entry`` makes there."""
+    from smtplog.dialects import postfix
+
+    monkeypatch.setattr(postfix, "_known_entries", {})
+    first = postfix.Envelope("smtpd", "postfix/smtpd", "1", 1.0)
+    again = postfix.Envelope("smtp", "postfix/smtp", "2", None, "warning")
+    for message in _sample_messages():
+        if not message.strip():
+            continue  # (_line_records asks no blank message)
+        made = postfix._made_entry(message, first, Line(3, message))
+        assert postfix._fast_entry(message, first, Line(3, message)) == made
+        line = Line(7, f"x {message}", end=end)
+        assert postfix._fast_entry(message, again, line) == postfix._made_entry(
+            message, again, line
+        )
+    assert postfix._known_entries  # the comparisons did read kept entries
+    kinds = {kind for kind, _text, _peer in postfix._known_entries.values()}
+    assert {"connect-from", "disconnect-from", "tls", "other"} <= kinds
