@@ -197,6 +197,8 @@ def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
     while the previous piece was a continuation, so a reply that merely
     mentions a number is left alone. Text without a leading code gives [].
     """
+    if text[3:4] == " " and text[:1] in "2345" and text[1:3].isdecimal():
+        return [(int(text[:3]), " ", text[4:])]  # one line (what the expression finds)
     match = _JOINED_REPLY_START.match(text)
     if not match:
         return []
@@ -265,6 +267,7 @@ def _envelope(text: str) -> tuple[Envelope | None, str]:
 
 
 _SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
+_SEVERITY_FIRSTS = "wefp"  # what each begins with: most messages are asked one character
 
 MAX_KNOWN_PREFIXES = 4096  # each of the three caches below
 # What a line names up to the "[" before its pid ("Nov 28 20:46:41 mx postfix/smtp"): the
@@ -307,7 +310,7 @@ def _envelope_at(
         envelope, start = _matched_envelope(text, end)
         return envelope, start, False
     service, program, time, _skips = known
-    if text.startswith(_SEVERITIES, end):
+    if text[end : end + 1] in _SEVERITY_FIRSTS and text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
         envelope = Envelope(service, program, pid, time, severity)
         return envelope, end + len(severity) + 2, was_known
@@ -676,7 +679,7 @@ class PostfixDialect(LineDialect):
                 if text.strip() and not _OTHER_DAEMON.match(text):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
-            if not message.strip():
+            if not message or message.isspace():  # (not message.strip(), without a copy)
                 continue
             if fast:
                 entry = _fast_entry(message, envelope, line)
@@ -737,8 +740,10 @@ class _Sessions:
         process.quit = False
         process.connected = False
         process.ended = False
-        process.queue_ids = set()
-        process.connect_failures = set()
+        if process.queue_ids:  # (an empty one is nobody else's: kept)
+            process.queue_ids = set()
+        if process.connect_failures:
+            process.connect_failures = set()
         process.client = None
         process.helo = None
         return process.key

@@ -809,3 +809,32 @@ def test_a_repeated_message_makes_the_entry_it_made_the_first_time(
     assert postfix._known_entries  # the comparisons did read kept entries
     kinds = {kind for kind, _text, _peer in postfix._known_entries.values()}
     assert {"connect-from", "disconnect-from", "tls", "other"} <= kinds
+
+
+def test_every_severity_begins_with_a_character_asked_first() -> None:
+    from smtplog.dialects import postfix
+
+    assert {severity[0] for severity in postfix._SEVERITIES} <= set(postfix._SEVERITY_FIRSTS)
+    assert len(postfix._SEVERITY_FIRSTS) == len(set(postfix._SEVERITY_FIRSTS))
+
+
+@given(st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x85\u00a0\u2028\u3000\u200bx", max_size=6))
+def test_a_blank_message_is_what_strip_calls_blank(message: str) -> None:
+    """_line_records asks ``not message or message.isspace()`` for ``not message.strip()``."""
+    assert (not message or message.isspace()) == (not message.strip())
+
+
+@given(st.text(alphabet="0123456789 -x\u0663\u00b2\n", max_size=7))
+@example("550 5.1.1 no")
+@example("150 not a reply code")
+@example("5\u0663\u0663 x")  # decimal digits, not ASCII: \\d takes them, int() reads them
+@example("5\u00b20 x")  # a digit, not decimal
+def test_a_one_line_reply_splits_as_the_expression_reads_it(text: str) -> None:
+    """``split_joined_reply`` reads "DDD text" without the expression: the same line."""
+    from smtplog.dialects import postfix
+
+    match = postfix._JOINED_REPLY_START.match(text)
+    if match is not None and match.group(2) == " ":
+        assert postfix.split_joined_reply(text) == [(int(match.group(1)), " ", text[4:])]
+    elif match is None:
+        assert postfix.split_joined_reply(text) == []
