@@ -484,6 +484,15 @@ def test_the_colour_prefilter_is_the_expression(text: str) -> None:
     assert escapes.may_have_colour(f"Nov 28 mx: {text} end") == expected
 
 
+@given(st.text(alphabet=":\\$#%C>x ", max_size=20))
+def test_the_prompt_prefilter_is_the_definition(text: str) -> None:
+    """``may_have_prompt`` looks for a backslash alone before ":\\": the same answer."""
+    from smtplog.cleanup import shell
+
+    expected = "$" in text or "#" in text or "%" in text or ":\\" in text
+    assert shell.may_have_prompt(text) == expected
+
+
 @pytest.mark.parametrize("text", ["a ``` b", "a ~~~ b", "a `` ` b", "~~ ~", "plain", "`~`~`~"])
 def test_the_fence_prefilter_is_the_definition(text: str) -> None:
     from smtplog.cleanup import ALWAYS

@@ -27,8 +27,9 @@ PROMPT = re.compile(
 
 
 def may_have_prompt(text: str) -> bool:
-    """Every prompt above ends in "$", "#" or "%", or is a Windows one ("C:\\...>")."""
-    return "$" in text or "#" in text or "%" in text or ":\\" in text
+    """Every prompt above ends in "$", "#" or "%", or is a Windows one ("C:\\...>").
+    (A backslash is looked for alone first: one character is found many times faster.)"""
+    return "$" in text or "#" in text or "%" in text or ("\\" in text and ":\\" in text)
 
 
 def is_prompt(text: str) -> bool:

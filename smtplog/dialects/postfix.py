@@ -197,6 +197,8 @@ def split_joined_reply(text: str) -> list[tuple[int, str, str]]:
     while the previous piece was a continuation, so a reply that merely
     mentions a number is left alone. Text without a leading code gives [].
     """
+    if text[3:4] == " " and text[:1] in "2345" and text[1:3].isdecimal():
+        return [(int(text[:3]), " ", text[4:])]  # one line (what the expression finds)
     match = _JOINED_REPLY_START.match(text)
     if not match:
         return []
@@ -265,6 +267,7 @@ def _envelope(text: str) -> tuple[Envelope | None, str]:
 
 
 _SEVERITIES = ("warning: ", "error: ", "fatal: ", "panic: ")
+_SEVERITY_FIRSTS = "wefp"  # what each begins with: most messages are asked one character
 
 MAX_KNOWN_PREFIXES = 4096  # each of the three caches below
 # What a line names up to the "[" before its pid ("Nov 28 20:46:41 mx postfix/smtp"): the
@@ -307,7 +310,7 @@ def _envelope_at(
         envelope, start = _matched_envelope(text, end)
         return envelope, start, False
     service, program, time, _skips = known
-    if text.startswith(_SEVERITIES, end):
+    if text[end : end + 1] in _SEVERITY_FIRSTS and text.startswith(_SEVERITIES, end):
         severity = text[end : text.index(":", end)]
         envelope = Envelope(service, program, pid, time, severity)
         return envelope, end + len(severity) + 2, was_known
@@ -479,7 +482,27 @@ _CHAT_PREFIX = re.compile(r"[<>] (?:[^\s\[\]]*\[[^\]]*\](?::\d+)?: )?")
 _REPLY_CODE = re.compile(r"[1-5][0-9][0-9](?=[ -]|$)")
 
 
+# A message without a queue id that a log repeats ("connect from H[IP]", a TLS summary,
+# "lost connection after RCPT from H[IP]"...): the (kind, text, peer) of its entry.
+_known_entries: dict[str, tuple[str, str, str]] = {}
+
+
 def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
+    """``_made_entry``, the entry of a message seen before (without a queue id, not chat)
+    made from what was kept of it (tests/dialects/test_postfix_fast.py)."""
+    known = _known_entries.get(message)
+    if known is not None:
+        kind, text, peer = known
+        end = line.end
+        span = Span(line.number, line.number if end is None else end)
+        return Entry(kind, envelope, span, text, None, None, peer)
+    entry = _made_entry(message, envelope, line)
+    if entry is not None and entry.queue_id is None and entry.kind[:4] != "chat":
+        _remember(_known_entries, message, (entry.kind, entry.text, entry.peer))
+    return entry
+
+
+def _made_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     """The entry the grammar makes of the commonest messages, made without it: verbose
     internals (``other``), chat lines, and the entries that are one terminal. None:
     ask the grammar (tests/dialects/test_postfix_fast.py proves both agree)."""
@@ -488,7 +511,8 @@ def _fast_entry(message: str, envelope: Envelope, line: Line) -> Entry | None:
     rest = message[match.end() :] if match else message
     if not rest:
         return None
-    span = Span(line.number, line.last)
+    end = line.end
+    span = Span(line.number, line.number if end is None else end)  # (line.last)
     first = rest[0]
     if first in "<>" and (prefix := _CHAT_PREFIX.match(rest)) is not None:
         return _chat(prefix.group(0), rest[prefix.end() :], envelope, line, queue_id, span)
@@ -655,7 +679,7 @@ class PostfixDialect(LineDialect):
                 if text.strip() and not _OTHER_DAEMON.match(text):
                     yield Unparsed(text=line.text, span=Span.of(line.number))
                 continue
-            if not message.strip():
+            if not message or message.isspace():  # (not message.strip(), without a copy)
                 continue
             if fast:
                 entry = _fast_entry(message, envelope, line)
@@ -716,8 +740,10 @@ class _Sessions:
         process.quit = False
         process.connected = False
         process.ended = False
-        process.queue_ids = set()
-        process.connect_failures = set()
+        if process.queue_ids:  # (an empty one is nobody else's: kept)
+            process.queue_ids = set()
+        if process.connect_failures:
+            process.connect_failures = set()
         process.client = None
         process.helo = None
         return process.key
@@ -792,24 +818,22 @@ class _Sessions:
             assert process.key is not None
             if kind == "tls":
                 tls = _tls_event(entry, process.key)
-                if not process.connected and (match := _TLS.search(entry.text)):
+                peer = _tls_facts(entry.text)[3]
+                if not process.connected and peer is not None:
                     process.connected = True
                     out.append(
                         Connected(
-                            target=match.group("peer"),
-                            span=entry.span,
-                            time=envelope.time,
-                            stream=process.key,
+                            target=peer, span=entry.span, time=envelope.time, stream=process.key
                         )
                     )
                 out.append(tls)
                 return
-            match = _CONNECT_TO.match(entry.text)
-            error = match.group("error") if match else entry.text
+            connect_to = _connect_to(entry.text)
+            error = connect_to[1] if connect_to else entry.text
             process.connect_failures.add(entry.text)
             out.append(
                 ConnectFailed(
-                    reason=failure_reason(error),
+                    reason=_failure_reason(error),
                     detail=entry.text,
                     span=entry.span,
                     time=envelope.time,
@@ -938,16 +962,38 @@ class _Sessions:
 
 
 def _tls_event(entry: Entry, key: str) -> TlsStarted:
-    match = _TLS.search(entry.text)
+    version, cipher, verified, _peer = _tls_facts(entry.text)
     return TlsStarted(
-        version=match.group("version") if match else None,
-        cipher=match.group("cipher") if match else None,
-        verified=None if not match else not entry.text.startswith(("Untrusted", "Anonymous")),
+        version=version,
+        cipher=cipher,
+        verified=verified,
         detail=entry.text,
         span=entry.span,
         time=entry.envelope.time,
         stream=key,
     )
+
+
+@lru_cache(maxsize=256)  # a log repeats a few TLS summaries (per peer, cipher): one parse each
+def _tls_facts(text: str) -> tuple[str | None, str | None, bool | None, str | None]:
+    """What a TLS summary line says: (version, cipher, verified, peer); all None if it
+    is not one ``_TLS`` reads."""
+    match = _TLS.search(text)
+    if match is None:
+        return None, None, None, None
+    verified = not text.startswith(("Untrusted", "Anonymous"))
+    return match.group("version"), match.group("cipher"), verified, match.group("peer")
+
+
+@lru_cache(maxsize=256)  # "connect to H[IP]:25: Connection timed out", again and again
+def _connect_to(text: str) -> tuple[str, str] | None:
+    """``_CONNECT_TO.match(text)`` as (host, error)."""
+    match = _CONNECT_TO.match(text)
+    return match.group("host", "error") if match else None  # type: ignore[return-value]
+
+
+# failure_reason asks a list of expressions: each error text (a few in a log) once.
+_failure_reason = lru_cache(maxsize=256)(failure_reason)
 
 
 def _split_reject(rest: str) -> tuple[str, str]:
@@ -990,14 +1036,14 @@ def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     Without the chat, the command named is the last one the client sent; the
     session is taken to have stopped in its phase.
     """
-    match = _SESSION_END.match(entry.text)
+    ended = _session_end(entry.text)
     time = entry.envelope.time
-    where = match.group("where") if match else ""
-    if match and not chat:
+    kind, where = ended if ended else ("", "")
+    if ended and not chat:
         verb = _SMTPD_WHERE.get(where)
         if verb not in (None, "QUIT"):
             out.append(_request_for(verb, "<…>", None, entry, key))
-    if match and match.group("kind") == "timeout":
+    if kind == "timeout":
         out.append(
             Timeout(
                 waiting_for="command", detail=entry.text, span=entry.span, time=time, stream=key
@@ -1017,6 +1063,13 @@ def _smtpd_end(entry: Entry, key: str, chat: bool, out: list[Record]) -> None:
     )
 
 
+@lru_cache(maxsize=256)  # "lost connection after RCPT from H[IP]", again and again
+def _session_end(text: str) -> tuple[str, str] | None:
+    """``_SESSION_END.match(text)`` as (kind, where)."""
+    match = _SESSION_END.match(text)
+    return match.group("kind", "where") if match else None  # type: ignore[return-value]
+
+
 def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Record]) -> None:
     """ "disconnect from H[IP] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".
 
@@ -1024,8 +1077,7 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Recor
     message accepted: data=1 with a queue id means "250 queued" was sent.
     """
     time = entry.envelope.time
-    counters = _counters(entry.text)  # the last of a name wins
-    accepted = sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
+    accepted = _accepted(entry.text)
     if not process.chat and accepted and process.queue_ids:
         queue_id = sorted(process.queue_ids)[-1]
         out.append(DataEnd(span=None, time=time, stream=key))
@@ -1042,6 +1094,14 @@ def _smtpd_disconnect(entry: Entry, key: str, process: _Process, out: list[Recor
         out.append(Note(text=entry.text, span=entry.span, time=time, stream=key))
         return
     out.append(Closed(by="client", detail=entry.text, span=entry.span, time=time, stream=key))
+
+
+@lru_cache(maxsize=256)  # a log repeats a few disconnect lines (per client, per counts)
+def _accepted(text: str) -> int:
+    """The messages a disconnect line counts as accepted (data= and bdat=; the last of a
+    name wins)."""
+    counters = _counters(text)
+    return sum(int(counters[n]) for n in ("data", "bdat") if n in counters)
 
 
 def _counters(text: str) -> dict[str, str]:
@@ -1114,11 +1174,12 @@ def _rebuild_delivery(
             _reply_lines(match.group("reply"), entry, key, out)
             return
     elif text.startswith("connect to "):
-        if match := _CONNECT_TO.match(text):
-            if f"connect to {match.group('host')}: {match.group('error')}" in connect_failures:
+        if connect_to := _connect_to(text):
+            host, error = connect_to
+            if f"connect to {host}: {error}" in connect_failures:
                 out.append(Note(text=entry.text, span=span, time=time, stream=key))
                 return
-            reason = failure_reason(match.group("error"))
+            reason = _failure_reason(error)
             out.append(ConnectFailed(reason=reason, detail=text, span=span, time=time, stream=key))
             return
     elif text.startswith(("lost connection with ", "conversation with ")) and (
@@ -1200,6 +1261,7 @@ def _fields(text: str) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=256)  # "RCPT TO command", "end of DATA command"...: a few in a log
 def _in_reply_to(what: str) -> str | None:
     """The request "(in reply to X)" names: the first of ``_IN_REPLY_TO`` that X begins with."""
     match = _IN_REPLY_TO_ANY.match(what)

@@ -676,3 +676,165 @@ def test_host_said_reads_as_the_expression(text: str) -> None:
     match = postfix._SAID.match(text)
     expected = match.group("host", "reply", "what") if match else None
     assert postfix._host_said(text) == expected
+
+
+# -- what a text says, read once per distinct text (lru_cache) ---------------------------------
+# Each cached reader is the expression it stands for, on any text, the first time (reading)
+# and the next (from the cache).
+
+_TLS_PARTS = [
+    "Untrusted ",
+    "Anonymous ",
+    "Verified ",
+    "Trusted ",
+    "TLS connection established to ",
+    "TLS connection reused from ",
+    "127.0.0.1[127.0.0.1]:2525",
+    ":",
+    " ",
+    "TLSv1.3",
+    " with cipher ",
+    "TLS_AES_256_GCM_SHA384",
+    " (256/256 bits)",
+    "\n",
+    "\u00a0",
+    "x",
+]
+
+
+@given(st.lists(st.sampled_from(_TLS_PARTS), max_size=9).map("".join))
+@example(
+    "Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:2525: TLSv1.3 with cipher "
+    "TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS"
+)
+@example("Verified TLS connection reused from x[1]: TLSv1.2 with cipher Y")
+def test_tls_facts_read_as_the_expression(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    match = postfix._TLS.search(text)
+    expected = (
+        (None, None, None, None)
+        if match is None
+        else (
+            match.group("version"),
+            match.group("cipher"),
+            not text.startswith(("Untrusted", "Anonymous")),
+            match.group("peer"),
+        )
+    )
+    assert postfix._tls_facts(text) == expected
+    assert postfix._tls_facts(text) == expected
+
+
+@given(st.lists(st.sampled_from(_COUNTER_PARTS), max_size=7).map("".join))
+@example("disconnect from localhost[127.0.0.1] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5")
+@example("disconnect from x[1] data=1 bdat=2/3 data=4 commands=2/4")
+def test_accepted_counts_as_the_expression_finds_them(text: str) -> None:
+    from smtplog.dialects import postfix
+
+    counters = dict(postfix._COUNTERS.findall(text))
+    expected = sum(int(counters[name]) for name in ("data", "bdat") if name in counters)
+    assert postfix._accepted(text) == expected
+    assert postfix._accepted(text) == expected
+
+
+_END_PARTS = [
+    "lost connection",
+    "timeout",
+    "too many errors",
+    "connect to ",
+    " after ",
+    "RCPT",
+    "END-OF-MESSAGE",
+    " (1234 bytes)",
+    " from ",
+    "x[192.0.2.1]",
+    ":25",
+    ": ",
+    "Connection refused",
+    "\n",
+    " ",
+    "\u00a0",
+]
+
+
+@given(st.lists(st.sampled_from(_END_PARTS), max_size=8).map("".join))
+@example("lost connection after RCPT from localhost[127.0.0.1]")
+@example("connect to 127.0.0.1[127.0.0.1]:2526: Connection refused")
+def test_session_ends_and_connect_failures_read_as_the_expressions(text: str) -> None:
+    from smtplog.dialects import base, postfix
+
+    end = postfix._SESSION_END.match(text)
+    connect = postfix._CONNECT_TO.match(text)
+    for _twice in range(2):
+        assert postfix._session_end(text) == (end.group("kind", "where") if end else None)
+        assert postfix._connect_to(text) == (connect.group("host", "error") if connect else None)
+        assert postfix._failure_reason(text) == base.failure_reason(text)
+
+
+def _sample_messages() -> list[str]:
+    """The messages of every Postfix sample line (after the envelope), and the edges."""
+    from smtplog.dialects import postfix
+
+    messages = list(EDGE_MESSAGES)
+    for path in sorted((SAMPLES / "postfix").iterdir()):
+        for text in path.read_text().splitlines():
+            envelope, message = postfix._envelope(text)
+            if envelope is not None:
+                messages.append(message)
+    return messages
+
+
+@pytest.mark.parametrize("end", [None, 9])
+def test_a_repeated_message_makes_the_entry_it_made_the_first_time(
+    monkeypatch: pytest.MonkeyPatch, end: int | None
+) -> None:
+    """``_fast_entry`` keeps the entry of a message without a queue id (not chat): made
+    again from what was kept, on another line and in another envelope, it is the entry
+    ``_made_entry`` makes there."""
+    from smtplog.dialects import postfix
+
+    monkeypatch.setattr(postfix, "_known_entries", {})
+    first = postfix.Envelope("smtpd", "postfix/smtpd", "1", 1.0)
+    again = postfix.Envelope("smtp", "postfix/smtp", "2", None, "warning")
+    for message in _sample_messages():
+        if not message.strip():
+            continue  # (_line_records asks no blank message)
+        made = postfix._made_entry(message, first, Line(3, message))
+        assert postfix._fast_entry(message, first, Line(3, message)) == made
+        line = Line(7, f"x {message}", end=end)
+        assert postfix._fast_entry(message, again, line) == postfix._made_entry(
+            message, again, line
+        )
+    assert postfix._known_entries  # the comparisons did read kept entries
+    kinds = {kind for kind, _text, _peer in postfix._known_entries.values()}
+    assert {"connect-from", "disconnect-from", "tls", "other"} <= kinds
+
+
+def test_every_severity_begins_with_a_character_asked_first() -> None:
+    from smtplog.dialects import postfix
+
+    assert {severity[0] for severity in postfix._SEVERITIES} <= set(postfix._SEVERITY_FIRSTS)
+    assert len(postfix._SEVERITY_FIRSTS) == len(set(postfix._SEVERITY_FIRSTS))
+
+
+@given(st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x85\u00a0\u2028\u3000\u200bx", max_size=6))
+def test_a_blank_message_is_what_strip_calls_blank(message: str) -> None:
+    """_line_records asks ``not message or message.isspace()`` for ``not message.strip()``."""
+    assert (not message or message.isspace()) == (not message.strip())
+
+
+@given(st.text(alphabet="0123456789 -x\u0663\u00b2\n", max_size=7))
+@example("550 5.1.1 no")
+@example("150 not a reply code")
+@example("5\u0663\u0663 x")  # decimal digits, not ASCII: \\d takes them, int() reads them
+@example("5\u00b20 x")  # a digit, not decimal
+def test_a_one_line_reply_splits_as_the_expression_reads_it(text: str) -> None:
+    """``split_joined_reply`` reads "DDD text" without the expression: the same line."""
+    from smtplog.dialects import postfix
+
+    match = postfix._JOINED_REPLY_START.match(text)
+    if match is not None and match.group(2) == " ":
+        assert postfix.split_joined_reply(text) == [(int(match.group(1)), " ", text[4:])]
+    elif match is None:
+        assert postfix.split_joined_reply(text) == []
