@@ -56,3 +56,20 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
         matched_by="a command before the greeting, then a refusal",
         consequences=_consequences(diagnoser, *shown),
     )
+
+
+def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
+    """observations.observe before it skipped the EHLO checks of a session without EHLO."""
+    from smtplog.report import SEVERITY_ORDER
+    from smtplog.rules.observations import CHECKS
+
+    ids = {finding.id for finding in findings}
+    notes = []
+    for check in CHECKS:
+        note = check(diagnoser, ids)
+        if note is not None:
+            notes.append(note)
+            ids.add(f"{note.id}:{note.severity}")
+    if len(notes) > 1:
+        notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
+    return notes

@@ -30,6 +30,7 @@ from smtplog.rules.classify import (
 )
 from smtplog.rules.engine import Diagnoser, _banner_host, _shorten, session_provider
 from smtplog.rules.evidence import event_text, reply_wire_text, target_port
+from smtplog.rules.observations import ABOUT_EHLO, _ehlo_exchanges, observe
 from smtplog.rules.registry import diagnoses
 from smtplog.rules.structural import _SAYING_KINDS, pregreet
 from smtplog.smtp import command_address
@@ -234,3 +235,17 @@ def test_the_structural_detectors_find_what_their_definitions_find() -> None:
             assert fast(diagnoser) == expected, fast.__name__
             fired[fast.__name__] += expected is not None
     assert all(fired.values()), fired  # (each fires somewhere: the samples hold every kind)
+
+
+def test_the_observations_are_those_of_every_check() -> None:
+    # observe skips the checks of an EHLO reply (ABOUT_EHLO) when the session has none.
+    skipped = 0
+    for analysis in every_analysis():
+        findings = Diagnoser(analysis).run()[0]
+        fast, slow = Diagnoser(analysis), Diagnoser(analysis)
+        assert observe(fast, findings) == definition.observe(slow, findings)
+        if not _ehlo_exchanges(fast):
+            skipped += 1
+            for check in ABOUT_EHLO:
+                assert check(fast, set()) is None
+    assert skipped > 1000
