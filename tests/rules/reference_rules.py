@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtplog.events import Command, Reply
-from smtplog.protocol import Exchange
+from smtplog.protocol import Exchange, SessionAnalysis
 from smtplog.report import Finding
+from smtplog.rules.classify import ProviderMatch, detect_provider
 from smtplog.rules.evidence import evidence_of
 from smtplog.rules.structural import _consequences, _signals
 
@@ -73,3 +74,17 @@ def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
     if len(notes) > 1:
         notes.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return notes
+
+
+def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
+    """engine.session_provider before it told classify that the replies name no provider."""
+    identity = [analysis.target or ""]
+    if analysis.banner is not None:
+        identity.append(analysis.banner.text)
+    if analysis.ehlo is not None:
+        identity.append(analysis.ehlo.text)
+    found = detect_provider(identity)
+    if found is not None:
+        return found
+    replies = [e for e in analysis.events if isinstance(e, Reply)]
+    return detect_provider([reply.text for reply in replies])

@@ -249,3 +249,20 @@ def test_the_observations_are_those_of_every_check() -> None:
             for check in ABOUT_EHLO:
                 assert check(fast, set()) is None
     assert skipped > 1000
+
+
+def test_the_provider_and_the_classification_are_those_of_the_definitions() -> None:
+    # The session's reply scan also says when its replies name no provider; classify then
+    # does not look for one again in a one-line reply (Diagnoser.names_no_provider).
+    for _round in range(2):  # cold markers first, then warm ones (their phrase test)
+        told = 0
+        for analysis in every_analysis():
+            diagnoser = Diagnoser(analysis)
+            assert diagnoser.provider == definition.session_provider(analysis)
+            for exchange in analysis.exchanges:
+                reply, phase = exchange.reply, exchange.phase
+                unnamed = diagnoser.names_no_provider(reply)
+                told += unnamed
+                expected = classify(reply, phase, diagnoser.provider)
+                assert classify(reply, phase, diagnoser.provider, unnamed=unnamed) == expected
+        assert _round == 0 or told > 1000
