@@ -266,3 +266,32 @@ def test_the_provider_and_the_classification_are_those_of_the_definitions() -> N
                 expected = classify(reply, phase, diagnoser.provider)
                 assert classify(reply, phase, diagnoser.provider, unnamed=unnamed) == expected
         assert _round == 0 or told > 1000
+
+
+def test_an_event_reads_as_the_definition_reads_it() -> None:
+    # event_text looks an event's exact class up (_READERS) instead of testing class by class.
+    from smtplog import events as ev
+    from smtplog.rules.evidence import _event_text
+
+    made: list[Event] = [
+        ev.Reply(code=250, lines=("ok",)),
+        ev.Reply(code=250, lines=("a", "b")),
+        ev.Command(verb="RCPT", argument="TO:<a@b>"),
+        ev.Command(verb="RCPT", argument="TO:<a@b>", text="rcpt to:<a@b>"),
+        ev.AuthResponse(text="*****", role="password"),
+        ev.DataEnd(),
+        ev.TlsFailed(reason="handshake failure"),
+        ev.Encrypted(detail="after STARTTLS"),
+        ev.ClientError(text="error"),
+        ev.Note(text="note"),
+        ev.ShellPrompt(text="$ swaks"),
+        ev.Unparsed(text="??"),
+        ev.Connected(target="mx"),
+    ]
+    for kind in (ev.ConnectFailed, ev.Closed, ev.Timeout):
+        made += [kind(), kind(detail="the detail")]
+    compared = 0
+    for event in [*made, *(e for a in every_analysis() for e in a.events)]:
+        assert event_text(event) == _event_text(event), event
+        compared += 1
+    assert compared > 10000
