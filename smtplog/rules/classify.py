@@ -682,6 +682,14 @@ def _detect_provider(joined: str) -> ProviderMatch | None:
     return _detect_each(joined)
 
 
+def names_no_provider(low: str) -> bool:
+    """True when no provider marker can match a text whose ``lowered`` form is ``low``
+    (none of the phrases every marker needs is in it; False until the markers are warm).
+    The same holds then for any part of that text."""
+    any_marker = _any_marker()
+    return any_marker is not None and any_marker.refuses(low)
+
+
 def _named_provider(text: str, low: str | None) -> ProviderMatch | None:
     """``detect_provider([text])``; ``low``: ``lowered(text)``, which the caller has anyway.
 
@@ -726,15 +734,18 @@ def classify(
     provider: ProviderMatch | None = None,
     *,
     tiers: tuple[str, ...] = TIERS,
+    unnamed: bool = False,
 ) -> Classification:
     """The diagnosis a failing reply gives at ``phase`` (None: unknown phase).
 
     ``provider`` is the receiving provider recognised in the session; the
     reply's own text may name another one (a relay quoting Gmail) and wins.
+    ``unnamed``: the caller knows the reply's text names no provider (it looked).
     """
     text = reply_text(reply)
     low = lowered(text)
-    provider = _named_provider(text, low) or provider
+    if not unnamed:
+        provider = _named_provider(text, low) or provider
     key = provider.key if provider is not None else None
     candidates = _candidates(phase, reply.code, reply.enhanced, tiers, key)
     rules: tuple[Rule, ...] | list[Rule] = candidates.rules

@@ -46,11 +46,13 @@ from smtplog.rules.classify import (
     classify_any_phase,
     detect_provider,
     merge_steps,
+    names_no_provider,
     parse_reply_line,
     providers,
 )
 from smtplog.rules.client_errors import client_error_diagnosis
 from smtplog.rules.evidence import event_text, evidence_of, reply_wire_text, target_port
+from smtplog.rules.literals import lowered
 from smtplog.rules.observations import observe
 from smtplog.rules.registry import get
 from smtplog.rules.structural import BEFORE_REPLIES, ended, in_context, tls_failure
@@ -111,7 +113,10 @@ class Diagnoser:
             else:
                 kinds[kind] = [event]
         self.kinds = kinds
-        self.provider = session_provider(analysis, kinds.get(Reply, ()))  # type: ignore[arg-type]
+        replies: Sequence[Reply] = kinds.get(Reply, ())  # type: ignore[assignment]
+        # (unnamed: the replies' text holds no provider marker, so neither does a one-line
+        # reply's: classify need not look again)
+        self.provider, self.unnamed = _session_provider(analysis, replies)
         self.memo: dict[str, object] = {}  # facts about the session rules ask for often
 
     def of_kind(self, kind: type[E]) -> Sequence[E]:
@@ -122,6 +127,15 @@ class Diagnoser:
     def has(self, *kinds: type[Event]) -> bool:
         """Does the session hold an event of one of these classes (subclasses not included)?"""
         return not self.kinds.keys().isdisjoint(kinds)
+
+    def names_no_provider(self, reply: Reply) -> bool:
+        """Surely no provider marker in the text ``classify`` reads of ``reply``: the session's
+        replies hold none, and a one-line reply's text is that line stripped, a part of theirs."""
+        return (
+            self.unnamed
+            and len(reply.lines) == 1
+            and any(other is reply for other in self.of_kind(Reply))
+        )
 
     # -- building findings ---------------------------------------------------
 
@@ -187,7 +201,10 @@ class Diagnoser:
         Returns the classification and the {detail} of its summary (by default
         the reply itself, quoted).
         """
-        result = classify(exchange.reply, exchange.phase, self.provider)
+        reply = exchange.reply
+        result = classify(
+            reply, exchange.phase, self.provider, unnamed=self.names_no_provider(reply)
+        )
         override = in_context(self, exchange, result)
         if override is not None:
             return override
@@ -483,6 +500,15 @@ def session_provider(
 
     ``replies``: the session's replies, when the caller has them.
     """
+    if replies is None:
+        replies = [e for e in analysis.events if isinstance(e, Reply)]
+    return _session_provider(analysis, replies)[0]
+
+
+def _session_provider(
+    analysis: SessionAnalysis, replies: Sequence[Reply]
+) -> tuple[ProviderMatch | None, bool]:
+    """``session_provider``, and whether the replies' text surely names no provider."""
     identity = [analysis.target or ""]
     if analysis.banner is not None:
         identity.append(analysis.banner.text)
@@ -490,10 +516,12 @@ def session_provider(
         identity.append(analysis.ehlo.text)
     found = detect_provider(identity)
     if found is not None:
-        return found
-    if replies is None:
-        replies = [e for e in analysis.events if isinstance(e, Reply)]
-    return detect_provider([reply.text for reply in replies])
+        return found, False
+    joined = "\n".join([reply.text for reply in replies])
+    low = lowered(joined) if joined else None
+    if low is not None and names_no_provider(low):
+        return None, True  # (what detect_provider says; each text is new: not through its cache)
+    return detect_provider([joined]), False
 
 
 def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:

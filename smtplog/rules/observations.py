@@ -340,11 +340,17 @@ CHECKS: tuple[Callable[[Diagnoser, set[str]], Finding | None], ...] = (
 )
 
 
+# The checks that look only at successful EHLO replies (``_ehlo_exchanges``): without one,
+# each finds nothing (tests/rules/test_fast_paths.py), so a session without one skips them.
+ABOUT_EHLO = frozenset({starttls_not_used, no_enhanced_status_codes, server_capabilities})
+_WITHOUT_EHLO = tuple(check for check in CHECKS if check not in ABOUT_EHLO)
+
+
 def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
     """The observations of one session, given the findings already made."""
     ids = {finding.id for finding in findings}
     notes = []
-    for check in CHECKS:
+    for check in CHECKS if _ehlo_exchanges(diagnoser) else _WITHOUT_EHLO:
         note = check(diagnoser, ids)
         if note is not None:
             notes.append(note)

@@ -74,14 +74,15 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
     """The client sent a command before the 220 greeting, and was refused for it."""
 
     analysis = diagnoser.analysis
-    if not analysis.connected or not diagnoser.has(Reply):
-        return None
-    if not diagnoser.has(Command) and not any(
-        x.verb in ("EHLO", "HELO") for x in analysis.exchanges
-    ):
-        return None  # no command came early (the lists below would be empty)
-    first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
-    early = [e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred]
+    commands = diagnoser.of_kind(Command)
+    if not commands or not analysis.connected or not diagnoser.has(Reply):
+        return None  # without a command none came early (both lists below would be empty)
+    early: list[Command] = []
+    if not all(command.inferred for command in commands):  # (an inferred one is never early)
+        first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
+        early = [
+            e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred
+        ]
     # Postfix postscreen sends a "220-" teaser first: a command typed before the
     # rest of the greeting is "answered" by that greeting's final 220 line.
     early += [
@@ -196,13 +197,12 @@ def tls_port_mismatch(diagnoser: Diagnoser) -> Finding | None:
                 "understand: the client uses implicit TLS on a port that expects STARTTLS"
             )
             return _mismatch(diagnoser, [evidence_of(event)], detail, "TLS bytes in the reply")
+    if analysis.exchanges or analysis.banner is not None or analysis.tls is not None:
+        return None  # (most sessions: the cheap tests first)
     port = target_port(analysis)
     if (
         port in implicit_tls_ports()
         and analysis.connected
-        and analysis.banner is None
-        and analysis.tls is None
-        and not analysis.exchanges
         and (analysis.end is not None or analysis.client_errors)
     ):
         end = analysis.end or analysis.client_errors[-1]

@@ -8,7 +8,9 @@ the bench heads' kinds of session.
 from __future__ import annotations
 
 import string
+import sys
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 from hypothesis import given
@@ -28,9 +30,11 @@ from smtplog.rules.classify import (
 )
 from smtplog.rules.engine import Diagnoser, _banner_host, _shorten, session_provider
 from smtplog.rules.evidence import event_text, reply_wire_text, target_port
+from smtplog.rules.observations import ABOUT_EHLO, _ehlo_exchanges, observe
 from smtplog.rules.registry import diagnoses
-from smtplog.rules.structural import _SAYING_KINDS
+from smtplog.rules.structural import _SAYING_KINDS, pregreet
 from smtplog.smtp import command_address
+from tests.rules import reference_rules as definition
 from tests.rules.cases import load_cases
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -54,6 +58,29 @@ def analyses() -> tuple[SessionAnalysis, ...]:
             continue
     assert len(found) > 300
     return tuple(found)
+
+
+@cache
+def bench_analyses() -> tuple[SessionAnalysis, ...]:
+    """Every session of the heads (6,000 lines each) of the bench's three logs."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import logs  # bench/logs.py: the bench's logs, made of the samples
+
+    heads = (
+        logs.postfix_lines(seed=5),
+        logs.postfix_lines(seed=5, samples=logs.POSTFIX_SUMMARY_SAMPLES),
+        logs.exchange_lines(seed=5),
+    )
+    found = []
+    for lines in heads:
+        data = "\n".join(islice(lines, 6000)).encode()
+        found += [session.analysis for session in analyze_bytes(data).sessions]
+    assert len(found) > 1000
+    return tuple(found)
+
+
+def every_analysis() -> tuple[SessionAnalysis, ...]:
+    return analyses() + bench_analyses()
 
 
 class _Eager(dict[str, str]):
@@ -194,3 +221,77 @@ def test_a_reply_reads_as_its_wire_lines_joined(
 ) -> None:
     reply = Reply(code=code, lines=tuple(lines))
     assert reply_wire_text(reply, separator) == separator.join(reply.wire_lines())
+
+
+def test_the_structural_detectors_find_what_their_definitions_find() -> None:
+    # Each asks the session's kinds of event first (Diagnoser.of_kind) and skips a walk
+    # that could find nothing; tests/rules/reference_rules.py keeps the walks as they were.
+    pairs = [(pregreet, definition.pregreet)]
+    fired = dict.fromkeys((fast.__name__ for fast, _ in pairs), 0)
+    for analysis in every_analysis():
+        diagnoser = Diagnoser(analysis)
+        for fast, slow in pairs:
+            expected = slow(diagnoser)
+            assert fast(diagnoser) == expected, fast.__name__
+            fired[fast.__name__] += expected is not None
+    assert all(fired.values()), fired  # (each fires somewhere: the samples hold every kind)
+
+
+def test_the_observations_are_those_of_every_check() -> None:
+    # observe skips the checks of an EHLO reply (ABOUT_EHLO) when the session has none.
+    skipped = 0
+    for analysis in every_analysis():
+        findings = Diagnoser(analysis).run()[0]
+        fast, slow = Diagnoser(analysis), Diagnoser(analysis)
+        assert observe(fast, findings) == definition.observe(slow, findings)
+        if not _ehlo_exchanges(fast):
+            skipped += 1
+            for check in ABOUT_EHLO:
+                assert check(fast, set()) is None
+    assert skipped > 1000
+
+
+def test_the_provider_and_the_classification_are_those_of_the_definitions() -> None:
+    # The session's reply scan also says when its replies name no provider; classify then
+    # does not look for one again in a one-line reply (Diagnoser.names_no_provider).
+    for _round in range(2):  # cold markers first, then warm ones (their phrase test)
+        told = 0
+        for analysis in every_analysis():
+            diagnoser = Diagnoser(analysis)
+            assert diagnoser.provider == definition.session_provider(analysis)
+            for exchange in analysis.exchanges:
+                reply, phase = exchange.reply, exchange.phase
+                unnamed = diagnoser.names_no_provider(reply)
+                told += unnamed
+                expected = classify(reply, phase, diagnoser.provider)
+                assert classify(reply, phase, diagnoser.provider, unnamed=unnamed) == expected
+        assert _round == 0 or told > 1000
+
+
+def test_an_event_reads_as_the_definition_reads_it() -> None:
+    # event_text looks an event's exact class up (_READERS) instead of testing class by class.
+    from smtplog import events as ev
+    from smtplog.rules.evidence import _event_text
+
+    made: list[Event] = [
+        ev.Reply(code=250, lines=("ok",)),
+        ev.Reply(code=250, lines=("a", "b")),
+        ev.Command(verb="RCPT", argument="TO:<a@b>"),
+        ev.Command(verb="RCPT", argument="TO:<a@b>", text="rcpt to:<a@b>"),
+        ev.AuthResponse(text="*****", role="password"),
+        ev.DataEnd(),
+        ev.TlsFailed(reason="handshake failure"),
+        ev.Encrypted(detail="after STARTTLS"),
+        ev.ClientError(text="error"),
+        ev.Note(text="note"),
+        ev.ShellPrompt(text="$ swaks"),
+        ev.Unparsed(text="??"),
+        ev.Connected(target="mx"),
+    ]
+    for kind in (ev.ConnectFailed, ev.Closed, ev.Timeout):
+        made += [kind(), kind(detail="the detail")]
+    compared = 0
+    for event in [*made, *(e for a in every_analysis() for e in a.events)]:
+        assert event_text(event) == _event_text(event), event
+        compared += 1
+    assert compared > 10000
