@@ -509,12 +509,7 @@ def _session_provider(
     analysis: SessionAnalysis, replies: Sequence[Reply]
 ) -> tuple[ProviderMatch | None, bool]:
     """``session_provider``, and whether the replies' text surely names no provider."""
-    identity = [analysis.target or ""]
-    if analysis.banner is not None:
-        identity.append(analysis.banner.text)
-    if analysis.ehlo is not None:
-        identity.append(analysis.ehlo.text)
-    found = detect_provider(identity)
+    found = detect_provider(identity_texts(analysis))
     if found is not None:
         return found, False
     joined = "\n".join([reply.text for reply in replies])
@@ -522,6 +517,16 @@ def _session_provider(
     if low is not None and names_no_provider(low):
         return None, True  # (what detect_provider says; each text is new: not through its cache)
     return detect_provider([joined]), False
+
+
+def identity_texts(analysis: SessionAnalysis) -> list[str]:
+    """What names the receiving server first: the target, the greeting, the EHLO reply."""
+    identity = [analysis.target or ""]
+    if analysis.banner is not None:
+        identity.append(analysis.banner.text)
+    if analysis.ehlo is not None:
+        identity.append(analysis.ehlo.text)
+    return identity
 
 
 def embedded_reply(text: str, *, skip_first: bool = False) -> Reply | None:

@@ -70,15 +70,18 @@ def _consequences(diagnoser: Diagnoser, *shown: Evidence) -> list[Evidence]:
 # -- before the replies ----------------------------------------------------------
 
 
-def pregreet(diagnoser: Diagnoser) -> Finding | None:
-    """The client sent a command before the 220 greeting, and was refused for it."""
+def early_commands(diagnoser: Diagnoser) -> list[Command]:
+    """The commands a session with replies shows sent before its greeting.
 
+    Without a command none came early; an inferred one never does, so a session
+    whose commands are all inferred (a summary log) is not walked
+    (tests/rules/reference_rules.py keeps the walk as it was)."""
     analysis = diagnoser.analysis
     commands = diagnoser.of_kind(Command)
-    if not commands or not analysis.connected or not diagnoser.has(Reply):
-        return None  # without a command none came early (both lists below would be empty)
+    if not commands:
+        return []
     early: list[Command] = []
-    if not all(command.inferred for command in commands):  # (an inferred one is never early)
+    if not all(command.inferred for command in commands):
         first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
         early = [
             e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred
@@ -90,6 +93,16 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
         for x in analysis.exchanges
         if x.verb in ("EHLO", "HELO") and x.reply.code == 220 and isinstance(x.request, Command)
     ]
+    return early
+
+
+def pregreet(diagnoser: Diagnoser) -> Finding | None:
+    """The client sent a command before the 220 greeting, and was refused for it."""
+
+    analysis = diagnoser.analysis
+    if not analysis.connected or not diagnoser.has(Reply):
+        return None
+    early = early_commands(diagnoser)
     if not early:
         return None
     signal = _signals()["pregreet"]

@@ -6,25 +6,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from smtplog.events import Command, Reply
-from smtplog.protocol import Exchange, SessionAnalysis
+from smtplog.protocol import SessionAnalysis
 from smtplog.report import Finding
 from smtplog.rules.classify import ProviderMatch, detect_provider
-from smtplog.rules.evidence import evidence_of
-from smtplog.rules.structural import _consequences, _signals
+from smtplog.rules.engine import identity_texts
 
 if TYPE_CHECKING:
     from smtplog.rules.engine import Diagnoser
 
 
-def pregreet(diagnoser: Diagnoser) -> Finding | None:
-    """structural.pregreet before it asked the session's commands first."""
+def early_commands(diagnoser: Diagnoser) -> list[Command]:
+    """structural.early_commands before it asked the session's commands first (the walk
+    pregreet made of a connected session with replies)."""
     analysis = diagnoser.analysis
-    if not analysis.connected or not diagnoser.has(Reply):
-        return None
     if not diagnoser.has(Command) and not any(
         x.verb in ("EHLO", "HELO") for x in analysis.exchanges
     ):
-        return None
+        return []
     first_reply = next(i for i, e in enumerate(analysis.events) if isinstance(e, Reply))
     early = [e for e in analysis.events[:first_reply] if isinstance(e, Command) and not e.inferred]
     early += [
@@ -32,31 +30,7 @@ def pregreet(diagnoser: Diagnoser) -> Finding | None:
         for x in analysis.exchanges
         if x.verb in ("EHLO", "HELO") and x.reply.code == 220 and isinstance(x.request, Command)
     ]
-    if not early:
-        return None
-    signal = _signals()["pregreet"]
-    refusal: Exchange | None = None
-    for exchange in analysis.exchanges:
-        if not exchange.failed:
-            continue
-        at_greeting = exchange.verb == "BANNER" and exchange.reply.code in (554, 550, 521)
-        if at_greeting or signal.search(exchange.reply.text):
-            refusal = exchange
-            break
-    if refusal is None:
-        return None
-    shown = [evidence_of(early[0]), evidence_of(refusal.reply)]
-    facts = diagnoser.facts(refusal)
-    facts["command"] = early[0].display
-    return diagnoser.finding(
-        "pregreet",
-        confidence="high",
-        evidence=shown,
-        facts=facts,
-        phase="banner",
-        matched_by="a command before the greeting, then a refusal",
-        consequences=_consequences(diagnoser, *shown),
-    )
+    return early
 
 
 def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
@@ -78,12 +52,7 @@ def observe(diagnoser: Diagnoser, findings: list[Finding]) -> list[Finding]:
 
 def session_provider(analysis: SessionAnalysis) -> ProviderMatch | None:
     """engine.session_provider before it told classify that the replies name no provider."""
-    identity = [analysis.target or ""]
-    if analysis.banner is not None:
-        identity.append(analysis.banner.text)
-    if analysis.ehlo is not None:
-        identity.append(analysis.ehlo.text)
-    found = detect_provider(identity)
+    found = detect_provider(identity_texts(analysis))
     if found is not None:
         return found
     replies = [e for e in analysis.events if isinstance(e, Reply)]
