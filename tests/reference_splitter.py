@@ -4,9 +4,10 @@
 
 Only these changed: ``add`` (now ``_take``, with ``Connection.add``/``track`` inlined and
 ``starts_new`` asked only of the events that can start a connection), ``split`` (which now
-places shell prompts itself), and ``_complete``/``_release`` (released only after a session
-completed). ``Connection`` and the rest of the ``Splitter`` are smtplog's own, so the test
-compares exactly what the fast paths replaced. Not used by smtplog."""
+places shell prompts itself and releases sessions inline, only after one completed) and
+``_complete``. ``Connection``, ``_release`` (the definition ``split`` inlines) and the rest
+of the ``Splitter`` are smtplog's own, so the test compares exactly what the fast paths
+replaced. Not used by smtplog."""
 
 from __future__ import annotations
 
@@ -88,15 +89,3 @@ class Splitter(_Fast):
             self._note(note)
         heapq.heappush(self.ready, (connection.order, events, connection.size))
         self.waiting += connection.size
-
-    def _release(self) -> Iterator[list[Event]]:
-        """Complete sessions, in the order they began, while none before them is open."""
-        while self.ready:
-            while self.open and self.open[0] in self.closed:
-                self.closed.discard(heapq.heappop(self.open))
-            order, events, weight = self.ready[0]
-            if self.open and self.open[0] < order and self.waiting <= self.reorder_events:
-                return
-            heapq.heappop(self.ready)
-            self.waiting -= weight
-            yield events
